@@ -1,0 +1,336 @@
+//! Run configuration: TOML files read into plain serde structs ([`RunConfig`], unknown fields
+//! rejected), then validated into [`Settings`] — data loaded, architecture checked — before
+//! anything runs or any file is written.
+//!
+//! Relative paths inside a config (`data.path`) are resolved against the config file's folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{self, Dataset, Normalization, SyntheticTarget};
+use crate::error::{Error, Result};
+use crate::model::{Activation, MlpConfig, Parameterization};
+use crate::train::GdSettings;
+
+/// A run configuration as written in a TOML file. Every field is documented in
+/// `configs/default.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name: outputs go to `<out>/<name>/`. Default: the config file's stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seed of the initial weights `w₀`.
+    #[serde(default)]
+    pub seed: u64,
+    /// The network.
+    pub model: ModelSection,
+    /// The data set.
+    pub data: DataSection,
+    /// Gradient descent.
+    #[serde(default)]
+    pub train: TrainSection,
+}
+
+/// `[model]`: the architecture (the input dimension comes from the data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Hidden widths `m_1 … m_L`.
+    pub widths: Vec<usize>,
+    /// Hidden activation.
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    /// Output activation.
+    #[serde(default = "default_output_activation")]
+    pub output_activation: Activation,
+    /// Biases on every layer.
+    #[serde(default)]
+    pub bias: bool,
+    /// β_b.
+    #[serde(default = "default_bias_scale")]
+    pub bias_scale: f64,
+    /// `ntk` or `standard`.
+    #[serde(default)]
+    pub parameterization: Parameterization,
+}
+
+/// Where the data come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSource {
+    /// Uniform on the unit sphere, synthetic targets.
+    Sphere,
+    /// The embedded UCI digits.
+    Digits,
+    /// A user CSV file.
+    Csv,
+}
+
+/// `[data]`: one flat section; which fields apply depends on `source`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// `sphere`, `digits` or `csv`.
+    pub source: DataSource,
+    /// Sample count (required for `sphere`; a subset for `digits`/`csv`).
+    #[serde(default)]
+    pub n: Option<usize>,
+    /// Input dimension (`sphere` only).
+    #[serde(default)]
+    pub dim: Option<usize>,
+    /// Target rule (`sphere` only).
+    #[serde(default)]
+    pub target: Option<SyntheticTarget>,
+    /// The two digit classes, `+1` and `−1` (`digits` only).
+    #[serde(default)]
+    pub classes: Option<[u8; 2]>,
+    /// Input normalization (`digits`, `csv`).
+    #[serde(default)]
+    pub normalize: Option<Normalization>,
+    /// The CSV file (`csv` only).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Whether the CSV's first data line is a header (`csv` only).
+    #[serde(default)]
+    pub header: Option<bool>,
+    /// 0-based target column, default the last (`csv` only).
+    #[serde(default)]
+    pub target_column: Option<usize>,
+    /// Seed of the data draw (`sphere`) or subset (`digits`).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `[train]`: gradient descent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// Step budget.
+    #[serde(default = "default_steps")]
+    pub steps: usize,
+    /// Step size η.
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: f64,
+    /// Stop when `L(w_t) ≤ target_loss`.
+    #[serde(default = "default_target_loss")]
+    pub target_loss: f64,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        Self {
+            steps: default_steps(),
+            learning_rate: default_learning_rate(),
+            target_loss: default_target_loss(),
+        }
+    }
+}
+
+fn default_activation() -> Activation {
+    Activation::Tanh
+}
+fn default_output_activation() -> Activation {
+    Activation::Identity
+}
+fn default_bias_scale() -> f64 {
+    1.0
+}
+fn default_steps() -> usize {
+    1000
+}
+fn default_learning_rate() -> f64 {
+    0.1
+}
+fn default_target_loss() -> f64 {
+    1e-8
+}
+
+/// A validated run: everything needed to start, nothing left to check.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The configuration as resolved (defaults filled in, overrides applied).
+    pub config: RunConfig,
+    /// Run name.
+    pub name: String,
+    /// The architecture, with the input dimension from the data.
+    pub model: MlpConfig,
+    /// The loaded data set.
+    pub data: Dataset,
+    /// Gradient descent.
+    pub train: GdSettings,
+}
+
+impl RunConfig {
+    /// Reads and parses a TOML file (no validation beyond types and unknown fields).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            key: path.display().to_string(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        let mut config: RunConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            key: path.display().to_string(),
+            message: format!(
+                "{}\n(every field is described in configs/default.toml)",
+                e.to_string().trim_end()
+            ),
+        })?;
+        if config.name.is_none() {
+            config.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        if let Some(p) = &config.data.path {
+            if p.is_relative() {
+                let base = path.parent().unwrap_or(Path::new("."));
+                config.data.path = Some(base.join(p));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Checks every field, loads the data, and returns the settings to run.
+    pub fn validate(&self) -> Result<Settings> {
+        let name = self.name.clone().unwrap_or_else(|| "run".into());
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(Error::config(
+                "name",
+                format!("{name:?} is not a valid run name: use letters, digits, '-', '_' (it names the output folder)"),
+            ));
+        }
+        let data = self.data.load()?;
+        let model = MlpConfig {
+            input_dim: data.dim,
+            widths: self.model.widths.clone(),
+            activation: self.model.activation,
+            output_activation: self.model.output_activation,
+            bias: self.model.bias,
+            bias_scale: self.model.bias_scale,
+            parameterization: self.model.parameterization,
+        };
+        model.validate()?;
+        let t = &self.train;
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Err(Error::config(
+                "train.learning_rate",
+                format!("must be a finite number > 0, got {}", t.learning_rate),
+            ));
+        }
+        if !(t.target_loss.is_finite() && t.target_loss >= 0.0) {
+            return Err(Error::config(
+                "train.target_loss",
+                format!("must be a finite number ≥ 0, got {}", t.target_loss),
+            ));
+        }
+        Ok(Settings {
+            config: self.clone(),
+            name,
+            model,
+            data,
+            train: GdSettings {
+                steps: t.steps,
+                learning_rate: t.learning_rate,
+                target_loss: t.target_loss,
+            },
+        })
+    }
+}
+
+impl DataSection {
+    /// Loads the data set this section describes, rejecting fields that do not apply.
+    pub fn load(&self) -> Result<Dataset> {
+        let unused = |key: &str, present: bool, source: &str| -> Result<()> {
+            if present {
+                Err(Error::config(
+                    format!("data.{key}"),
+                    format!("is not used with source = \"{source}\"; remove it"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self.source {
+            DataSource::Sphere => {
+                for (k, present) in [
+                    ("classes", self.classes.is_some()),
+                    ("normalize", self.normalize.is_some()),
+                    ("path", self.path.is_some()),
+                    ("header", self.header.is_some()),
+                    ("target_column", self.target_column.is_some()),
+                ] {
+                    unused(k, present, "sphere")?;
+                }
+                let n = match self.n {
+                    Some(n) if n >= 1 => n,
+                    Some(_) => return Err(Error::config("data.n", "must be ≥ 1, got 0")),
+                    None => {
+                        return Err(Error::config(
+                            "data.n",
+                            "is required with source = \"sphere\" (the number of points)",
+                        ))
+                    }
+                };
+                let dim = match self.dim {
+                    Some(d) if d >= 1 => d,
+                    Some(_) => return Err(Error::config("data.dim", "must be ≥ 1, got 0")),
+                    None => {
+                        return Err(Error::config(
+                            "data.dim",
+                            "is required with source = \"sphere\" (the input dimension d)",
+                        ))
+                    }
+                };
+                Ok(data::sphere(
+                    n,
+                    dim,
+                    self.target.unwrap_or_default(),
+                    self.seed,
+                ))
+            }
+            DataSource::Digits => {
+                for (k, present) in [
+                    ("dim", self.dim.is_some()),
+                    ("target", self.target.is_some()),
+                    ("path", self.path.is_some()),
+                    ("header", self.header.is_some()),
+                    ("target_column", self.target_column.is_some()),
+                ] {
+                    unused(k, present, "digits")?;
+                }
+                let classes = self.classes.ok_or_else(|| {
+                    Error::config(
+                        "data.classes",
+                        "is required with source = \"digits\", e.g. classes = [3, 8]",
+                    )
+                })?;
+                data::digits(
+                    classes,
+                    self.n,
+                    self.normalize.unwrap_or_default(),
+                    self.seed,
+                )
+            }
+            DataSource::Csv => {
+                for (k, present) in [
+                    ("dim", self.dim.is_some()),
+                    ("target", self.target.is_some()),
+                    ("classes", self.classes.is_some()),
+                ] {
+                    unused(k, present, "csv")?;
+                }
+                let path = self.path.as_ref().ok_or_else(|| {
+                    Error::config(
+                        "data.path",
+                        "is required with source = \"csv\" (relative paths start at the config file's folder)",
+                    )
+                })?;
+                data::csv(
+                    path,
+                    self.header.unwrap_or(false),
+                    self.target_column,
+                    self.n,
+                    self.normalize.unwrap_or_default(),
+                )
+            }
+        }
+    }
+}

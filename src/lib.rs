@@ -1,0 +1,26 @@
+//! # plstar
+//!
+//! Measures why wide neural networks are easy to optimize: the tangent kernel
+//! `K(w) = DF(w) DF(w)ᵀ`, the PL* condition `½‖∇L(w)‖² ≥ μ L(w)` with
+//! `L(w) = ½‖F(w) − y‖²`, and gradient descent instrumented against the theorem of Liu, Zhu and
+//! Belkin (2020). The mathematical specification is THEORY.md (shipped as `docs/THEORY.md`).
+//!
+//! Layers, each depending only on those below it:
+//! - experiments: [`run`] (a training run and its files), [`train`] (gradient descent);
+//! - measurement: [`loss`] (`L` and `∇L`);
+//! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
+//!   [`data`] (sphere, digits, CSV);
+//! - plumbing: [`config`] (TOML → validated settings), [`backend`] (run-time backend choice),
+//!   [`records`] (atomic output files), [`error`].
+
+pub mod backend;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod loss;
+pub mod model;
+pub mod records;
+pub mod run;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,109 @@
+//! The square loss of THEORY.md and its gradient.
+//!
+//! `L(w) = ½ ‖F(w) − y‖²` — a sum over the `n` samples with the factor ½, not a mean — and
+//! `∇L(w) = DF(w)ᵀ r(w)` with the residual `r = F(w) − y`.
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::{ElementConversion, Tensor};
+
+use crate::model::{download, Mlp};
+
+/// `L(w) = ½ ‖F(w) − y‖²` (sum over samples, with the ½) on any backend.
+///
+/// Shapes: `x` `[n, d]`, `y` `[n]`; returns a one-element tensor.
+pub fn square_loss<B: Backend>(model: &Mlp<B>, x: Tensor<B, 2>, y: Tensor<B, 1>) -> Tensor<B, 1> {
+    (model.forward(x) - y).square().sum().mul_scalar(0.5)
+}
+
+/// `∇L(w)` split like the model's parameters, with `L(w)` kept on the device.
+#[derive(Clone, Debug)]
+pub struct LossGradient<B: Backend> {
+    /// `L(w)` as a one-element tensor (read it with [`LossGradient::loss`]).
+    pub loss: Tensor<B, 1>,
+    /// `∂L/∂W⁽ˡ⁾`, shapes as the weights.
+    pub weights: Vec<Tensor<B, 2>>,
+    /// `∂L/∂b⁽ˡ⁾` (empty without biases).
+    pub biases: Vec<Tensor<B, 1>>,
+}
+
+impl<B: Backend> LossGradient<B> {
+    /// `L(w)` on the host (one device synchronization).
+    pub fn loss(&self) -> f64 {
+        self.loss.clone().into_scalar().elem::<f64>()
+    }
+
+    /// `‖∇L(w)‖²` as a one-element device tensor.
+    pub fn norm_sq(&self) -> Tensor<B, 1> {
+        sum_of_squares(&self.weights, &self.biases)
+    }
+
+    /// `∇L(w)` as a host vector in the parameter-vector order of [`crate::model`].
+    pub fn to_vector(&self) -> Vec<f64> {
+        let mut g = Vec::new();
+        for (l, w) in self.weights.iter().enumerate() {
+            g.extend(download(w.clone()));
+            if let Some(b) = self.biases.get(l) {
+                g.extend(download(b.clone()));
+            }
+        }
+        g
+    }
+}
+
+/// `L(w)` and `∇L(w)` by one reverse-mode pass on `Autodiff<B>`.
+///
+/// Cost: one forward and one backward pass over the `n` samples.
+pub fn loss_gradient<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+) -> LossGradient<B> {
+    let tracked: Mlp<Autodiff<B>> = Mlp::from_parts(
+        model.config(),
+        model
+            .weights()
+            .into_iter()
+            .map(Tensor::from_inner)
+            .collect(),
+        model.biases().into_iter().map(Tensor::from_inner).collect(),
+    )
+    .expect("shapes come from a valid model");
+    let loss = square_loss(
+        &tracked,
+        Tensor::from_inner(x.clone()),
+        Tensor::from_inner(y.clone()),
+    );
+    let grads = loss.backward();
+    let grad_of = |t: Tensor<Autodiff<B>, 2>| t.grad(&grads);
+    let weights = tracked
+        .weights()
+        .into_iter()
+        .map(|w| grad_of(w).expect("every weight is on the loss's graph"))
+        .collect();
+    let biases = tracked
+        .biases()
+        .into_iter()
+        .map(|b| b.grad(&grads).expect("every bias is on the loss's graph"))
+        .collect();
+    LossGradient {
+        loss: loss.inner(),
+        weights,
+        biases,
+    }
+}
+
+/// `Σ ‖W‖_F² + Σ ‖b‖²` as a one-element device tensor.
+pub fn sum_of_squares<B: Backend>(
+    weights: &[Tensor<B, 2>],
+    biases: &[Tensor<B, 1>],
+) -> Tensor<B, 1> {
+    let mut total = weights[0].clone().square().sum();
+    for w in &weights[1..] {
+        total = total + w.clone().square().sum();
+    }
+    for b in biases {
+        total = total + b.clone().square().sum();
+    }
+    total
+}
