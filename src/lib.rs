@@ -7,7 +7,8 @@
 //!
 //! Layers, each depending only on those below it:
 //! - experiments: [`run`] (a training run and its files), [`train`] (gradient descent);
-//! - measurement: [`loss`] (`L` and `∇L`);
+//! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
+//!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms);
 //! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
 //!   [`data`] (sphere, digits, CSV);
 //! - plumbing: [`config`] (TOML → validated settings), [`backend`] (run-time backend choice),
@@ -17,10 +18,13 @@ pub mod backend;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod hessian;
+pub mod kernel;
 pub mod loss;
 pub mod model;
 pub mod records;
 pub mod run;
+pub mod spectrum;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -15,7 +15,7 @@ use crate::{relative_error, tol, F32, F64};
 
 type W32 = Wgpu<f32>;
 
-fn wgpu_or_skip(test: &str) -> Option<WgpuDevice> {
+pub fn wgpu_or_skip(test: &str) -> Option<WgpuDevice> {
     match plstar::backend::wgpu_device() {
         Ok(device) => Some(device),
         Err(e) => {

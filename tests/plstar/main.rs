@@ -6,7 +6,10 @@
 mod backends;
 mod cli;
 mod data;
+mod hessian;
+mod kernel;
 mod model;
+mod spectrum;
 mod training;
 
 /// Backend aliases: f64 on ndarray for tight oracles.
@@ -23,6 +26,10 @@ pub mod tol {
     pub const GRADIENT_FD: f64 = 1e-7;
     /// GD on a linear model vs the exact residual recursion (f64).
     pub const LINEAR_GD: f64 = 1e-10;
+    /// Structured vs autodiff tangent kernel in f64 (relative Frobenius), as the issue requires.
+    pub const KERNEL_METHODS: f64 = 1e-10;
+    /// Hessian-vector products vs central differences of exact gradients in f64 (relative).
+    pub const HVP_FD: f64 = 1e-7;
     /// ndarray f32 vs wgpu f32 (relative).
     pub const BACKENDS_F32: f64 = 1e-4;
 }
