@@ -6,13 +6,14 @@
 //! Belkin (2020). The mathematical specification is THEORY.md (shipped as `docs/THEORY.md`).
 //!
 //! Layers, each depending only on those below it:
-//! - experiments: [`run`] (a training run and its files), [`train`] (gradient descent);
+//! - experiments: [`run`] (a training run and its files), [`train`] (gradient descent),
+//!   [`ntk`] (the kernel report at one point and the numpy bundle);
 //! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
 //!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms);
 //! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
 //!   [`data`] (sphere, digits, CSV);
 //! - plumbing: [`config`] (TOML → validated settings), [`backend`] (run-time backend choice),
-//!   [`records`] (atomic output files), [`error`].
+//!   [`records`] (atomic output files), [`npy`] (numpy files), [`error`].
 
 pub mod backend;
 pub mod config;
@@ -22,6 +23,8 @@ pub mod hessian;
 pub mod kernel;
 pub mod loss;
 pub mod model;
+pub mod npy;
+pub mod ntk;
 pub mod records;
 pub mod run;
 pub mod spectrum;

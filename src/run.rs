@@ -4,6 +4,7 @@
 //! - `metrics.csv` — one row per step `t`: `step, loss, grad_norm_sq, distance_from_init`
 //!   (`L(w_t) = ½‖F(w_t) − y‖²`, `‖∇L(w_t)‖²`, `‖w_t − w₀‖`), streamed to
 //!   `metrics.csv.partial` and renamed when the run ends;
+//! - `parameters.npy` — the final parameter vector `w` (numpy f64, `[p]`), for `plstar ntk --params`;
 //! - `run.json` — the resolved config, seeds, backend, precision, device, plstar version, git
 //!   revision, timestamps, sizes and how the run ended (written at the start with
 //!   `"status": "running"`, rewritten at the end).
@@ -142,6 +143,13 @@ impl BackendJob for TrainRun<'_> {
             return Err(e);
         }
         metrics.commit()?;
+        let w = outcome.model.to_vector();
+        if w.iter().all(|v| v.is_finite()) {
+            crate::npy::write(&dir.join("parameters.npy"), &w, &[w.len()])?;
+        } else {
+            // No stale vector from an earlier run of the same name may survive a diverged one.
+            let _ = std::fs::remove_file(dir.join("parameters.npy"));
+        }
 
         record.status = match &outcome.stop {
             StopReason::TargetReached { .. } => "target_reached",

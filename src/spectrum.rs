@@ -151,9 +151,31 @@ fn norm(a: &[f64]) -> f64 {
 ///
 /// Cost: `k` products `A v` plus `O(k² d)` for the reorthogonalization, memory `O(k d)`.
 pub fn lanczos(op: &mut dyn SymmetricOperator, settings: &LanczosSettings) -> ExtremeEigenvalues {
+    lanczos_from(op, settings, None)
+}
+
+/// [`lanczos`] from a given start vector (e.g. the previous eigenvector of a nearby operator);
+/// `None` draws a random one from `settings.seed`.
+pub fn lanczos_from(
+    op: &mut dyn SymmetricOperator,
+    settings: &LanczosSettings,
+    start: Option<&[f64]>,
+) -> ExtremeEigenvalues {
     let d = op.dim();
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(settings.seed);
-    let mut q: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
+    let mut q: Vec<f64> = match start {
+        Some(v) if v.len() == d && v.iter().any(|x| *x != 0.0) => {
+            // A little noise keeps components along every eigenvector (both ends are wanted).
+            let scale = 1e-3 / (d as f64).sqrt();
+            v.iter()
+                .map(|x| {
+                    let noise: f64 = StandardNormal.sample(&mut rng);
+                    x + scale * noise
+                })
+                .collect()
+        }
+        _ => (0..d).map(|_| StandardNormal.sample(&mut rng)).collect(),
+    };
     let nq = norm(&q);
     q.iter_mut().for_each(|v| *v /= nq);
     let mut basis: Vec<Vec<f64>> = Vec::new();

@@ -244,3 +244,158 @@ fn help_lists_every_train_flag() {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[test]
+fn ntk_reports_the_kernel_and_exports_a_bundle_that_rebuilds_the_function() {
+    let dir = scratch("ntk");
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        SMALL.replace("[model]\n", "[model]\nbias = true\nactivation = \"erf\"\n"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let bundle = dir.join("bundle");
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--export",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for label in [
+        "λ_min(K)",
+        "λ_max(K)",
+        "κ",
+        "tr K",
+        "L_F(w)",
+        "‖H_F‖",
+        "max_k",
+        "‖F(w) − y‖",
+        "PL ratio",
+    ] {
+        assert!(
+            stdout.contains(label),
+            "the report lacks {label}:\n{stdout}"
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("small/ntk.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["pl_ratio_at_least_lambda_min"], true);
+    assert_eq!(report["p"], 16 * 256 + 256 + 256 + 1);
+
+    // The bundle: shapes, and the kernel equals what the report's eigenvalues describe.
+    let (k, shape) = plstar::npy::read(&bundle.join("kernel.npy")).unwrap();
+    assert_eq!(shape, vec![8, 8]);
+    let trace: f64 = (0..8).map(|i| k[i * 9]).sum();
+    let rel = (trace - report["trace"].as_f64().unwrap()).abs() / trace;
+    assert!(rel < 1e-14, "bundle kernel trace vs report: {rel:e}");
+    let (ev, _) = plstar::npy::read(&bundle.join("eigenvalues.npy")).unwrap();
+    assert_eq!(ev[0], report["lambda_min"].as_f64().unwrap());
+    assert_eq!(
+        plstar::npy::read(&bundle.join("inputs.npy")).unwrap().1,
+        vec![8, 16]
+    );
+    assert_eq!(
+        plstar::npy::read(&bundle.join("layer1_weight.npy"))
+            .unwrap()
+            .1,
+        vec![256, 16]
+    );
+    assert_eq!(
+        plstar::npy::read(&bundle.join("layer1_bias.npy"))
+            .unwrap()
+            .1,
+        vec![256]
+    );
+    assert_eq!(
+        plstar::npy::read(&bundle.join("layer2_weight.npy"))
+            .unwrap()
+            .1,
+        vec![1, 256]
+    );
+
+    // Rebuild f from the manifest's formula and the layer files alone (independent code):
+    // z1 = c1 W1 x + c_b b1, a1 = erf(z1), f = c2 W2 a1 + c_b b2.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap())
+            .unwrap();
+    let c: Vec<f64> = manifest["weight_multipliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let cb = manifest["bias_multiplier"].as_f64().unwrap();
+    let (x, _) = plstar::npy::read(&bundle.join("inputs.npy")).unwrap();
+    let (w1, _) = plstar::npy::read(&bundle.join("layer1_weight.npy")).unwrap();
+    let (b1, _) = plstar::npy::read(&bundle.join("layer1_bias.npy")).unwrap();
+    let (w2, _) = plstar::npy::read(&bundle.join("layer2_weight.npy")).unwrap();
+    let (b2, _) = plstar::npy::read(&bundle.join("layer2_bias.npy")).unwrap();
+    let (f, _) = plstar::npy::read(&bundle.join("outputs.npy")).unwrap();
+    for i in 0..8 {
+        let xi = &x[i * 16..(i + 1) * 16];
+        let a1: Vec<f64> = (0..256)
+            .map(|j| {
+                libm::erf(c[0] * (0..16).map(|k| w1[j * 16 + k] * xi[k]).sum::<f64>() + cb * b1[j])
+            })
+            .collect();
+        let fi = c[1] * (0..256).map(|j| w2[j] * a1[j]).sum::<f64>() + cb * b2[0];
+        assert!((fi - f[i]).abs() < 1e-12, "sample {i}: {fi} vs {}", f[i]);
+    }
+}
+
+#[test]
+fn ntk_evaluates_a_trained_parameter_vector_and_rejects_a_wrong_one() {
+    let dir = scratch("ntk-params");
+    let o = train_in(&dir, SMALL, &["--steps", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let params = dir.join("out/small/parameters.npy");
+    let config = dir.join("run.toml");
+    let out = dir.join("ntk-out");
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+        "--no-hessian",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("small/ntk.json")).unwrap())
+            .unwrap();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/small/run.json")).unwrap())
+            .unwrap();
+    // The loss at the saved vector is the loss of the run's last step.
+    let (a, b) = (
+        report["loss"].as_f64().unwrap(),
+        run["final_loss"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
+    assert!(report["evaluated_at"]
+        .as_str()
+        .unwrap()
+        .contains("parameters.npy"));
+
+    std::fs::write(&config, SMALL.replace("[256]", "[128]")).unwrap();
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--params",
+        params.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("p = 2176"), "{}", stderr(&o));
+}
