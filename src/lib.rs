@@ -7,7 +7,7 @@
 //!
 //! Layers, each depending only on those below it:
 //! - experiments: [`run`] (a training run and its files), [`train`] (gradient descent),
-//!   [`ntk`] (the kernel report at one point and the numpy bundle);
+//!   [`ntk`] (the kernel report at one point and the numpy bundle), [`bench`] (kernel timing);
 //! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
 //!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms);
 //! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
@@ -16,6 +16,7 @@
 //!   [`records`] (atomic output files), [`npy`] (numpy files), [`error`].
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;

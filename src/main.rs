@@ -41,6 +41,48 @@ enum Command {
     /// L_F = √λ_max, ‖H_F‖, max_k ‖H_{F_k}‖₂, ‖F(w) − y‖, L(w), the PL ratio ‖∇L‖²/(2L) and the
     /// check that it is ≥ λ_min(K). With --export DIR, writes a bundle numpy reads directly.
     Ntk(NtkArgs),
+    /// Benchmark the structured tangent kernel: time, GFLOP/s and peak memory over
+    /// n ∈ {128, 512, 2048}, width m ∈ {256, 1024, 4096}, depth L ∈ {1, 3}.
+    ///
+    /// Each case runs in its own child process so that its peak memory (VmHWM) is its own.
+    /// Writes <OUT>/bench/bench.csv and bench.json.
+    Bench(BenchArgs),
+    /// Run one benchmark case and print its result as JSON (used by `plstar bench`).
+    #[command(hide = true)]
+    BenchCase(BenchCaseArgs),
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Backends to run (wgpu is skipped with a note where no adapter exists).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BackendFlag::Ndarray])]
+    backends: Vec<BackendFlag>,
+    /// Precisions to run on ndarray (wgpu runs f32 only).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PrecisionFlag::F32, PrecisionFlag::F64])]
+    precisions: Vec<PrecisionFlag>,
+    /// A small grid (n ≤ 512, m ≤ 1024) for a quick look.
+    #[arg(long)]
+    quick: bool,
+    /// Timed repetitions per case (the best is kept).
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+    /// Output root: writes <OUT>/bench/.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct BenchCaseArgs {
+    #[arg(long)]
+    n: usize,
+    #[arg(long)]
+    width: usize,
+    #[arg(long)]
+    depth: usize,
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 #[derive(Args, Debug)]
@@ -123,13 +165,13 @@ struct BackendArgs {
     precision: Option<PrecisionFlag>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BackendFlag {
     Ndarray,
     Wgpu,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum PrecisionFlag {
     F32,
     F64,
@@ -156,6 +198,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train(args),
         Command::Ntk(args) => ntk(args),
+        Command::Bench(args) => bench(args),
+        Command::BenchCase(args) => bench_case(args),
     };
     match result {
         Ok(code) => code,
@@ -389,4 +433,104 @@ fn print_ntk(r: &NtkReport) {
             "NO".to_string()
         },
     );
+}
+
+fn bench_case(args: BenchCaseArgs) -> Result<ExitCode> {
+    let (backend, precision) = args.backend.resolve();
+    let job = plstar::bench::BenchJob {
+        case: plstar::bench::BenchCase { n: args.n, width: args.width, depth: args.depth },
+        repeats: args.repeats,
+    };
+    let result = dispatch(backend, precision, job)?;
+    println!("{}", serde_json::to_string(&result)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    use plstar::bench::{default_grid, quick_grid, BenchResult};
+    let exe = std::env::current_exe().context("cannot find the plstar executable")?;
+    let grid = if args.quick { quick_grid() } else { default_grid() };
+    let mut combos = vec![];
+    for &b in &args.backends {
+        match b {
+            BackendFlag::Ndarray => {
+                for &p in &args.precisions {
+                    combos.push((b, p));
+                }
+            }
+            BackendFlag::Wgpu => {
+                if let Err(e) = plstar::backend::wgpu_device() {
+                    eprintln!("note: skipping wgpu: {e}");
+                } else {
+                    combos.push((b, PrecisionFlag::F32));
+                }
+            }
+        }
+    }
+    let bar = progress_bar((grid.len() * combos.len()) as u64, false);
+    let mut results: Vec<BenchResult> = vec![];
+    for &(b, p) in &combos {
+        for case in &grid {
+            let backend = format!("{b:?}").to_lowercase();
+            let precision = format!("{p:?}").to_lowercase();
+            bar.set_message(format!("{backend} {precision} n={} m={} L={}", case.n, case.width, case.depth));
+            let out = std::process::Command::new(&exe)
+                .args(["bench-case", "--n", &case.n.to_string(), "--width", &case.width.to_string()])
+                .args(["--depth", &case.depth.to_string(), "--repeats", &args.repeats.to_string()])
+                .args(["--backend", &backend, "--precision", &precision])
+                .output()
+                .context("cannot run a benchmark case")?;
+            if !out.status.success() {
+                anyhow::bail!(
+                    "benchmark case {case:?} on {backend} {precision} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let line = String::from_utf8_lossy(&out.stdout);
+            results.push(serde_json::from_str(line.trim()).context("bad benchmark output")?);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    println!("structured tangent kernel K = DF DFᵀ (tanh, NTK, d = {}), best of {} runs", plstar::bench::BENCH_INPUT_DIM, args.repeats);
+    println!("{:<8} {:<5} {:>2} {:>5} {:>5} {:>10} {:>9} {:>10}", "backend", "prec", "L", "m", "n", "time (s)", "GFLOP/s", "peak (MiB)");
+    let mut csv = String::from("backend,precision,depth,width,n,seconds,gflops,flops,peak_bytes\n");
+    for r in &results {
+        let peak = r.peak_bytes.map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
+        println!(
+            "{:<8} {:<5} {:>2} {:>5} {:>5} {:>10.4} {:>9.1} {:>10}",
+            r.backend.backend.name(), r.backend.precision.name(), r.case.depth, r.case.width, r.case.n, r.seconds, r.gflops, peak
+        );
+        csv.push_str(&format!(
+            "{},{},{},{},{},{:e},{:e},{:e},{}\n",
+            r.backend.backend.name(), r.backend.precision.name(), r.case.depth, r.case.width, r.case.n,
+            r.seconds, r.gflops, r.case.flops(), r.peak_bytes.map_or(String::new(), |b| b.to_string())
+        ));
+    }
+    let find = |w: usize| results.iter().filter(move |r| r.case.depth == 3 && r.case.width == w && r.case.n == 512 && r.backend.backend == BackendKind::Ndarray);
+    for r in find(1024) {
+        println!(
+            "target L=3, m=1024, n=512 well under 1 s ({}): {:.3} s = {:.2}× the target",
+            r.backend.precision.name(), r.seconds, r.seconds / 1.0
+        );
+    }
+    for r in find(4096) {
+        if let Some(b) = r.peak_bytes {
+            println!(
+                "target L=3, m=4096, n=512 under 2 GiB ({}): peak {:.2} GiB = {:.2}× the target",
+                r.backend.precision.name(), b as f64 / (1u64 << 30) as f64, b as f64 / (2u64 << 30) as f64
+            );
+        }
+    }
+    let dir = args.out.join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    plstar::records::write_atomic(&dir.join("bench.csv"), csv.as_bytes())?;
+    plstar::records::write_json(&dir.join("bench.json"), &serde_json::json!({
+        "plstar_version": plstar::records::VERSION,
+        "git_revision": plstar::records::git_revision(),
+        "measured_at": plstar::records::utc_now(),
+        "results": results,
+    }))?;
+    println!("  results: {}", dir.join("bench.csv").display());
+    Ok(ExitCode::SUCCESS)
 }
