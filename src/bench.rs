@@ -32,7 +32,8 @@ pub struct BenchCase {
 impl BenchCase {
     /// The architecture benchmarked: tanh, NTK parameterization, no bias, `d = 64`.
     pub fn config(&self) -> MlpConfig {
-        MlpConfig::new(BENCH_INPUT_DIM, vec![self.width; self.depth]).with_activation(Activation::Tanh)
+        MlpConfig::new(BENCH_INPUT_DIM, vec![self.width; self.depth])
+            .with_activation(Activation::Tanh)
     }
 
     /// Floating-point operations of the structured kernel (module docs).
@@ -40,8 +41,14 @@ impl BenchCase {
         let s = self.config().layer_sizes();
         let n = self.n as f64;
         let forward: f64 = s.windows(2).map(|w| 2.0 * n * (w[0] * w[1]) as f64).sum();
-        let signals: f64 = s[1..].windows(2).map(|w| 2.0 * n * (w[0] * w[1]) as f64).sum();
-        let kernel: f64 = s.windows(2).map(|w| 2.0 * n * n * (w[0] + w[1] + 1) as f64).sum();
+        let signals: f64 = s[1..]
+            .windows(2)
+            .map(|w| 2.0 * n * (w[0] * w[1]) as f64)
+            .sum();
+        let kernel: f64 = s
+            .windows(2)
+            .map(|w| 2.0 * n * n * (w[0] + w[1] + 1) as f64)
+            .sum();
         forward + signals + kernel
     }
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{self, Dataset, Normalization, SyntheticTarget};
 use crate::error::{Error, Result};
 use crate::model::{Activation, MlpConfig, Parameterization};
-use crate::train::GdSettings;
+use crate::theorem::ProbeSettings;
+use crate::train::{Optimizer, TrainSettings};
 
 /// A run configuration as written in a TOML file. Every field is documented in
 /// `configs/default.toml`.
@@ -28,9 +29,140 @@ pub struct RunConfig {
     pub model: ModelSection,
     /// The data set.
     pub data: DataSection,
-    /// Gradient descent.
+    /// Training.
     #[serde(default)]
     pub train: TrainSection,
+    /// The theorem card computed before training.
+    #[serde(default)]
+    pub card: CardSection,
+}
+
+/// `[card]`: the theorem card (probes of the ball) computed before training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSection {
+    /// Compute the card (needed for `learning_rate = "auto"` and the theorem's verdicts).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Random unit directions per radius.
+    #[serde(default = "default_directions")]
+    pub directions: usize,
+    /// Probe radii as fractions of the current R, each in (0, 1].
+    #[serde(default = "default_radii")]
+    pub radii: Vec<f64>,
+    /// Projected steps of the adversarial search for a lower λ_min(K).
+    #[serde(default = "default_adversarial_steps")]
+    pub adversarial_steps: usize,
+    /// Rounds of the fixed point R ← 2 L̂_F ‖r₀‖ / μ̂.
+    #[serde(default = "default_fixed_point")]
+    pub fixed_point_iterations: usize,
+    /// Estimate ‖H_F‖ at every probe (w₀ always is).
+    #[serde(default = "default_true")]
+    pub hessian_at_probes: bool,
+}
+
+impl Default for CardSection {
+    fn default() -> Self {
+        let p = ProbeSettings::default();
+        Self {
+            enabled: true,
+            directions: p.directions,
+            radii: p.radii,
+            adversarial_steps: p.adversarial_steps,
+            fixed_point_iterations: p.fixed_point_iterations,
+            hessian_at_probes: p.hessian_at_probes,
+        }
+    }
+}
+
+impl CardSection {
+    /// The probe settings, seeded with the run's seed.
+    pub fn probes(&self, seed: u64) -> ProbeSettings {
+        ProbeSettings {
+            directions: self.directions,
+            radii: self.radii.clone(),
+            adversarial_steps: self.adversarial_steps,
+            fixed_point_iterations: self.fixed_point_iterations,
+            hessian_at_probes: self.hessian_at_probes,
+            seed,
+        }
+    }
+}
+
+fn default_directions() -> usize {
+    ProbeSettings::default().directions
+}
+fn default_radii() -> Vec<f64> {
+    ProbeSettings::default().radii
+}
+fn default_adversarial_steps() -> usize {
+    ProbeSettings::default().adversarial_steps
+}
+fn default_fixed_point() -> usize {
+    ProbeSettings::default().fixed_point_iterations
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A step size: a number, or `"auto"` for the theorem's `η*` (GD) or the SGD rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LearningRate {
+    /// A fixed `η`.
+    Value(f64),
+    /// `η*` from the theorem card (GD), or the mini-batch rule of [`crate::run`] (SGD).
+    Auto,
+}
+
+impl Serialize for LearningRate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            LearningRate::Value(v) => s.serialize_f64(*v),
+            LearningRate::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LearningRate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(v) => Ok(LearningRate::Value(v)),
+            Raw::Text(t) if t == "auto" => Ok(LearningRate::Auto),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "learning_rate must be a number or \"auto\", got {t:?}"
+            ))),
+        }
+    }
+}
+
+impl std::str::FromStr for LearningRate {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "auto" {
+            return Ok(LearningRate::Auto);
+        }
+        s.parse::<f64>()
+            .map(LearningRate::Value)
+            .map_err(|_| format!("{s:?} is neither a number nor \"auto\""))
+    }
+}
+
+/// Which optimizer (config names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerName {
+    /// Full-batch gradient descent.
+    #[default]
+    Gd,
+    /// Mini-batch SGD.
+    Sgd,
 }
 
 /// `[model]`: the architecture (the input dimension comes from the data).
@@ -103,29 +235,60 @@ pub struct DataSection {
     pub seed: u64,
 }
 
-/// `[train]`: gradient descent.
+/// `[train]`: the optimizer and what is recorded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainSection {
+    /// `gd` or `sgd`.
+    #[serde(default)]
+    pub optimizer: OptimizerName,
+    /// SGD batch size `b` (required for `sgd`).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+    /// SGD: a new seeded permutation each epoch.
+    #[serde(default = "default_true")]
+    pub shuffle: bool,
     /// Step budget.
     #[serde(default = "default_steps")]
     pub steps: usize,
-    /// Step size η.
+    /// Step size η, or "auto".
     #[serde(default = "default_learning_rate")]
-    pub learning_rate: f64,
+    pub learning_rate: LearningRate,
     /// Stop when `L(w_t) ≤ target_loss`.
     #[serde(default = "default_target_loss")]
     pub target_loss: f64,
+    /// Tangent kernel every this many steps (0: first and last step only).
+    #[serde(default = "default_eval_every")]
+    pub eval_every: usize,
+    /// `‖H_F(w_t)‖` every this many steps (0: never).
+    #[serde(default)]
+    pub hessian_every: usize,
+    /// Divergence when `L(w_t) > divergence_factor · L(w₀)`.
+    #[serde(default = "default_divergence_factor")]
+    pub divergence_factor: f64,
 }
 
 impl Default for TrainSection {
     fn default() -> Self {
         Self {
+            optimizer: OptimizerName::Gd,
+            batch_size: None,
+            shuffle: true,
             steps: default_steps(),
             learning_rate: default_learning_rate(),
             target_loss: default_target_loss(),
+            eval_every: default_eval_every(),
+            hessian_every: 0,
+            divergence_factor: default_divergence_factor(),
         }
     }
+}
+
+fn default_eval_every() -> usize {
+    50
+}
+fn default_divergence_factor() -> f64 {
+    1e6
 }
 
 fn default_activation() -> Activation {
@@ -140,8 +303,8 @@ fn default_bias_scale() -> f64 {
 fn default_steps() -> usize {
     1000
 }
-fn default_learning_rate() -> f64 {
-    0.1
+fn default_learning_rate() -> LearningRate {
+    LearningRate::Auto
 }
 fn default_target_loss() -> f64 {
     1e-8
@@ -158,8 +321,10 @@ pub struct Settings {
     pub model: MlpConfig,
     /// The loaded data set.
     pub data: Dataset,
-    /// Gradient descent.
-    pub train: GdSettings,
+    /// Training (with `learning_rate` still to resolve when it is `auto`).
+    pub train: TrainSettings,
+    /// The step size as configured.
+    pub learning_rate: LearningRate,
 }
 
 impl RunConfig {
@@ -209,10 +374,60 @@ impl RunConfig {
         };
         model.validate()?;
         let t = &self.train;
-        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+        if let LearningRate::Value(eta) = t.learning_rate {
+            if !(eta.is_finite() && eta > 0.0) {
+                return Err(Error::config(
+                    "train.learning_rate",
+                    format!("must be a finite number > 0 or \"auto\", got {eta}"),
+                ));
+            }
+        } else if !self.card.enabled {
             return Err(Error::config(
                 "train.learning_rate",
-                format!("must be a finite number > 0, got {}", t.learning_rate),
+                "\"auto\" takes η* from the theorem card, but card.enabled = false: enable the card or give a number",
+            ));
+        }
+        let optimizer =
+            match (t.optimizer, t.batch_size) {
+                (OptimizerName::Gd, None) => Optimizer::Gd,
+                (OptimizerName::Gd, Some(_)) => return Err(Error::config(
+                    "train.batch_size",
+                    "is only used with optimizer = \"sgd\"; remove it or set optimizer = \"sgd\"",
+                )),
+                (OptimizerName::Sgd, Some(b)) if b >= 1 && b <= data.len() => Optimizer::Sgd {
+                    batch_size: b,
+                    shuffle: t.shuffle,
+                },
+                (OptimizerName::Sgd, Some(b)) => {
+                    return Err(Error::config(
+                        "train.batch_size",
+                        format!("must be between 1 and n = {}, got {b}", data.len()),
+                    ))
+                }
+                (OptimizerName::Sgd, None) => {
+                    return Err(Error::config(
+                        "train.batch_size",
+                        "is required with optimizer = \"sgd\"",
+                    ))
+                }
+            };
+        if !(t.divergence_factor.is_finite() && t.divergence_factor > 1.0) {
+            return Err(Error::config(
+                "train.divergence_factor",
+                format!("must be a finite number > 1, got {}", t.divergence_factor),
+            ));
+        }
+        let c = &self.card;
+        if c.radii
+            .iter()
+            .any(|r| !(r.is_finite() && *r > 0.0 && *r <= 1.0))
+        {
+            return Err(Error::config(
+                "card.radii",
+                format!(
+                    "every radius is a fraction of R in (0, 1], got {:?}",
+                    c.radii
+                ),
             ));
         }
         if !(t.target_loss.is_finite() && t.target_loss >= 0.0) {
@@ -226,11 +441,20 @@ impl RunConfig {
             name,
             model,
             data,
-            train: GdSettings {
+            train: TrainSettings {
+                optimizer,
                 steps: t.steps,
-                learning_rate: t.learning_rate,
+                learning_rate: match t.learning_rate {
+                    LearningRate::Value(v) => v,
+                    LearningRate::Auto => f64::NAN,
+                },
                 target_loss: t.target_loss,
+                eval_every: t.eval_every,
+                hessian_every: t.hessian_every,
+                divergence_factor: t.divergence_factor,
+                seed: self.seed,
             },
+            learning_rate: t.learning_rate,
         })
     }
 }

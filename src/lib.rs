@@ -6,10 +6,12 @@
 //! Belkin (2020). The mathematical specification is THEORY.md (shipped as `docs/THEORY.md`).
 //!
 //! Layers, each depending only on those below it:
-//! - experiments: [`run`] (a training run and its files), [`train`] (gradient descent),
+//! - experiments: [`run`] (a training run and its files), [`train`] (GD and SGD with the
+//!   theorem's records), [`verdict`] (checks against the theorem), [`figures`] (plots from saved records),
 //!   [`ntk`] (the kernel report at one point and the numpy bundle), [`bench`] (kernel timing);
 //! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
-//!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms);
+//!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms),
+//!   [`theorem`] (μ̂, L̂_F, β̂_F, R and η* over the ball);
 //! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
 //!   [`data`] (sphere, digits, CSV);
 //! - plumbing: [`config`] (TOML → validated settings), [`backend`] (run-time backend choice),
@@ -20,6 +22,7 @@ pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod figures;
 pub mod hessian;
 pub mod kernel;
 pub mod loss;
@@ -29,6 +32,8 @@ pub mod ntk;
 pub mod records;
 pub mod run;
 pub mod spectrum;
+pub mod theorem;
 pub mod train;
+pub mod verdict;
 
 pub use error::{Error, Result};

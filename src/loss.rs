@@ -107,3 +107,31 @@ pub fn sum_of_squares<B: Backend>(
     }
     total
 }
+
+/// `∇_w (zᵀ F(w)) = DF(w)ᵀ z` for a fixed `z ∈ ℝⁿ`, host vector in parameter-vector order.
+///
+/// Cost: one forward and one backward pass.
+pub fn contraction_gradient<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, z: &[f64]) -> Vec<f64> {
+    let tracked: Mlp<Autodiff<B>> = Mlp::from_parts(
+        model.config(),
+        model
+            .weights()
+            .into_iter()
+            .map(Tensor::from_inner)
+            .collect(),
+        model.biases().into_iter().map(Tensor::from_inner).collect(),
+    )
+    .expect("shapes come from a valid model");
+    let zt: Tensor<B, 1> = crate::model::upload(z, [z.len()], &x.device());
+    let g = (tracked.forward(Tensor::from_inner(x.clone())) * Tensor::from_inner(zt)).sum();
+    let grads = g.backward();
+    let mut out = Vec::with_capacity(model.config().parameter_count());
+    let biases = tracked.biases();
+    for (l, w) in tracked.weights().iter().enumerate() {
+        out.extend(download(w.grad(&grads).expect("weight on the graph")));
+        if let Some(b) = biases.get(l) {
+            out.extend(download(b.grad(&grads).expect("bias on the graph")));
+        }
+    }
+    out
+}

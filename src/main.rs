@@ -13,8 +13,11 @@ use plstar::backend::{dispatch, BackendKind, Precision};
 use plstar::config::RunConfig;
 use plstar::kernel::KernelMethod;
 use plstar::ntk::{NtkJob, NtkOptions, NtkReport};
-use plstar::run::TrainRun;
+use plstar::run::{card_rows, StepSize, TrainRun};
+use plstar::theorem::BallEstimate;
 use plstar::train::{Control, StepRecord, StopReason};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Measure the PL* condition of wide neural networks: tangent kernels, Hessians and
 /// theorem-instrumented gradient descent (Liu, Zhu & Belkin 2020), on CPU or GPU.
@@ -30,10 +33,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train a network by full-batch gradient descent and record loss, ‖∇L‖² and ‖w_t − w₀‖.
+    /// Train a network (GD or SGD) and check the PL* theorem as it goes.
     ///
-    /// Writes <OUT>/<NAME>/metrics.csv (one row per step) and run.json (config, seeds, backend,
-    /// precision, version). Exits non-zero when the loss diverges (the records before it are kept).
+    /// Prints the theorem card (λ₀, L_F, ‖H_F‖, μ̂, R, η* from probes of the ball), trains with a
+    /// live progress line, then prints the verdicts. Writes <OUT>/<NAME>/: metrics.csv (one row
+    /// per step), summary.json, report.md, loss_vs_bound.{svg,png}, distance_vs_radius.{svg,png},
+    /// parameters.npy and run.json. Exits 1 when the loss diverges and 130 on Ctrl-C (the
+    /// records before are kept either way).
     Train(TrainArgs),
     /// Report the tangent kernel and the theorem's local quantities at w₀ (or a saved w).
     ///
@@ -143,9 +149,9 @@ struct TrainArgs {
     /// Step budget (overrides `train.steps`).
     #[arg(long)]
     steps: Option<usize>,
-    /// Step size η (overrides `train.learning_rate`).
-    #[arg(long, value_name = "ETA")]
-    learning_rate: Option<f64>,
+    /// Step size η, or `auto` for the theorem's η* (overrides `train.learning_rate`).
+    #[arg(long, value_name = "ETA|auto")]
+    learning_rate: Option<plstar::config::LearningRate>,
     /// Stop once L(w_t) ≤ this (overrides `train.target_loss`).
     #[arg(long, value_name = "LOSS")]
     target_loss: Option<f64>,
@@ -233,19 +239,45 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let (backend, precision) = args.backend.resolve();
 
     let bar = progress_bar(settings.train.steps as u64 + 1, args.quiet);
+    if !args.quiet && settings.config.card.enabled {
+        eprintln!("computing the theorem card (probes of the ball B(w₀, R))…");
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // A second Ctrl-C (or a handler that cannot be installed) falls back to the default.
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let name = settings.name.clone();
+    let mut on_card = |card: Option<&BallEstimate>, step: &StepSize| {
+        bar.suspend(|| print_card(&name, card, step));
+    };
     let mut observer = |r: &StepRecord| {
         bar.set_position(r.step as u64 + 1);
         if r.step % 10 == 0 {
             bar.set_message(format!(
-                "L = {:.3e}  ‖∇L‖² = {:.3e}  ‖w−w₀‖ = {:.3e}",
-                r.loss, r.grad_norm_sq, r.distance_from_init
+                "L = {:.3e}  pl_ratio = {:.3e}  ‖w−w₀‖ = {:.3e}{}",
+                r.loss,
+                r.pl_ratio,
+                r.distance_from_init,
+                r.distance_over_radius
+                    .map_or(String::new(), |v| format!(" ({:.2} R)", v))
             ));
         }
-        Control::Continue
+        if interrupted.load(Ordering::SeqCst) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
     };
     let job = TrainRun {
         settings: &settings,
         out: args.out.clone(),
+        on_card: &mut on_card,
         observer: &mut observer,
     };
     let summary = dispatch(backend, precision, job)??;
@@ -254,13 +286,15 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let first = summary.records.first();
     let last = summary.records.last();
     println!(
-        "plstar train {}: n = {}, p = {}, backend {} ({}, {})",
+        "plstar train {}: n = {}, p = {}, backend {} ({}, {}), η = {:.4e} ({})",
         settings.name,
         summary.samples,
         summary.parameters,
         summary.backend.backend,
         summary.backend.precision,
-        summary.backend.device
+        summary.backend.device,
+        summary.step_size.value,
+        summary.step_size.source
     );
     if let (Some(a), Some(b)) = (first, last) {
         println!(
@@ -272,37 +306,56 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
             b.distance_from_init
         );
     }
-    println!("  outputs: {}", summary.dir.display());
+    println!("  verdicts:");
+    for v in &summary.verdicts.verdicts {
+        println!(
+            "    [{}] {}: {}",
+            if v.passed { "pass" } else { "FAIL" },
+            v.check,
+            v.detail
+        );
+    }
+    println!(
+        "  outputs: {} (metrics.csv, summary.json, report.md, figures)",
+        summary.dir.display()
+    );
     match summary.stop {
-        StopReason::TargetReached { step } => {
-            println!(
-                "  reached the target loss {:e} at step {step}",
-                settings.train.target_loss
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        StopReason::StepBudget => {
-            println!(
-                "  used the step budget ({} steps) without reaching the target loss {:e}",
-                settings.train.steps, settings.train.target_loss
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        StopReason::TargetReached { .. } | StopReason::StepBudget => Ok(ExitCode::SUCCESS),
         StopReason::Interrupted { step } => {
-            println!("  interrupted after step {step}");
-            Ok(ExitCode::FAILURE)
+            eprintln!(
+                "interrupted after step {step}: every record so far is saved in {}",
+                summary.dir.display()
+            );
+            Ok(ExitCode::from(130))
         }
         StopReason::Diverged { step, loss } => {
             eprintln!(
-                "error: the loss became {loss} at step {step}: gradient descent diverged with step \
-                 size η = {}. Use a smaller step size (e.g. --learning-rate {}). The {} records \
+                "error: the loss became {loss} at step {step}: training diverged with step \
+                 size η = {:.4e}. Use a smaller step size (e.g. --learning-rate {:.4e}{}). The {} records \
                  before it are kept in {}",
-                settings.train.learning_rate,
-                settings.train.learning_rate / 4.0,
+                summary.step_size.value,
+                summary.step_size.value / 4.0,
+                if settings.config.card.enabled { ", or --learning-rate auto for the theorem's η*" } else { "" },
                 summary.records.len(),
                 summary.dir.join("metrics.csv").display()
             );
             Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn print_card(name: &str, card: Option<&BallEstimate>, step: &StepSize) {
+    match card {
+        None => println!(
+            "plstar train {name}: no theorem card (card.enabled = false); η = {:.4e}",
+            step.value
+        ),
+        Some(c) => {
+            println!("theorem card for {name} (before training):");
+            for (k, v, src) in card_rows(c, step) {
+                println!("  {k:<30} {v:<24} [{src}]");
+            }
+            println!("  {}", c.diagnosis);
         }
     }
 }
@@ -438,7 +491,11 @@ fn print_ntk(r: &NtkReport) {
 fn bench_case(args: BenchCaseArgs) -> Result<ExitCode> {
     let (backend, precision) = args.backend.resolve();
     let job = plstar::bench::BenchJob {
-        case: plstar::bench::BenchCase { n: args.n, width: args.width, depth: args.depth },
+        case: plstar::bench::BenchCase {
+            n: args.n,
+            width: args.width,
+            depth: args.depth,
+        },
         repeats: args.repeats,
     };
     let result = dispatch(backend, precision, job)?;
@@ -449,7 +506,11 @@ fn bench_case(args: BenchCaseArgs) -> Result<ExitCode> {
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     use plstar::bench::{default_grid, quick_grid, BenchResult};
     let exe = std::env::current_exe().context("cannot find the plstar executable")?;
-    let grid = if args.quick { quick_grid() } else { default_grid() };
+    let grid = if args.quick {
+        quick_grid()
+    } else {
+        default_grid()
+    };
     let mut combos = vec![];
     for &b in &args.backends {
         match b {
@@ -473,10 +534,24 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         for case in &grid {
             let backend = format!("{b:?}").to_lowercase();
             let precision = format!("{p:?}").to_lowercase();
-            bar.set_message(format!("{backend} {precision} n={} m={} L={}", case.n, case.width, case.depth));
+            bar.set_message(format!(
+                "{backend} {precision} n={} m={} L={}",
+                case.n, case.width, case.depth
+            ));
             let out = std::process::Command::new(&exe)
-                .args(["bench-case", "--n", &case.n.to_string(), "--width", &case.width.to_string()])
-                .args(["--depth", &case.depth.to_string(), "--repeats", &args.repeats.to_string()])
+                .args([
+                    "bench-case",
+                    "--n",
+                    &case.n.to_string(),
+                    "--width",
+                    &case.width.to_string(),
+                ])
+                .args([
+                    "--depth",
+                    &case.depth.to_string(),
+                    "--repeats",
+                    &args.repeats.to_string(),
+                ])
                 .args(["--backend", &backend, "--precision", &precision])
                 .output()
                 .context("cannot run a benchmark case")?;
@@ -492,45 +567,82 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
-    println!("structured tangent kernel K = DF DFᵀ (tanh, NTK, d = {}), best of {} runs", plstar::bench::BENCH_INPUT_DIM, args.repeats);
-    println!("{:<8} {:<5} {:>2} {:>5} {:>5} {:>10} {:>9} {:>10}", "backend", "prec", "L", "m", "n", "time (s)", "GFLOP/s", "peak (MiB)");
+    println!(
+        "structured tangent kernel K = DF DFᵀ (tanh, NTK, d = {}), best of {} runs",
+        plstar::bench::BENCH_INPUT_DIM,
+        args.repeats
+    );
+    println!(
+        "{:<8} {:<5} {:>2} {:>5} {:>5} {:>10} {:>9} {:>10}",
+        "backend", "prec", "L", "m", "n", "time (s)", "GFLOP/s", "peak (MiB)"
+    );
     let mut csv = String::from("backend,precision,depth,width,n,seconds,gflops,flops,peak_bytes\n");
     for r in &results {
-        let peak = r.peak_bytes.map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
+        let peak = r
+            .peak_bytes
+            .map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
         println!(
             "{:<8} {:<5} {:>2} {:>5} {:>5} {:>10.4} {:>9.1} {:>10}",
-            r.backend.backend.name(), r.backend.precision.name(), r.case.depth, r.case.width, r.case.n, r.seconds, r.gflops, peak
+            r.backend.backend.name(),
+            r.backend.precision.name(),
+            r.case.depth,
+            r.case.width,
+            r.case.n,
+            r.seconds,
+            r.gflops,
+            peak
         );
         csv.push_str(&format!(
             "{},{},{},{},{},{:e},{:e},{:e},{}\n",
-            r.backend.backend.name(), r.backend.precision.name(), r.case.depth, r.case.width, r.case.n,
-            r.seconds, r.gflops, r.case.flops(), r.peak_bytes.map_or(String::new(), |b| b.to_string())
+            r.backend.backend.name(),
+            r.backend.precision.name(),
+            r.case.depth,
+            r.case.width,
+            r.case.n,
+            r.seconds,
+            r.gflops,
+            r.case.flops(),
+            r.peak_bytes.map_or(String::new(), |b| b.to_string())
         ));
     }
-    let find = |w: usize| results.iter().filter(move |r| r.case.depth == 3 && r.case.width == w && r.case.n == 512 && r.backend.backend == BackendKind::Ndarray);
+    let find = |w: usize| {
+        results.iter().filter(move |r| {
+            r.case.depth == 3
+                && r.case.width == w
+                && r.case.n == 512
+                && r.backend.backend == BackendKind::Ndarray
+        })
+    };
     for r in find(1024) {
         println!(
             "target L=3, m=1024, n=512 well under 1 s ({}): {:.3} s = {:.2}× the target",
-            r.backend.precision.name(), r.seconds, r.seconds / 1.0
+            r.backend.precision.name(),
+            r.seconds,
+            r.seconds / 1.0
         );
     }
     for r in find(4096) {
         if let Some(b) = r.peak_bytes {
             println!(
                 "target L=3, m=4096, n=512 under 2 GiB ({}): peak {:.2} GiB = {:.2}× the target",
-                r.backend.precision.name(), b as f64 / (1u64 << 30) as f64, b as f64 / (2u64 << 30) as f64
+                r.backend.precision.name(),
+                b as f64 / (1u64 << 30) as f64,
+                b as f64 / (2u64 << 30) as f64
             );
         }
     }
     let dir = args.out.join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     plstar::records::write_atomic(&dir.join("bench.csv"), csv.as_bytes())?;
-    plstar::records::write_json(&dir.join("bench.json"), &serde_json::json!({
-        "plstar_version": plstar::records::VERSION,
-        "git_revision": plstar::records::git_revision(),
-        "measured_at": plstar::records::utc_now(),
-        "results": results,
-    }))?;
+    plstar::records::write_json(
+        &dir.join("bench.json"),
+        &serde_json::json!({
+            "plstar_version": plstar::records::VERSION,
+            "git_revision": plstar::records::git_revision(),
+            "measured_at": plstar::records::utc_now(),
+            "results": results,
+        }),
+    )?;
     println!("  results: {}", dir.join("bench.csv").display());
     Ok(ExitCode::SUCCESS)
 }

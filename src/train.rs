@@ -1,30 +1,95 @@
-//! Full-batch gradient descent on `L(w) = ½ ‖F(w) − y‖²`:
-//! `w_{t+1} = w_t − η ∇L(w_t)`.
+//! Training on `L(w) = ½ ‖F(w) − y‖²`, instrumented against the PL* theorem.
 //!
-//! The loop stops at the first of: `L(w_t) ≤ target_loss`, the step budget, a non-finite loss
-//! (divergence: the run stops at once, keeping every finite record), or the observer asking
-//! to stop. The library neither prints nor writes files: each [`StepRecord`] goes to the
-//! caller's observer.
+//! - Full-batch gradient descent: `w_{t+1} = w_t − η ∇L(w_t)`.
+//! - Mini-batch SGD: `w_{t+1} = w_t − η (n/b) Σ_{i∈B_t} ∇ℓ_i(w_t)` with `ℓ_i = ½(f_i − y_i)²`,
+//!   batches of `b` drawn without replacement from a seeded permutation of the samples (a new
+//!   one each epoch when shuffling, the identity order otherwise). The factor `n/b` makes the
+//!   batch gradient an unbiased estimate of `∇L`, so `η` keeps its full-batch meaning.
+//!
+//! Every step records, at `w_t` on the full batch: `L`, `‖∇L‖²`, the PL ratio
+//! `‖∇L‖²/(2L)`, `‖w_t − w₀‖` (and `/R` with a theorem card), and the theorem's bound
+//! `(1 − η μ̂)^t L(w₀)`. Every `eval_every` steps (and at the last step) it also records
+//! `λ_min(K(w_t))`, `λ_max(K(w_t))` and `‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F`, and every
+//! `hessian_every` steps `‖H_F(w_t)‖`.
+//!
+//! The loop stops at the first of: `L ≤ target_loss`, the step budget, divergence (a loss that
+//! is not finite, or above `divergence_factor · L(w₀)`: stopped at once, the finite records
+//! kept), or the observer asking to stop (Ctrl-C). The library neither prints nor writes files.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use crate::hessian::{hessian_operator_norm, HessianNormSettings};
+use crate::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::loss::{loss_gradient, sum_of_squares};
 use crate::model::{download, Mlp};
+use crate::spectrum::dense_spectrum;
 
-/// Settings of a gradient-descent run.
+/// The optimizer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GdSettings {
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Full-batch gradient descent.
+    Gd,
+    /// Mini-batch SGD with batch size `batch_size`.
+    Sgd {
+        /// `b`.
+        batch_size: usize,
+        /// A fresh seeded permutation each epoch (else the fixed order 0…n−1).
+        shuffle: bool,
+    },
+}
+
+/// Settings of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    /// GD or SGD.
+    pub optimizer: Optimizer,
     /// The step budget `T`: at most `T` updates (records for `t = 0 … T`).
     pub steps: usize,
     /// The step size `η`.
     pub learning_rate: f64,
     /// Stop once `L(w_t) ≤ target_loss`.
     pub target_loss: f64,
+    /// Evaluate the tangent kernel every this many steps (0: only at the first and last step).
+    pub eval_every: usize,
+    /// Estimate `‖H_F(w_t)‖` every this many steps (0: never).
+    pub hessian_every: usize,
+    /// Divergence: stop when `L(w_t) > divergence_factor · L(w₀)`.
+    pub divergence_factor: f64,
+    /// Seed of the SGD batches.
+    pub seed: u64,
 }
 
-/// What gradient descent saw at `w_t`, before the update.
+impl TrainSettings {
+    /// Full-batch GD with `steps`, `η` and a target, kernel evaluations off.
+    pub fn gd(steps: usize, learning_rate: f64, target_loss: f64) -> Self {
+        Self {
+            optimizer: Optimizer::Gd,
+            steps,
+            learning_rate,
+            target_loss,
+            eval_every: 0,
+            hessian_every: 0,
+            divergence_factor: 1e6,
+            seed: 0,
+        }
+    }
+}
+
+/// The theorem's reference values a run is checked against (from the card).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TheoremReference {
+    /// `μ̂` (from the probes of the ball).
+    pub mu_hat: f64,
+    /// `R`.
+    pub radius: f64,
+}
+
+/// What training saw at `w_t`, before the update (full batch).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// The step `t` (0 = initialization).
@@ -33,19 +98,44 @@ pub struct StepRecord {
     pub loss: f64,
     /// `‖∇L(w_t)‖²`.
     pub grad_norm_sq: f64,
+    /// `‖∇L‖² / (2L)`, the local PL* constant realized.
+    pub pl_ratio: f64,
     /// `‖w_t − w₀‖`.
     pub distance_from_init: f64,
+    /// `‖w_t − w₀‖ / R` (with a theorem reference).
+    pub distance_over_radius: Option<f64>,
+    /// `(1 − η μ̂)^t L(w₀)` (with a theorem reference).
+    pub loss_bound: Option<f64>,
+    /// `λ_min(K(w_t))` (evaluation steps).
+    pub lambda_min: Option<f64>,
+    /// `λ_max(K(w_t))` (evaluation steps).
+    pub lambda_max: Option<f64>,
+    /// `‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F` (evaluation steps).
+    pub kernel_change: Option<f64>,
+    /// `‖H_F(w_t)‖` (Hessian steps).
+    pub hessian_norm: Option<f64>,
 }
 
 impl StepRecord {
     /// The CSV header matching [`StepRecord::csv_row`].
-    pub const CSV_HEADER: &'static str = "step,loss,grad_norm_sq,distance_from_init";
+    pub const CSV_HEADER: &'static str = "step,loss,grad_norm_sq,pl_ratio,distance_from_init,distance_over_radius,loss_bound,lambda_min,lambda_max,kernel_change,hessian_norm";
 
-    /// One CSV line (no newline), floats with full round-trip precision.
+    /// One CSV line (no newline); floats round-trip exactly; absent values are empty fields.
     pub fn csv_row(&self) -> String {
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
         format!(
-            "{},{:e},{:e},{:e}",
-            self.step, self.loss, self.grad_norm_sq, self.distance_from_init
+            "{},{:e},{:e},{:e},{:e},{},{},{},{},{},{}",
+            self.step,
+            self.loss,
+            self.grad_norm_sq,
+            self.pl_ratio,
+            self.distance_from_init,
+            opt(self.distance_over_radius),
+            opt(self.loss_bound),
+            opt(self.lambda_min),
+            opt(self.lambda_max),
+            opt(self.kernel_change),
+            opt(self.hessian_norm)
         )
     }
 }
@@ -61,11 +151,11 @@ pub enum StopReason {
     },
     /// The step budget ran out.
     StepBudget,
-    /// The loss became NaN or infinite at `step`; no record was kept for that step.
+    /// The loss became non-finite, or grew past `divergence_factor · L(w₀)`, at `step`.
     Diverged {
-        /// The first step whose loss was not finite.
+        /// The step where divergence was detected.
         step: usize,
-        /// The loss there (NaN or ±inf), as text.
+        /// The loss there, as text (NaN, inf, or the large value).
         loss: String,
     },
     /// The observer asked to stop (e.g. Ctrl-C).
@@ -87,32 +177,42 @@ pub enum Control {
 /// The result of a run.
 #[derive(Debug)]
 pub struct TrainOutcome<B: Backend> {
-    /// The model where the run stopped (for a diverged run: the non-finite one).
+    /// The model where the run stopped (for a diverged run: the last one with a finite loss).
     pub model: Mlp<B>,
-    /// Every finite record, `t = 0, 1, …`.
+    /// Every kept record, `t = 0, 1, …`.
     pub records: Vec<StepRecord>,
     /// Why the run stopped.
     pub stop: StopReason,
 }
 
-/// Runs full-batch gradient descent from `model` (= `w₀`) on inputs `x` `[n, d]` and targets
-/// `y` `[n]`, calling `observer` with every record.
+/// Trains `model` (= `w₀`) on inputs `x` `[n, d]` and targets `y` `[n]`, calling `observer`
+/// with every record. `theorem` adds the bound and `‖w_t − w₀‖/R` columns.
 ///
-/// Cost per step: one forward and one backward pass, and one device synchronization (the loss,
-/// `‖∇L‖²` and `‖w_t − w₀‖²` are read back together).
-pub fn gradient_descent<B: Backend>(
+/// Cost per step: one full-batch forward and backward pass (plus one on the batch for SGD) and
+/// one device synchronization; evaluation steps add a tangent kernel and its dense spectrum.
+pub fn train<B: Backend>(
     model: Mlp<B>,
     x: &Tensor<B, 2>,
     y: &Tensor<B, 1>,
-    settings: &GdSettings,
+    settings: &TrainSettings,
+    theorem: Option<TheoremReference>,
     observer: &mut dyn FnMut(&StepRecord) -> Control,
 ) -> TrainOutcome<B> {
     let config = model.config().clone();
+    let device = x.device();
+    let n = x.dims()[0];
     let w0 = model.weights();
     let b0 = model.biases();
     let mut model = model;
-    let mut records = Vec::new();
+    let mut records: Vec<StepRecord> = Vec::new();
     let eta = settings.learning_rate;
+    let mut kernel0: Option<TangentKernel> = None;
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(settings.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut cursor = n;
+    let mut loss0 = f64::NAN;
+    let mut previous: Option<Mlp<B>> = None;
+
     let stop = 'run: {
         for step in 0..=settings.steps {
             let grad = loss_gradient(&model, x, y);
@@ -132,39 +232,109 @@ pub fn gradient_descent<B: Backend>(
                 vec![grad.loss.clone(), grad.norm_sq(), sum_of_squares(&dw, &db)],
                 0,
             ));
-            let record = StepRecord {
-                step,
-                loss: stats[0],
-                grad_norm_sq: stats[1],
-                distance_from_init: stats[2].sqrt(),
-            };
-            if !record.loss.is_finite() {
+            let (loss, grad_norm_sq, distance) = (stats[0], stats[1], stats[2].sqrt());
+            if step == 0 {
+                loss0 = loss;
+            }
+            if !loss.is_finite() || loss > settings.divergence_factor * loss0 {
+                if let Some(p) = previous.take() {
+                    model = p;
+                }
                 break 'run StopReason::Diverged {
                     step,
-                    loss: format!("{}", record.loss),
+                    loss: format!("{loss:e}"),
                 };
+            }
+            let reached = loss <= settings.target_loss;
+            let last = reached || step == settings.steps;
+            let mut record = StepRecord {
+                step,
+                loss,
+                grad_norm_sq,
+                pl_ratio: grad_norm_sq / (2.0 * loss),
+                distance_from_init: distance,
+                distance_over_radius: theorem.map(|t| distance / t.radius),
+                loss_bound: theorem
+                    .map(|t| (1.0 - eta * t.mu_hat).max(0.0).powi(step as i32) * loss0),
+                lambda_min: None,
+                lambda_max: None,
+                kernel_change: None,
+                hessian_norm: None,
+            };
+            let eval_due =
+                step == 0 || last || (settings.eval_every > 0 && step % settings.eval_every == 0);
+            if eval_due && (settings.eval_every > 0 || theorem.is_some()) {
+                let k = tangent_kernel(&model, x, KernelMethod::Structured);
+                if let Ok(s) = dense_spectrum(&k) {
+                    record.lambda_min = Some(s.lambda_min);
+                    record.lambda_max = Some(s.lambda_max);
+                }
+                let k0 = kernel0.get_or_insert_with(|| k.clone());
+                let diff: f64 = k
+                    .values
+                    .iter()
+                    .zip(&k0.values)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                record.kernel_change = Some(diff / k0.frobenius_norm());
+            }
+            if settings.hessian_every > 0 && (step % settings.hessian_every == 0 || last) {
+                record.hessian_norm =
+                    Some(hessian_operator_norm(&model, x, &HessianNormSettings::default()).value);
             }
             records.push(record);
             if observer(&record) == Control::Stop {
                 break 'run StopReason::Interrupted { step };
             }
-            if record.loss <= settings.target_loss {
+            if reached {
                 break 'run StopReason::TargetReached { step };
             }
             if step == settings.steps {
                 break 'run StopReason::StepBudget;
             }
+            let (gw, gb, scale) = match &settings.optimizer {
+                Optimizer::Gd => (grad.weights, grad.biases, 1.0),
+                Optimizer::Sgd {
+                    batch_size,
+                    shuffle,
+                } => {
+                    let b = (*batch_size).min(n);
+                    if cursor + b > n {
+                        if *shuffle {
+                            order.shuffle(&mut rng);
+                        }
+                        cursor = 0;
+                    }
+                    let idx: Vec<i64> = order[cursor..cursor + b]
+                        .iter()
+                        .map(|&i| i as i64)
+                        .collect();
+                    cursor += b;
+                    let idx = Tensor::<B, 1, Int>::from_data(
+                        TensorData::new(idx, [b]).convert::<B::IntElem>(),
+                        &device,
+                    );
+                    let g = loss_gradient(
+                        &model,
+                        &x.clone().select(0, idx.clone()),
+                        &y.clone().select(0, idx),
+                    );
+                    (g.weights, g.biases, n as f64 / b as f64)
+                }
+            };
             let weights = weights
                 .into_iter()
-                .zip(grad.weights)
-                .map(|(w, g)| w - g.mul_scalar(eta))
+                .zip(gw)
+                .map(|(w, g)| w - g.mul_scalar(eta * scale))
                 .collect();
             let biases = biases
                 .into_iter()
-                .zip(grad.biases)
-                .map(|(b, g)| b - g.mul_scalar(eta))
+                .zip(gb)
+                .map(|(b, g)| b - g.mul_scalar(eta * scale))
                 .collect();
-            model = Mlp::from_parts(&config, weights, biases).expect("shapes are preserved");
+            let next = Mlp::from_parts(&config, weights, biases).expect("shapes are preserved");
+            previous = Some(std::mem::replace(&mut model, next));
         }
         StopReason::StepBudget
     };

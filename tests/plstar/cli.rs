@@ -74,20 +74,90 @@ fn train_writes_metrics_csv_and_run_json_with_seed_config_backend_and_version() 
     assert!(json["config"]["model"]["widths"][0] == 256);
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(
-        lines.next(),
-        Some("step,loss,grad_norm_sq,distance_from_init")
-    );
-    let rows: Vec<Vec<f64>> = lines
-        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for column in [
+        "step",
+        "loss",
+        "grad_norm_sq",
+        "pl_ratio",
+        "distance_from_init",
+        "distance_over_radius",
+        "loss_bound",
+        "lambda_min",
+        "lambda_max",
+        "kernel_change",
+        "hessian_norm",
+    ] {
+        assert!(header.contains(&column), "metrics.csv lacks {column}");
+    }
+    let rows: Vec<Vec<Option<f64>>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().ok()).collect())
         .collect();
     assert_eq!(rows.len(), 41);
+    assert!(rows.iter().all(|r| r.len() == header.len()));
+    let loss = |i: usize| rows[i][1].unwrap();
     assert!(
-        rows[40][1] < 0.1 * rows[0][1],
+        loss(40) < 0.1 * loss(0),
         "loss decreases by an order of magnitude"
     );
+    // The kernel columns are filled at the evaluations (step 0 and the last step here).
+    assert!(rows[0][7].is_some() && rows[40][7].is_some() && rows[1][7].is_none());
     assert!(!run.join("metrics.csv.partial").exists());
-    assert_eq!(json["final_loss"].as_f64().unwrap(), rows[40][1]);
+    assert_eq!(json["final_loss"].as_f64().unwrap(), loss(40));
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "lambda0",
+        "lambda_max0",
+        "lipschitz_f0",
+        "hessian_norm0",
+        "residual_norm0",
+        "loss0",
+        "mu_hat",
+        "lipschitz_f_hat",
+        "beta_f_hat",
+        "radius",
+        "eta_star",
+        "probes",
+        "diagnosis",
+        "width",
+        "rho",
+    ] {
+        assert!(
+            !summary["card"][key].is_null(),
+            "summary.json card lacks {key}"
+        );
+    }
+    assert_eq!(summary["step_size"]["value"], 1.0);
+    assert_eq!(summary["step_size"]["source"], "config");
+    assert!(summary["verdicts"]["verdicts"].as_array().unwrap().len() >= 4);
+    for key in [
+        "max_distance",
+        "trajectory_mu",
+        "epsilon_reached",
+        "final_loss",
+    ] {
+        assert!(
+            !summary["verdicts"][key].is_null(),
+            "summary.json verdicts lack {key}"
+        );
+    }
+    for file in [
+        "report.md",
+        "loss_vs_bound.svg",
+        "loss_vs_bound.png",
+        "distance_vs_radius.svg",
+        "distance_vs_radius.png",
+        "parameters.npy",
+    ] {
+        let len = std::fs::metadata(run.join(file))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 1000, "{file} missing or nearly empty ({len} bytes)");
+    }
+    let png = std::fs::read(run.join("loss_vs_bound.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }
 
 #[test]
@@ -398,4 +468,32 @@ fn ntk_evaluates_a_trained_parameter_vector_and_rejects_a_wrong_one() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("p = 2176"), "{}", stderr(&o));
+}
+
+#[test]
+fn bench_writes_one_row_per_case_with_flops_and_peak_memory() {
+    let dir = scratch("bench");
+    let out = dir.join("out");
+    let o = plstar(&[
+        "bench",
+        "--quick",
+        "--repeats",
+        "1",
+        "--precisions",
+        "f64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("bench/bench.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 8, "quick grid: 2 n × 2 m × 2 L");
+    for row in rows {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f[1], "f64");
+        let seconds: f64 = f[5].parse().unwrap();
+        let peak: u64 = f[8].parse().unwrap();
+        assert!(seconds > 0.0 && peak > 1 << 20, "{row}");
+    }
+    assert!(String::from_utf8_lossy(&o.stdout).contains("target L=3, m=1024, n=512"));
 }

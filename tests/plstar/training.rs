@@ -2,7 +2,7 @@
 
 use plstar::data;
 use plstar::model::{download, Activation, MlpConfig};
-use plstar::train::{gradient_descent, Control, GdSettings, StopReason};
+use plstar::train::{train, Control, StopReason, TrainSettings};
 
 use crate::{relative_error, tol, F64};
 
@@ -44,12 +44,8 @@ fn gd_on_a_linear_model_follows_the_exact_residual_recursion() {
         .collect();
 
     let steps = 60;
-    let settings = GdSettings {
-        steps,
-        learning_rate: eta,
-        target_loss: 0.0,
-    };
-    let outcome = gradient_descent(model, &x, &y, &settings, &mut |_| Control::Continue);
+    let settings = TrainSettings::gd(steps, eta, 0.0);
+    let outcome = train(model, &x, &y, &settings, None, &mut |_| Control::Continue);
     assert_eq!(outcome.stop, StopReason::StepBudget);
     assert_eq!(outcome.records.len(), steps + 1);
     let mut r_t = r.clone();
@@ -90,12 +86,8 @@ fn gd_distance_and_gradient_norm_match_the_parameter_vectors() {
     let w0 = model.to_vector();
     let (x, y) = data.to_tensors::<F64>(&device);
     let g0 = plstar::loss::loss_gradient(&model, &x, &y).to_vector();
-    let settings = GdSettings {
-        steps: 5,
-        learning_rate: 0.05,
-        target_loss: 0.0,
-    };
-    let out = gradient_descent(model, &x, &y, &settings, &mut |_| Control::Continue);
+    let settings = TrainSettings::gd(5, 0.05, 0.0);
+    let out = train(model, &x, &y, &settings, None, &mut |_| Control::Continue);
     let g0_sq: f64 = g0.iter().map(|v| v * v).sum();
     assert!((out.records[0].grad_norm_sq - g0_sq).abs() < 1e-12 * g0_sq);
     assert_eq!(out.records[0].distance_from_init, 0.0);
@@ -115,27 +107,29 @@ fn gd_stops_at_the_target_loss_and_at_divergence() {
     let cfg = MlpConfig::new(4, vec![64]);
     let device = Default::default();
     let (x, y) = data.to_tensors::<F64>(&device);
-    let target = GdSettings {
-        steps: 10_000,
-        learning_rate: 0.2,
-        target_loss: 1e-3,
-    };
-    let out = gradient_descent(cfg.init::<F64>(0, &device), &x, &y, &target, &mut |_| {
-        Control::Continue
-    });
+    let target = TrainSettings::gd(10_000, 0.2, 1e-3);
+    let out = train(
+        cfg.init::<F64>(0, &device),
+        &x,
+        &y,
+        &target,
+        None,
+        &mut |_| Control::Continue,
+    );
     let StopReason::TargetReached { step } = out.stop else {
         panic!("{:?}", out.stop)
     };
     assert!(out.records[step].loss <= 1e-3 && out.records[step - 1].loss > 1e-3);
 
-    let huge = GdSettings {
-        steps: 10_000,
-        learning_rate: 1e6,
-        target_loss: 0.0,
-    };
-    let out = gradient_descent(cfg.init::<F64>(0, &device), &x, &y, &huge, &mut |_| {
-        Control::Continue
-    });
+    let huge = TrainSettings::gd(10_000, 1e6, 0.0);
+    let out = train(
+        cfg.init::<F64>(0, &device),
+        &x,
+        &y,
+        &huge,
+        None,
+        &mut |_| Control::Continue,
+    );
     let StopReason::Diverged { step, .. } = out.stop else {
         panic!("{:?}", out.stop)
     };
