@@ -250,12 +250,12 @@ impl Default for HessianNormSettings {
     fn default() -> Self {
         Self {
             lanczos: LanczosSettings {
-                max_iter: 40,
+                max_iter: 30,
                 tol: 1e-5,
                 seed: 0,
             },
-            max_rounds: 50,
-            tol: 1e-5,
+            max_rounds: 30,
+            tol: 1e-4,
             step: 1e-4,
         }
     }

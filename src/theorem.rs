@@ -123,6 +123,10 @@ pub struct BallEstimate {
     pub radius: f64,
     /// `R` after each fixed-point round (the first from `w₀` alone).
     pub radius_history: Vec<f64>,
+    /// Whether the last round changed `R` by at most 5%. When it did not, `R` kept growing
+    /// (probes far from `w₀` see a larger `L̂_F`): the width is too small for the theorem's ball,
+    /// and the estimates are those of the last ball probed.
+    pub radius_settled: bool,
     /// `η* = 1 / (L̂_F² + β̂_F ‖F(w₀) − y‖)`.
     pub eta_star: f64,
     /// Every measured point.
@@ -214,6 +218,7 @@ pub fn estimate_ball<B: Backend>(
     };
     let mut radius = radius_of(lambda0, lambda_max0.sqrt());
     let mut radius_history = vec![radius];
+    let mut radius_settled = false;
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(settings.seed);
     let measure = |w: &[f64], kind: PointKind, with_hessian: bool| -> Result<PointMeasure> {
         let m = Mlp::<B>::from_vector(&cfg, w, &device)?;
@@ -277,9 +282,9 @@ pub fn estimate_ball<B: Backend>(
             let (mu, lf, _) = summarize(&probes, radius, hessian_norm0);
             let next = radius_of(mu, lf);
             radius_history.push(next);
-            let settled = (next - radius).abs() <= 0.05 * radius;
+            radius_settled = (next - radius).abs() <= 0.05 * radius;
             radius = next;
-            if settled || !radius.is_finite() {
+            if radius_settled || !radius.is_finite() {
                 break;
             }
         }
@@ -342,6 +347,7 @@ pub fn estimate_ball<B: Backend>(
         beta_f_hat,
         radius,
         radius_history,
+        radius_settled,
         eta_star,
         probes,
         pl_star_possible,

@@ -1,5 +1,6 @@
 //! Verdicts: does a finished run agree with the PL* theorem (THEORY.md), each with its numbers?
 //!
+//! 0. (only when it fails) PL* is certified: `μ̂ > 0` — else checks 1–2 are vacuous and skipped;
 //! 1. stayed in the ball: `max_t ‖w_t − w₀‖ ≤ R`;
 //! 2. the rate bound held at every step: `L(w_t) ≤ (1 − η μ̂)^t L(w₀)` (first failing step);
 //! 3. `pl_ratio ≥ λ_min(K(w_t))` at every kernel evaluation (an identity: a failure means a
@@ -78,7 +79,17 @@ pub fn judge(
     let epsilon_reached = records.iter().map(|r| r.loss).fold(f64::INFINITY, f64::min);
     let final_loss = records.last().map_or(f64::NAN, |r| r.loss);
     let mut verdicts = vec![];
-    if let Some(card) = card {
+    if let Some(card) = card.filter(|c| !c.pl_star_possible) {
+        verdicts.push(Verdict {
+            check: "PL* certified on the ball: μ̂ > 0".into(),
+            passed: false,
+            detail: format!(
+                "μ̂ = {:.4e} ≤ 1e-10 λ_max: {} (the ball and rate checks are vacuous and skipped)",
+                card.mu_hat, card.diagnosis
+            ),
+        });
+    }
+    if let Some(card) = card.filter(|c| c.pl_star_possible) {
         verdicts.push(Verdict {
             check: "stayed in the ball B(w0, R)".into(),
             passed: max_distance <= card.radius * (1.0 + SLACK),
@@ -140,7 +151,7 @@ pub fn judge(
     if let (Some(card), Some(tmu)) = (card, trajectory_mu) {
         verdicts.push(Verdict {
             check: "probes were conservative: min λ_min along the trajectory ≥ μ̂ (probes)".into(),
-            passed: tmu >= card.mu_hat * (1.0 - SLACK),
+            passed: tmu >= card.mu_hat - SLACK * card.lambda_max0,
             detail: format!(
                 "trajectory min λ_min = {tmu:.4e}, probes μ̂ = {:.4e}, λ₀ = {:.4e}",
                 card.mu_hat, card.lambda0

@@ -10,6 +10,7 @@ mod hessian;
 mod kernel;
 mod model;
 mod spectrum;
+mod theorem;
 mod training;
 
 /// Backend aliases: f64 on ndarray for tight oracles.
