@@ -8,10 +8,12 @@
 //! Layers, each depending only on those below it:
 //! - experiments: [`run`] (a training run and its files), [`train`] (GD and SGD with the
 //!   theorem's records), [`verdict`] (checks against the theorem), [`figures`] (plots from saved records),
-//!   [`ntk`] (the kernel report at one point and the numpy bundle), [`bench`] (kernel timing);
+//!   [`ntk`] (the kernel report at one point and the numpy bundle), [`bench`] (kernel timing),
+//!   [`sweep`] (grids of runs with resumable rows);
 //! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
 //!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms),
-//!   [`theorem`] (μ̂, L̂_F, β̂_F, R and η* over the ball);
+//!   [`theorem`] (μ̂, L̂_F, β̂_F, R and η* over the ball), [`infinite`] (closed-form
+//!   infinite-width kernels), [`fit`] (power-law fits);
 //! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
 //!   [`data`] (sphere, digits, CSV);
 //! - plumbing: [`config`] (TOML → validated settings), [`backend`] (run-time backend choice),
@@ -23,7 +25,9 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod figures;
+pub mod fit;
 pub mod hessian;
+pub mod infinite;
 pub mod kernel;
 pub mod loss;
 pub mod model;
@@ -32,6 +36,7 @@ pub mod ntk;
 pub mod records;
 pub mod run;
 pub mod spectrum;
+pub mod sweep;
 pub mod theorem;
 pub mod train;
 pub mod verdict;

@@ -53,9 +53,76 @@ enum Command {
     /// Each case runs in its own child process so that its peak memory (VmHWM) is its own.
     /// Writes <OUT>/bench/bench.csv and bench.json.
     Bench(BenchArgs),
+    /// Run a width sweep: one training run with its theorem card per (grid point, seed).
+    ///
+    /// Appends one row per run to <OUT>/<NAME>/rows.csv (synced as each finishes); re-running
+    /// the same command resumes, skipping finished runs. --shard I/N runs every N-th point (for
+    /// job arrays); `plstar merge` joins the shards.
+    Sweep(SweepArgs),
+    /// Draw a sweep's figures (SVG and PNG) from its saved rows only, with captions and the
+    /// measured numbers in <DIR>/figures.md.
+    Plot(PlotArgs),
+    /// Run the default sweeps behind the figures, draw them, and write <OUT>/REPORT.md.
+    ///
+    /// Sweeps: configs/sweep-width.toml (figures a–d: width vs μ̂/λ₀, Hessian norm, kernel change,
+    /// loss curves; identity and tanh output) and configs/sweep-pn.toml (figure e: p/n). Resumable
+    /// like `plstar sweep`. --quick runs a reduced grid.
+    Reproduce(ReproduceArgs),
+    /// Merge the rows of sweep shards (refuses shards of different sweeps).
+    Merge(MergeArgs),
     /// Run one benchmark case and print its result as JSON (used by `plstar bench`).
     #[command(hide = true)]
     BenchCase(BenchCaseArgs),
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// The sweep's TOML file (see configs/sweep-width.toml).
+    #[arg(long, short, value_name = "FILE")]
+    config: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// Output root: rows go to <OUT>/<NAME>/.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+    /// Run only the points with index ≡ I (mod N), e.g. --shard 0/4.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct ReproduceArgs {
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// Output root: each sweep goes to <OUT>/<sweep name>/, the report to <OUT>/REPORT.md.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+    /// A reduced grid (three widths, two seeds, a tenth of the steps).
+    #[arg(long)]
+    quick: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct PlotArgs {
+    /// A sweep's output folder (with sweep.json and rows.csv).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// Where the merged rows.csv and sweep.json go.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The shard folders (each with sweep.json and rows*.csv).
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    shards: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -201,10 +268,22 @@ impl BackendArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result: Result<ExitCode> = match cli.command {
         Command::Train(args) => train(args),
         Command::Ntk(args) => ntk(args),
         Command::Bench(args) => bench(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Plot(args) => plot(args),
+        Command::Reproduce(args) => reproduce(args),
+        Command::Merge(args) => plstar::sweep::merge(&args.out, &args.shards)
+            .map(|rows| {
+                println!(
+                    "merged {rows} rows into {}",
+                    args.out.join("rows.csv").display()
+                );
+                ExitCode::SUCCESS
+            })
+            .map_err(Into::into),
         Command::BenchCase(args) => bench_case(args),
     };
     match result {
@@ -644,5 +723,195 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         }),
     )?;
     println!("  results: {}", dir.join("bench.csv").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_shard(text: &str) -> Result<plstar::sweep::Shard> {
+    let parsed = text.split_once('/').and_then(|(i, n)| {
+        Some((
+            i.trim().parse::<usize>().ok()?,
+            n.trim().parse::<usize>().ok()?,
+        ))
+    });
+    match parsed {
+        Some((index, count)) if count >= 1 && index < count => {
+            Ok(plstar::sweep::Shard { index, count })
+        }
+        _ => anyhow::bail!("--shard {text:?}: expected I/N with 0 ≤ I < N, e.g. --shard 0/4"),
+    }
+}
+
+fn sweep(args: SweepArgs) -> Result<ExitCode> {
+    use plstar::sweep::{SweepConfig, SweepEvent, SweepJob};
+    let sweep = SweepConfig::from_file(&args.config)
+        .with_context(|| format!("invalid sweep {}", args.config.display()))?;
+    let shard = match &args.shard {
+        Some(t) => parse_shard(t)?,
+        None => plstar::sweep::Shard { index: 0, count: 1 },
+    };
+    let (backend, precision) = args.backend.resolve();
+    let dir = args.out.join(&sweep.name);
+    let bar = progress_bar(0, args.quiet);
+    let mut on_event = |e: SweepEvent<'_>| match e {
+        SweepEvent::Planned { todo, done } => {
+            bar.set_length(todo as u64);
+            if done > 0 {
+                bar.suspend(|| eprintln!("resuming: {done} runs already in {}", dir.display()));
+            }
+        }
+        SweepEvent::Finished(r) => {
+            bar.inc(1);
+            bar.set_message(format!(
+                "m = {} L = {} n = {} seed {}: λ₀ = {:.2e}, steps {}",
+                r.width, r.depth, r.n, r.seed, r.lambda0, r.steps_to_target
+            ));
+        }
+    };
+    let job = SweepJob {
+        sweep: &sweep,
+        dir: dir.clone(),
+        shard,
+        on_event: &mut on_event,
+    };
+    let rows = dispatch(backend, precision, job)??;
+    bar.finish_and_clear();
+    println!(
+        "plstar sweep {}: {} rows in {}",
+        sweep.name,
+        rows.len(),
+        dir.join(shard.rows_file()).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plot(args: PlotArgs) -> Result<ExitCode> {
+    let figures = plstar::figures::sweep_figures(&args.dir)?;
+    let md = figures_markdown(&figures);
+    plstar::records::write_atomic(&args.dir.join("figures.md"), md.as_bytes())?;
+    for f in &figures {
+        println!(
+            "{}: {}",
+            args.dir.join(format!("{}.svg", f.stem)).display(),
+            f.caption
+        );
+        for (k, v) in &f.numbers {
+            println!("    {k}: {v}");
+        }
+    }
+    println!(
+        "  captions and numbers: {}",
+        args.dir.join("figures.md").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn figures_markdown(figures: &[plstar::figures::Figure]) -> String {
+    let mut md = String::new();
+    for f in figures {
+        md.push_str(&format!("![{0}]({0}.svg)\n\n{1}\n\n", f.stem, f.caption));
+        if !f.numbers.is_empty() {
+            md.push_str("| measured | value |\n|---|---|\n");
+            for (k, v) in &f.numbers {
+                md.push_str(&format!("| {k} | {v} |\n"));
+            }
+            md.push('\n');
+        }
+    }
+    md
+}
+
+const REPRODUCE_SWEEPS: [(&str, &str); 2] = [
+    (
+        "configs/sweep-width.toml",
+        include_str!("../configs/sweep-width.toml"),
+    ),
+    (
+        "configs/sweep-pn.toml",
+        include_str!("../configs/sweep-pn.toml"),
+    ),
+];
+
+fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
+    use plstar::sweep::{SweepConfig, SweepEvent, SweepJob};
+    let started = std::time::Instant::now();
+    let (backend, precision) = args.backend.resolve();
+    let mut report = format!(
+        "# plstar: reproduced figures\n\nplstar {} (git {}) · backend {} ({}) · {} · written {}\n\n\
+         Conventions (THEORY.md): L(w) = ½‖F(w) − y‖² summed over samples; K = DF DFᵀ without \
+         averaging; m = hidden width, p = parameters, n = samples. Every number below is read from \
+         the sweep rows beside each figure; error bars are the min–max over seeds.\n\n",
+        plstar::records::VERSION,
+        plstar::records::git_revision().unwrap_or("unknown"),
+        backend,
+        precision,
+        if args.quick { "quick grid" } else { "full grid" },
+        plstar::records::utc_now()
+    );
+    for (origin, text) in REPRODUCE_SWEEPS {
+        let mut sweep = SweepConfig::from_toml(text, origin)?;
+        if args.quick {
+            sweep = sweep.quick();
+        }
+        let dir = args.out.join(&sweep.name);
+        let bar = progress_bar(0, args.quiet);
+        let mut on_event = |e: SweepEvent<'_>| match e {
+            SweepEvent::Planned { todo, .. } => bar.set_length(todo as u64),
+            SweepEvent::Finished(r) => {
+                bar.inc(1);
+                bar.set_message(format!("{}: m = {} seed {}", sweep.name, r.width, r.seed));
+            }
+        };
+        let shard = plstar::sweep::Shard { index: 0, count: 1 };
+        let job = SweepJob {
+            sweep: &sweep,
+            dir: dir.clone(),
+            shard,
+            on_event: &mut on_event,
+        };
+        dispatch(backend, precision, job)??;
+        bar.finish_and_clear();
+        let figures = plstar::figures::sweep_figures(&dir)?;
+        plstar::records::write_atomic(
+            &dir.join("figures.md"),
+            figures_markdown(&figures).as_bytes(),
+        )?;
+        report.push_str(&format!("## Sweep `{}` ({origin})\n\n", sweep.name));
+        let rel = |stem: &str| format!("{}/{stem}.svg", sweep.name);
+        for f in &figures {
+            report.push_str(&format!(
+                "![{}]({})\n\n{}\n\n",
+                f.stem,
+                rel(&f.stem),
+                f.caption
+            ));
+            if !f.numbers.is_empty() {
+                report.push_str("| measured | value |\n|---|---|\n");
+                for (k, v) in &f.numbers {
+                    report.push_str(&format!("| {k} | {v} |\n"));
+                }
+                report.push('\n');
+            }
+        }
+        println!(
+            "{}: {} figures in {}",
+            sweep.name,
+            figures.len(),
+            dir.display()
+        );
+    }
+    report.push_str(&format!(
+        "## Not yet reproduced\n\n(f) the loss landscape (the loss along the segment between two \
+         global minimizers, and λ_min(H_L) near a minimizer against an under-parameterized model) \
+         is not implemented yet.\n\nTotal time: {:.0} s.\n",
+        started.elapsed().as_secs_f64()
+    ));
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    plstar::records::write_atomic(&args.out.join("REPORT.md"), report.as_bytes())?;
+    println!(
+        "report: {} ({:.0} s)",
+        args.out.join("REPORT.md").display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
