@@ -10,6 +10,7 @@ mod hessian;
 mod kernel;
 mod model;
 mod spectrum;
+mod sweep;
 mod theorem;
 mod training;
 
