@@ -5,7 +5,6 @@
 //! against each other, against finite differences and against closed-form infinite-width
 //! kernels.
 
-use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -193,30 +192,11 @@ fn structured<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> TangentKernel {
 /// Jacobian rows `∇_w f(w; x_i)` on the host (parameter-vector order), one backward per sample.
 pub fn jacobian<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Vec<Vec<f64>> {
     let [n, d] = x.dims();
-    let tracked: Mlp<Autodiff<B>> = Mlp::from_parts(
-        model.config(),
-        model
-            .weights()
-            .into_iter()
-            .map(Tensor::from_inner)
-            .collect(),
-        model.biases().into_iter().map(Tensor::from_inner).collect(),
-    )
-    .expect("shapes come from a valid model");
-    let weights = tracked.weights();
-    let biases = tracked.biases();
+    let tracked = crate::loss::tracked(model);
     (0..n)
         .map(|i| {
             let xi = Tensor::from_inner(x.clone().slice([i..i + 1, 0..d]));
-            let grads = tracked.forward(xi).sum().backward();
-            let mut row = Vec::with_capacity(model.config().parameter_count());
-            for (l, w) in weights.iter().enumerate() {
-                row.extend(download(w.grad(&grads).expect("weight on the graph")));
-                if let Some(b) = biases.get(l) {
-                    row.extend(download(b.grad(&grads).expect("bias on the graph")));
-                }
-            }
-            row
+            crate::loss::gradient_vector(&tracked, &tracked.forward(xi).sum().backward())
         })
         .collect()
 }

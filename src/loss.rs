@@ -51,6 +51,36 @@ impl<B: Backend> LossGradient<B> {
     }
 }
 
+/// The same model on `Autodiff<B>`, its parameters tracked as leaves.
+pub(crate) fn tracked<B: Backend>(model: &Mlp<B>) -> Mlp<Autodiff<B>> {
+    Mlp::from_parts(
+        model.config(),
+        model
+            .weights()
+            .into_iter()
+            .map(Tensor::from_inner)
+            .collect(),
+        model.biases().into_iter().map(Tensor::from_inner).collect(),
+    )
+    .expect("shapes come from a valid model")
+}
+
+/// The gradient of every parameter of a [`tracked`] model, in parameter-vector order.
+pub(crate) fn gradient_vector<B: Backend>(
+    tracked: &Mlp<Autodiff<B>>,
+    grads: &<Autodiff<B> as burn::tensor::backend::AutodiffBackend>::Gradients,
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(tracked.config().parameter_count());
+    let biases = tracked.biases();
+    for (l, w) in tracked.weights().iter().enumerate() {
+        out.extend(download(w.grad(grads).expect("weight on the graph")));
+        if let Some(b) = biases.get(l) {
+            out.extend(download(b.grad(grads).expect("bias on the graph")));
+        }
+    }
+    out
+}
+
 /// `L(w)` and `∇L(w)` by one reverse-mode pass on `Autodiff<B>`.
 ///
 /// Cost: one forward and one backward pass over the `n` samples.
@@ -112,26 +142,8 @@ pub fn sum_of_squares<B: Backend>(
 ///
 /// Cost: one forward and one backward pass.
 pub fn contraction_gradient<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, z: &[f64]) -> Vec<f64> {
-    let tracked: Mlp<Autodiff<B>> = Mlp::from_parts(
-        model.config(),
-        model
-            .weights()
-            .into_iter()
-            .map(Tensor::from_inner)
-            .collect(),
-        model.biases().into_iter().map(Tensor::from_inner).collect(),
-    )
-    .expect("shapes come from a valid model");
+    let tracked = tracked(model);
     let zt: Tensor<B, 1> = crate::model::upload(z, [z.len()], &x.device());
     let g = (tracked.forward(Tensor::from_inner(x.clone())) * Tensor::from_inner(zt)).sum();
-    let grads = g.backward();
-    let mut out = Vec::with_capacity(model.config().parameter_count());
-    let biases = tracked.biases();
-    for (l, w) in tracked.weights().iter().enumerate() {
-        out.extend(download(w.grad(&grads).expect("weight on the graph")));
-        if let Some(b) = biases.get(l) {
-            out.extend(download(b.grad(&grads).expect("bias on the graph")));
-        }
-    }
-    out
+    gradient_vector(&tracked, &g.backward())
 }

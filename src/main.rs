@@ -295,14 +295,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn train(args: TrainArgs) -> Result<ExitCode> {
-    let mut config = RunConfig::from_file(&args.config)?;
-    if let Some(name) = args.name {
+/// Reads a run config and applies the `--name` and `--seed` overrides.
+fn load_config(
+    path: &std::path::Path,
+    name: Option<String>,
+    seed: Option<u64>,
+) -> Result<RunConfig> {
+    let mut config = RunConfig::from_file(path)?;
+    if let Some(name) = name {
         config.name = Some(name);
     }
-    if let Some(seed) = args.seed {
+    if let Some(seed) = seed {
         config.seed = seed;
     }
+    Ok(config)
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode> {
+    let mut config = load_config(&args.config, args.name, args.seed)?;
     if let Some(steps) = args.steps {
         config.train.steps = steps;
     }
@@ -454,13 +464,7 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
 }
 
 fn ntk(args: NtkArgs) -> Result<ExitCode> {
-    let mut config = RunConfig::from_file(&args.config)?;
-    if let Some(name) = args.name {
-        config.name = Some(name);
-    }
-    if let Some(seed) = args.seed {
-        config.seed = seed;
-    }
+    let config = load_config(&args.config, args.name, args.seed)?;
     let settings = config
         .validate()
         .with_context(|| format!("invalid config {}", args.config.display()))?;
@@ -847,6 +851,7 @@ fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         if args.quick { "quick grid" } else { "full grid" },
         plstar::records::utc_now()
     );
+    let (mut reused, mut runs, mut run_seconds) = (0usize, 0usize, 0.0f64);
     for (origin, text) in REPRODUCE_SWEEPS {
         let mut sweep = SweepConfig::from_toml(text, origin)?;
         if args.quick {
@@ -854,8 +859,12 @@ fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
         }
         let dir = args.out.join(&sweep.name);
         let bar = progress_bar(0, args.quiet);
+        let mut reused_here = 0;
         let mut on_event = |e: SweepEvent<'_>| match e {
-            SweepEvent::Planned { todo, .. } => bar.set_length(todo as u64),
+            SweepEvent::Planned { todo, done } => {
+                reused_here = done;
+                bar.set_length(todo as u64)
+            }
             SweepEvent::Finished(r) => {
                 bar.inc(1);
                 bar.set_message(format!("{}: m = {} seed {}", sweep.name, r.width, r.seed));
@@ -868,8 +877,11 @@ fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
             shard,
             on_event: &mut on_event,
         };
-        dispatch(backend, precision, job)??;
+        let rows = dispatch(backend, precision, job)??;
         bar.finish_and_clear();
+        reused += reused_here;
+        runs += rows.len();
+        run_seconds += rows.iter().map(|r| r.wall_seconds).sum::<f64>();
         let figures = plstar::figures::sweep_figures(&dir)?;
         plstar::records::write_atomic(
             &dir.join("figures.md"),
@@ -902,7 +914,9 @@ fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
     report.push_str(&format!(
         "## Not yet reproduced\n\n(f) the loss landscape (the loss along the segment between two \
          global minimizers, and λ_min(H_L) near a minimizer against an under-parameterized model) \
-         is not implemented yet.\n\nTotal time: {:.0} s.\n",
+         is not implemented yet.\n\nCost: {runs} runs, {run_seconds:.0} s of run time in all (the sum of \
+         the rows' wall_seconds); this invocation took {:.0} s and reused {reused} rows computed by an \
+         earlier one.\n",
         started.elapsed().as_secs_f64()
     ));
     std::fs::create_dir_all(&args.out)

@@ -118,13 +118,17 @@ impl SweepConfig {
         Ok(s)
     }
 
-    /// A smaller version for a quick look: the first, middle and last widths, two seeds, a
-    /// tenth of the steps (at least 50).
+    /// A smaller version for a quick look: every other width (the first, third, …; at most
+    /// four), two seeds, a tenth of the steps (at least 50).
     pub fn quick(mut self) -> Self {
-        let w = &self.grid.widths;
-        let mut keep = vec![w[0], w[w.len() / 2], w[w.len() - 1]];
-        keep.dedup();
-        self.grid.widths = keep;
+        self.grid.widths = self
+            .grid
+            .widths
+            .iter()
+            .copied()
+            .step_by(2)
+            .take(4)
+            .collect();
         self.seeds.truncate(2);
         self.base.train.steps = (self.base.train.steps / 10).max(50);
         self.name = format!("{}-quick", self.name);
@@ -319,10 +323,18 @@ pub fn read_rows(path: &Path) -> Result<Vec<SweepRow>> {
         .collect())
 }
 
-/// The loss curve of one run: `step, loss, loss_bound`.
+/// Points kept per loss curve in `curves/` (steps `0, k, 2k, …` and the last one).
+pub const CURVE_POINTS: usize = 200;
+
+/// The loss curve of one run: `step, loss, loss_bound`, thinned to about [`CURVE_POINTS`]
+/// rows (every `k`-th record with `k = ⌈records / CURVE_POINTS⌉`, and the last).
 fn curve_csv(records: &[StepRecord]) -> String {
+    let stride = records.len().div_ceil(CURVE_POINTS).max(1);
     let mut s = String::from("step,loss,loss_bound\n");
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
+        if i % stride != 0 && i + 1 != records.len() {
+            continue;
+        }
         s.push_str(&format!(
             "{},{:e},{}\n",
             r.step,
