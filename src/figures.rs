@@ -134,8 +134,10 @@ where
                 .x_label_formatter(&|v| {
                     if v.abs() >= 10.0 || *v == 0.0 {
                         format!("{v:.0}")
-                    } else {
+                    } else if v.abs() >= 0.01 {
                         format!("{v:.2}")
+                    } else {
+                        format!("{v:.0e}")
                     }
                 })
                 .y_label_formatter(&|v| format!("{v:.1e}"))
@@ -739,6 +741,129 @@ pub fn sweep_figures(dir: &Path) -> Result<Vec<Figure>> {
     )?;
     if drawn {
         figures.push(Figure { stem: "e_p_over_n".into(), caption: "The absolute value of λ_min(K(w₀)) and the final training loss against p/n: rank K ≤ min(n, p), so λ₀ is zero (round-off) for p < n and positive for p ≥ n; the loss reaches the target only in the second case. Values below 1e-18 are drawn at 1e-18.".into(), numbers });
+    }
+    Ok(figures)
+}
+
+/// Figure (f) from `dir/landscape.json`: the loss along the segment between two minimizers,
+/// and `λ_min(H_L)` near a minimizer, over- against under-parameterized.
+pub fn landscape_figures(dir: &Path) -> Result<Vec<Figure>> {
+    let path = dir.join("landscape.json");
+    let r: crate::landscape::LandscapeResult = serde_json::from_str(
+        &std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?,
+    )
+    .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
+    let mut figures = vec![];
+    let seg = Curve {
+        label: format!(
+            "over-parameterized (n = {}, p = {})",
+            r.over_size.0, r.over_size.1
+        ),
+        points: r.segment.clone(),
+        color: PALETTE[0],
+        dashed: false,
+        error_bars: vec![],
+    };
+    if save_if_drawable(
+        &LineChart {
+            title: "(f) Loss along the segment between two global minimizers".into(),
+            x_label: "t in (1 − t) w*₁ + t w*₂".into(),
+            y_label: "L = ½‖F − y‖²".into(),
+            log_y: false,
+            log_x: false,
+            curves: vec![seg],
+        },
+        dir,
+        "f_segment",
+    )? {
+        figures.push(Figure {
+            stem: "f_segment".into(),
+            caption: "The loss along the straight segment between two global minimizers w*₁, w*₂ of the over-parameterized model (two seeds): it rises above zero between them, so the solution set {w : F(w) = y} is not convex.".into(),
+            numbers: vec![
+                ("L(w*₁), L(w*₂)".into(), format!("{:.3e}, {:.3e}", r.minimizers.0, r.minimizers.1)),
+                ("‖w*₁ − w*₂‖".into(), format!("{:.4e}", r.minimizers.2)),
+                ("barrier max_t L − max(L(w*₁), L(w*₂))".into(), format!("{:.4e} (theory: > 0)", r.barrier)),
+            ],
+        });
+    }
+    let agg = |pts: &[(f64, f64)]| -> Vec<(f64, f64, f64, f64)> {
+        let mut by: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+        for &(d, l) in pts {
+            by.entry(d.to_bits()).or_default().push(l);
+        }
+        by.into_iter()
+            .map(|(k, v)| {
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                (
+                    f64::from_bits(k),
+                    mean,
+                    v.iter().copied().fold(f64::INFINITY, f64::min),
+                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                )
+            })
+            .collect()
+    };
+    let over = agg(&r.near_over);
+    let under = agg(&r.near_under);
+    let x0 = over.first().map_or(1e-2, |a| a.0);
+    let x1 = over.last().map_or(1.0, |a| a.0);
+    let curves = vec![
+        measured(
+            format!(
+                "over-parameterized (p = {} > n = {})",
+                r.over_size.1, r.over_size.0
+            ),
+            &over,
+            PALETTE[0],
+        ),
+        measured(
+            format!(
+                "under-parameterized (p = {} < n = {})",
+                r.under_size.1, r.under_size.0
+            ),
+            &under,
+            PALETTE[1],
+        ),
+        Curve {
+            label: "0".into(),
+            points: vec![(x0, 0.0), (x1, 0.0)],
+            color: RGBColor(0, 0, 0),
+            dashed: true,
+            error_bars: vec![],
+        },
+    ];
+    if save_if_drawable(
+        &LineChart {
+            title: "(f) Smallest eigenvalue of the loss Hessian near a minimizer".into(),
+            x_label: "distance δ from the minimizer (log scale)".into(),
+            y_label: "λ_min(H_L(w* + δu))".into(),
+            log_y: false,
+            log_x: true,
+            curves,
+        },
+        dir,
+        "f_near_minimizer",
+    )? {
+        let min_over = r
+            .near_over
+            .iter()
+            .map(|p| p.1)
+            .fold(f64::INFINITY, f64::min);
+        let min_under = r
+            .near_under
+            .iter()
+            .map(|p| p.1)
+            .fold(f64::INFINITY, f64::min);
+        figures.push(Figure {
+            stem: "f_near_minimizer".into(),
+            caption: "λ_min of the loss Hessian H_L = DFᵀDF + Σ r_k H_{F_k} at points w* + δu near a minimizer (random unit u; mean with min–max bars): negative at every δ for the over-parameterized model (not convex in any neighbourhood of w*); for the under-parameterized model positive at the minimum and at small δ (an isolated, locally convex minimum), turning negative only far from it.".into(),
+            numbers: vec![
+                ("λ_min(H_L(w*)) over-parameterized".into(), format!("{:.3e} (theory: 0, p − n flat directions)", r.at_min_over)),
+                ("min λ_min(H_L) near w*, over-parameterized".into(), format!("{min_over:.3e} (theory: < 0)")),
+                ("λ_min(H_L(w*)) under-parameterized, L(w*) = ".to_string() + &format!("{:.3e}", r.under_loss), format!("{:.3e} (theory: ≥ 0)", r.at_min_under)),
+                ("min λ_min(H_L) near w*, under-parameterized".into(), format!("{min_under:.3e}")),
+            ],
+        });
     }
     Ok(figures)
 }

@@ -9,7 +9,7 @@
 //! - experiments: [`run`] (a training run and its files), [`train`] (GD and SGD with the
 //!   theorem's records), [`verdict`] (checks against the theorem), [`figures`] (plots from saved records),
 //!   [`ntk`] (the kernel report at one point and the numpy bundle), [`bench`] (kernel timing),
-//!   [`sweep`] (grids of runs with resumable rows);
+//!   [`sweep`] (grids of runs with resumable rows), [`landscape`] (figure f: non-convexity);
 //! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
 //!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms),
 //!   [`theorem`] (μ̂, L̂_F, β̂_F, R and η* over the ball), [`infinite`] (closed-form
@@ -29,6 +29,7 @@ pub mod fit;
 pub mod hessian;
 pub mod infinite;
 pub mod kernel;
+pub mod landscape;
 pub mod loss;
 pub mod model;
 pub mod npy;

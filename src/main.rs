@@ -824,6 +824,8 @@ fn figures_markdown(figures: &[plstar::figures::Figure]) -> String {
     md
 }
 
+const LANDSCAPE: &str = include_str!("../configs/landscape.toml");
+
 const REPRODUCE_SWEEPS: [(&str, &str); 2] = [
     (
         "configs/sweep-width.toml",
@@ -911,12 +913,48 @@ fn reproduce(args: ReproduceArgs) -> Result<ExitCode> {
             dir.display()
         );
     }
+    let landscape: plstar::landscape::LandscapeConfig =
+        toml::from_str(LANDSCAPE).map_err(|e| anyhow::anyhow!("configs/landscape.toml: {e}"))?;
+    let dir = args.out.join(&landscape.name);
+    let t = std::time::Instant::now();
+    if !args.quiet {
+        eprintln!("figure (f): two minimizers, the segment between them, Hessians near them…");
+    }
+    dispatch(
+        backend,
+        precision,
+        plstar::landscape::LandscapeJob {
+            config: &landscape,
+            dir: &dir,
+        },
+    )??;
+    let figures = plstar::figures::landscape_figures(&dir)?;
+    plstar::records::write_atomic(
+        &dir.join("figures.md"),
+        figures_markdown(&figures).as_bytes(),
+    )?;
+    report.push_str("## The landscape (configs/landscape.toml)\n\n");
+    for f in &figures {
+        report.push_str(&format!(
+            "![{0}]({1}/{0}.svg)\n\n{2}\n\n| measured | value |\n|---|---|\n",
+            f.stem, landscape.name, f.caption
+        ));
+        for (k, v) in &f.numbers {
+            report.push_str(&format!("| {k} | {v} |\n"));
+        }
+        report.push('\n');
+    }
+    println!(
+        "{}: {} figures in {} ({:.0} s)",
+        landscape.name,
+        figures.len(),
+        dir.display(),
+        t.elapsed().as_secs_f64()
+    );
     report.push_str(&format!(
-        "## Not yet reproduced\n\n(f) the loss landscape (the loss along the segment between two \
-         global minimizers, and λ_min(H_L) near a minimizer against an under-parameterized model) \
-         is not implemented yet.\n\nCost: {runs} runs, {run_seconds:.0} s of run time in all (the sum of \
-         the rows' wall_seconds); this invocation took {:.0} s and reused {reused} rows computed by an \
-         earlier one.\n",
+        "Cost: {runs} sweep runs, {run_seconds:.0} s of run time in all (the sum of the rows' \
+         wall_seconds), plus figure (f); this invocation took {:.0} s and reused {reused} rows \
+         computed by an earlier one.\n",
         started.elapsed().as_secs_f64()
     ));
     std::fs::create_dir_all(&args.out)
