@@ -328,6 +328,10 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let (backend, precision) = args.backend.resolve();
 
     let bar = progress_bar(settings.train.steps as u64 + 1, args.quiet);
+    if backend == BackendKind::Wgpu {
+        // Fail fast, before any message or file, when no adapter exists.
+        plstar::backend::wgpu_device()?;
+    }
     if !args.quiet && settings.config.card.enabled {
         eprintln!("computing the theorem card (probes of the ball B(w₀, R))…");
     }

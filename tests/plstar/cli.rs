@@ -497,3 +497,58 @@ fn bench_writes_one_row_per_case_with_flops_and_peak_memory() {
     }
     assert!(String::from_utf8_lossy(&o.stdout).contains("target L=3, m=1024, n=512"));
 }
+
+#[test]
+fn ctrl_c_stops_a_run_cleanly_and_keeps_every_record() {
+    let dir = scratch("ctrlc");
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        SMALL
+            .replace("steps = 40", "steps = 10000000")
+            .replace("[model]", "[card]\nenabled = false\n\n[model]"),
+    )
+    .unwrap();
+    let child = Command::new(BIN)
+        .args([
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let partial = dir.join("out/small/metrics.csv.partial");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count()) < 200 {
+        assert!(start.elapsed().as_secs() < 120, "the run did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The shell's builtin kill: no procps needed.
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let csv = std::fs::read_to_string(dir.join("out/small/metrics.csv")).unwrap();
+    let rows = csv.lines().count() - 1;
+    assert!(rows >= 200, "{rows} records kept");
+    assert!(!partial.exists());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/small/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["status"], "interrupted");
+    assert_eq!(json["final_step"].as_u64().unwrap() as usize, rows - 1);
+}
