@@ -264,6 +264,16 @@ pub fn read_metrics(path: &Path) -> Result<Vec<std::collections::HashMap<String,
         .collect())
 }
 
+/// `(step, value)` for every row of a read metrics file where both are present.
+fn step_column(
+    rows: &[std::collections::HashMap<String, Option<f64>>],
+    name: &str,
+) -> Vec<(f64, f64)> {
+    rows.iter()
+        .filter_map(|r| Some(((*r.get("step")?)?, (*r.get(name)?)?)))
+        .collect()
+}
+
 /// The two figures of a training run, from `dir/metrics.csv` and `dir/summary.json`:
 /// the loss against the theorem's bound (log scale) and `‖w_t − w₀‖` against `R`.
 pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -274,16 +284,7 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
             .map_err(|e| Error::io("cannot read", &summary_path, e))?,
     )
     .map_err(|e| Error::io("cannot parse", &summary_path, std::io::Error::other(e)))?;
-    let col = |name: &str| -> Vec<(f64, f64)> {
-        rows.iter()
-            .filter_map(|r| {
-                Some((
-                    r.get("step")?.as_ref().copied()?,
-                    r.get(name)?.as_ref().copied()?,
-                ))
-            })
-            .collect()
-    };
+    let col = |name: &str| step_column(&rows, name);
     let eta = summary["step_size"]["value"].as_f64().unwrap_or(f64::NAN);
     let mu = summary["card"]["mu_hat"].as_f64();
     let radius = summary["card"]["radius"].as_f64();
@@ -625,16 +626,7 @@ pub fn sweep_figures(dir: &Path) -> Result<Vec<Figure>> {
                 .join("curves")
                 .join(format!("point{}_seed{}.csv", r.point, r.seed));
             let Ok(m) = read_metrics(&path) else { continue };
-            let col = |name: &str| -> Vec<(f64, f64)> {
-                m.iter()
-                    .filter_map(|row| {
-                        Some((
-                            row.get("step")?.as_ref().copied()?,
-                            row.get(name)?.as_ref().copied()?,
-                        ))
-                    })
-                    .collect()
-            };
+            let col = |name: &str| step_column(&m, name);
             curves.push(Curve {
                 label: format!("m = {}: L(w_t)", r.width),
                 points: col("loss"),

@@ -7,7 +7,7 @@ use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 
-use crate::model::{download, Mlp};
+use crate::model::{flatten, Mlp};
 
 /// `L(w) = ½ ‖F(w) − y‖²` (sum over samples, with the ½) on any backend.
 ///
@@ -40,14 +40,7 @@ impl<B: Backend> LossGradient<B> {
 
     /// `∇L(w)` as a host vector in the parameter-vector order of [`crate::model`].
     pub fn to_vector(&self) -> Vec<f64> {
-        let mut g = Vec::new();
-        for (l, w) in self.weights.iter().enumerate() {
-            g.extend(download(w.clone()));
-            if let Some(b) = self.biases.get(l) {
-                g.extend(download(b.clone()));
-            }
-        }
-        g
+        flatten(&self.weights, &self.biases)
     }
 }
 
@@ -70,15 +63,17 @@ pub(crate) fn gradient_vector<B: Backend>(
     tracked: &Mlp<Autodiff<B>>,
     grads: &<Autodiff<B> as burn::tensor::backend::AutodiffBackend>::Gradients,
 ) -> Vec<f64> {
-    let mut out = Vec::with_capacity(tracked.config().parameter_count());
-    let biases = tracked.biases();
-    for (l, w) in tracked.weights().iter().enumerate() {
-        out.extend(download(w.grad(grads).expect("weight on the graph")));
-        if let Some(b) = biases.get(l) {
-            out.extend(download(b.grad(grads).expect("bias on the graph")));
-        }
-    }
-    out
+    let weights: Vec<_> = tracked
+        .weights()
+        .iter()
+        .map(|w| w.grad(grads).expect("weight on the graph"))
+        .collect();
+    let biases: Vec<_> = tracked
+        .biases()
+        .iter()
+        .map(|b| b.grad(grads).expect("bias on the graph"))
+        .collect();
+    flatten(&weights, &biases)
 }
 
 /// `L(w)` and `∇L(w)` by one reverse-mode pass on `Autodiff<B>`.

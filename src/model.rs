@@ -365,14 +365,7 @@ impl<B: Backend> Mlp<B> {
 
     /// The parameter vector `w ∈ ℝᵖ` on the host (order in the [module docs](self)).
     pub fn to_vector(&self) -> Vec<f64> {
-        let mut w = Vec::with_capacity(self.config.parameter_count());
-        for l in 0..self.weights.len() {
-            w.extend(download(self.weights[l].val()));
-            if let Some(b) = self.biases.get(l) {
-                w.extend(download(b.val()));
-            }
-        }
-        w
+        flatten(&self.weights(), &self.biases())
     }
 
     /// The architecture.
@@ -426,6 +419,19 @@ pub fn upload<B: Backend, const D: usize>(
 ) -> Tensor<B, D> {
     let data = TensorData::new(values.to_vec(), shape).convert::<B::FloatElem>();
     Tensor::from_data(data, device)
+}
+
+/// Per-layer weight matrices and (possibly no) bias vectors as one host vector in the
+/// parameter-vector order of the [module docs](self): `W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, …`.
+pub fn flatten<B: Backend>(weights: &[Tensor<B, 2>], biases: &[Tensor<B, 1>]) -> Vec<f64> {
+    let mut w = Vec::new();
+    for (l, wl) in weights.iter().enumerate() {
+        w.extend(download(wl.clone()));
+        if let Some(b) = biases.get(l) {
+            w.extend(download(b.clone()));
+        }
+    }
+    w
 }
 
 /// Downloads a tensor to host f64 values (row-major).

@@ -192,9 +192,13 @@ fn sgd_reaches_the_target_on_a_repeatable_seeded_path() {
     let (x, y) = data.to_tensors::<F64>(&device);
     let card = estimate_ball(&cfg.init::<F64>(0, &device), &x, &y, &quick_probes()).unwrap();
     let eta = sgd_step_size(&card, 4);
+    // The rule's value, recomputed from its formula in the docs with the card's fields:
+    // η = b / (n (β_s + (b − 1)/(n η*))), β_s = max K_ii + β̂_F max |r_i|.
+    let beta_s = card.max_kernel_diagonal0 + card.beta_f_hat * card.max_abs_residual0;
+    let want = 4.0 / (16.0 * (beta_s + 3.0 / (16.0 * card.eta_star)));
     assert!(
-        eta > 0.0 && eta <= card.eta_star * 1.0001 + 1.0,
-        "η_SGD = {eta}"
+        (eta - want).abs() <= 1e-14 * want,
+        "η_SGD = {eta}, formula {want}"
     );
     let run = |seed: u64| {
         let settings = TrainSettings {
