@@ -5,41 +5,31 @@
 //! `L(w) = ½‖F(w) − y‖²`, and gradient descent instrumented against the theorem of Liu, Zhu and
 //! Belkin (2020). The mathematical specification is THEORY.md (shipped as `docs/THEORY.md`).
 //!
-//! Layers, each depending only on those below it:
-//! - experiments: [`run`] (a training run and its files), [`train`] (GD and SGD with the
-//!   theorem's records), [`verdict`] (checks against the theorem), [`figures`] (plots from saved records),
-//!   [`ntk`] (the kernel report at one point and the numpy bundle), [`bench`] (kernel timing),
-//!   [`sweep`] (grids of runs with resumable rows), [`landscape`] (figure f: non-convexity);
-//! - measurement: [`loss`] (`L` and `∇L`), [`kernel`] (the tangent kernel), [`spectrum`]
-//!   (dense and Lanczos eigenvalues), [`hessian`] (Hessian-vector products and Hessian norms),
-//!   [`theorem`] (μ̂, L̂_F, β̂_F, R and η* over the ball), [`infinite`] (closed-form
-//!   infinite-width kernels), [`fit`] (power-law fits);
-//! - model and data: [`model`] (the NTK-parameterized MLP, generic over Burn's `Backend`),
-//!   [`data`] (sphere, digits, CSV);
-//! - plumbing: [`config`] (TOML → validated settings), [`backend`] (run-time backend choice),
-//!   [`records`] (atomic output files), [`npy`] (numpy files), [`error`].
+//! # Map
+//! Each folder owns one layer and uses only the layers listed after it (no cycles):
+//!
+//! | folder | owns | may use |
+//! |---|---|---|
+//! | `cli/` (binary) | one file per subcommand: its flags, the call, its printing | experiment, report, theorem, train, measure, model |
+//! | [`experiment`] | config → validated settings; run, sweep, landscape, ntk, bench | theorem, train, measure, report, model, data |
+//! | [`theorem`] | the card (μ̂, L̂_F, β̂_F, R, η* over the ball), step sizes, verdicts | train (its records), measure, model |
+//! | [`train`] | GD and SGD with a record per step | measure, model |
+//! | [`measure`] | loss, tangent kernel, spectra, Hessians, infinite-width kernels | model, data |
+//! | [`model`] | the NTK-parameterized MLP; the run-time backend choice | error |
+//! | [`data`] | sphere, digits and CSV data sets | model (upload only) |
+//! | [`report`] | atomic files, npy, sweep rows, fits, figures, markdown, from plain data | error |
+//! | [`error`] | the library's error type | — |
+//!
+//! Figures take plain data (rows, curves) and import no experiment; the command line owns the
+//! progress bars and the printing; measurement neither prints nor touches files.
 
-pub mod backend;
-pub mod bench;
-pub mod config;
 pub mod data;
 pub mod error;
-pub mod figures;
-pub mod fit;
-pub mod hessian;
-pub mod infinite;
-pub mod kernel;
-pub mod landscape;
-pub mod loss;
+pub mod experiment;
+pub mod measure;
 pub mod model;
-pub mod npy;
-pub mod ntk;
-pub mod records;
-pub mod run;
-pub mod spectrum;
-pub mod sweep;
+pub mod report;
 pub mod theorem;
 pub mod train;
-pub mod verdict;
 
 pub use error::{Error, Result};

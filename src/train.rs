@@ -22,11 +22,11 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::hessian::{hessian_operator_norm, HessianNormSettings};
-use crate::kernel::{tangent_kernel, KernelMethod, TangentKernel};
-use crate::loss::{loss_gradient, sum_of_squares};
+use crate::measure::hessian::{hessian_operator_norm, HessianNormSettings};
+use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
+use crate::measure::loss::{loss_gradient, sum_of_squares, LossGradient};
+use crate::measure::spectrum::dense_spectrum;
 use crate::model::{download, Mlp};
-use crate::spectrum::dense_spectrum;
 
 /// The optimizer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -198,41 +198,20 @@ pub fn train<B: Backend>(
     theorem: Option<TheoremReference>,
     observer: &mut dyn FnMut(&StepRecord) -> Control,
 ) -> TrainOutcome<B> {
-    let config = model.config().clone();
-    let device = x.device();
-    let n = x.dims()[0];
     let w0 = model.weights();
     let b0 = model.biases();
     let mut model = model;
     let mut records: Vec<StepRecord> = Vec::new();
     let eta = settings.learning_rate;
     let mut kernel0: Option<TangentKernel> = None;
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(settings.seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut cursor = n;
+    let mut batches = BatchSampler::new(x.dims()[0], settings.seed);
     let mut loss0 = f64::NAN;
     let mut previous: Option<Mlp<B>> = None;
 
     let stop = 'run: {
         for step in 0..=settings.steps {
             let grad = loss_gradient(&model, x, y);
-            let weights = model.weights();
-            let biases = model.biases();
-            let dw: Vec<_> = weights
-                .iter()
-                .zip(&w0)
-                .map(|(w, w0)| w.clone() - w0.clone())
-                .collect();
-            let db: Vec<_> = biases
-                .iter()
-                .zip(&b0)
-                .map(|(b, b0)| b.clone() - b0.clone())
-                .collect();
-            let stats = download(Tensor::cat(
-                vec![grad.loss.clone(), grad.norm_sq(), sum_of_squares(&dw, &db)],
-                0,
-            ));
-            let (loss, grad_norm_sq, distance) = (stats[0], stats[1], stats[2].sqrt());
+            let (loss, grad_norm_sq, distance) = step_stats(&model, &grad, &w0, &b0);
             if step == 0 {
                 loss0 = loss;
             }
@@ -264,20 +243,7 @@ pub fn train<B: Backend>(
             let eval_due =
                 step == 0 || last || (settings.eval_every > 0 && step % settings.eval_every == 0);
             if eval_due && (settings.eval_every > 0 || theorem.is_some()) {
-                let k = tangent_kernel(&model, x, KernelMethod::Structured);
-                if let Ok(s) = dense_spectrum(&k) {
-                    record.lambda_min = Some(s.lambda_min);
-                    record.lambda_max = Some(s.lambda_max);
-                }
-                let k0 = kernel0.get_or_insert_with(|| k.clone());
-                let diff: f64 = k
-                    .values
-                    .iter()
-                    .zip(&k0.values)
-                    .map(|(a, b)| (a - b).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
-                record.kernel_change = Some(diff / k0.frobenius_norm());
+                evaluate_kernel(&model, x, &mut kernel0, &mut record);
             }
             if settings.hessian_every > 0 && (step % settings.hessian_every == 0 || last) {
                 record.hessian_norm =
@@ -293,47 +259,7 @@ pub fn train<B: Backend>(
             if step == settings.steps {
                 break 'run StopReason::StepBudget;
             }
-            let (gw, gb, scale) = match &settings.optimizer {
-                Optimizer::Gd => (grad.weights, grad.biases, 1.0),
-                Optimizer::Sgd {
-                    batch_size,
-                    shuffle,
-                } => {
-                    let b = (*batch_size).min(n);
-                    if cursor + b > n {
-                        if *shuffle {
-                            order.shuffle(&mut rng);
-                        }
-                        cursor = 0;
-                    }
-                    let idx: Vec<i64> = order[cursor..cursor + b]
-                        .iter()
-                        .map(|&i| i as i64)
-                        .collect();
-                    cursor += b;
-                    let idx = Tensor::<B, 1, Int>::from_data(
-                        TensorData::new(idx, [b]).convert::<B::IntElem>(),
-                        &device,
-                    );
-                    let g = loss_gradient(
-                        &model,
-                        &x.clone().select(0, idx.clone()),
-                        &y.clone().select(0, idx),
-                    );
-                    (g.weights, g.biases, n as f64 / b as f64)
-                }
-            };
-            let weights = weights
-                .into_iter()
-                .zip(gw)
-                .map(|(w, g)| w - g.mul_scalar(eta * scale))
-                .collect();
-            let biases = biases
-                .into_iter()
-                .zip(gb)
-                .map(|(b, g)| b - g.mul_scalar(eta * scale))
-                .collect();
-            let next = Mlp::from_parts(&config, weights, biases).expect("shapes are preserved");
+            let next = descent_step(&model, grad, x, y, settings, &mut batches);
             previous = Some(std::mem::replace(&mut model, next));
         }
         StopReason::StepBudget
@@ -343,4 +269,135 @@ pub fn train<B: Backend>(
         records,
         stop,
     }
+}
+
+/// `(L(w), ‖∇L(w)‖², ‖w − w₀‖)` in one device synchronization.
+fn step_stats<B: Backend>(
+    model: &Mlp<B>,
+    grad: &LossGradient<B>,
+    w0: &[Tensor<B, 2>],
+    b0: &[Tensor<B, 1>],
+) -> (f64, f64, f64) {
+    let dw: Vec<_> = model
+        .weights()
+        .iter()
+        .zip(w0)
+        .map(|(w, w0)| w.clone() - w0.clone())
+        .collect();
+    let db: Vec<_> = model
+        .biases()
+        .iter()
+        .zip(b0)
+        .map(|(b, b0)| b.clone() - b0.clone())
+        .collect();
+    let stats = download(Tensor::cat(
+        vec![grad.loss.clone(), grad.norm_sq(), sum_of_squares(&dw, &db)],
+        0,
+    ));
+    (stats[0], stats[1], stats[2].sqrt())
+}
+
+/// Fills the record's kernel columns: `λ_min`, `λ_max` and `‖K − K₀‖_F/‖K₀‖_F` (the first
+/// evaluated kernel is `K₀`).
+fn evaluate_kernel<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    kernel0: &mut Option<TangentKernel>,
+    record: &mut StepRecord,
+) {
+    let k = tangent_kernel(model, x, KernelMethod::Structured);
+    if let Ok(s) = dense_spectrum(&k) {
+        record.lambda_min = Some(s.lambda_min);
+        record.lambda_max = Some(s.lambda_max);
+    }
+    let k0 = kernel0.get_or_insert_with(|| k.clone());
+    let diff: f64 = k
+        .values
+        .iter()
+        .zip(&k0.values)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    record.kernel_change = Some(diff / k0.frobenius_norm());
+}
+
+/// The SGD batches: consecutive slices of a (seeded, optionally reshuffled) order of the
+/// samples; a new pass starts when fewer than `b` samples are left.
+struct BatchSampler {
+    rng: rand::rngs::ChaCha8Rng,
+    order: Vec<usize>,
+    cursor: usize,
+}
+
+impl BatchSampler {
+    fn new(n: usize, seed: u64) -> Self {
+        Self {
+            rng: rand::rngs::ChaCha8Rng::seed_from_u64(seed),
+            order: (0..n).collect(),
+            cursor: n,
+        }
+    }
+
+    /// The next batch of `b ≤ n` sample indices.
+    fn next_batch(&mut self, b: usize, shuffle: bool) -> Vec<i64> {
+        let n = self.order.len();
+        if self.cursor + b > n {
+            if shuffle {
+                self.order.shuffle(&mut self.rng);
+            }
+            self.cursor = 0;
+        }
+        let idx = self.order[self.cursor..self.cursor + b]
+            .iter()
+            .map(|&i| i as i64)
+            .collect();
+        self.cursor += b;
+        idx
+    }
+}
+
+/// One step `w ← w − η ∇L(w)` (GD, with the full-batch gradient `grad`) or
+/// `w ← w − η (n/b) Σ_{i∈B} ∇ℓ_i(w)` (SGD).
+fn descent_step<B: Backend>(
+    model: &Mlp<B>,
+    grad: LossGradient<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    settings: &TrainSettings,
+    batches: &mut BatchSampler,
+) -> Mlp<B> {
+    let n = x.dims()[0];
+    let (gw, gb, scale) = match &settings.optimizer {
+        Optimizer::Gd => (grad.weights, grad.biases, 1.0),
+        Optimizer::Sgd {
+            batch_size,
+            shuffle,
+        } => {
+            let b = (*batch_size).min(n);
+            let idx = Tensor::<B, 1, Int>::from_data(
+                TensorData::new(batches.next_batch(b, *shuffle), [b]).convert::<B::IntElem>(),
+                &x.device(),
+            );
+            let g = loss_gradient(
+                model,
+                &x.clone().select(0, idx.clone()),
+                &y.clone().select(0, idx),
+            );
+            (g.weights, g.biases, n as f64 / b as f64)
+        }
+    };
+    let eta = settings.learning_rate;
+    let weights = model
+        .weights()
+        .into_iter()
+        .zip(gw)
+        .map(|(w, g)| w - g.mul_scalar(eta * scale))
+        .collect();
+    let biases = model
+        .biases()
+        .into_iter()
+        .zip(gb)
+        .map(|(b, g)| b - g.mul_scalar(eta * scale))
+        .collect();
+    Mlp::from_parts(model.config(), weights, biases).expect("shapes are preserved")
 }

@@ -3,25 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_plstar");
+use crate::{plstar, stderr, BIN};
 
 /// A fresh folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("plstar-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn plstar(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("the plstar binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    crate::scratch("cli", test)
 }
 
 const SMALL: &str = r#"
@@ -105,6 +91,12 @@ fn train_writes_metrics_csv_and_run_json_with_seed_config_backend_and_version() 
     assert!(!run.join("metrics.csv.partial").exists());
     assert_eq!(json["final_loss"].as_f64().unwrap(), loss(40));
 
+    summary_json_and_files_are_complete(&run);
+}
+
+/// The small run's `summary.json` (card, step size, verdicts) and its report, figures and
+/// parameter file.
+fn summary_json_and_files_are_complete(run: &Path) {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     for key in [
@@ -285,7 +277,7 @@ fn a_diverging_run_stops_names_the_step_and_keeps_the_records() {
     );
     let csv = std::fs::read_to_string(dir.join("out/small/metrics.csv")).unwrap();
     let rows = csv.lines().count() - 1;
-    assert!(rows >= 1 && rows < 1000, "{rows} finite records kept");
+    assert!((1..1000).contains(&rows), "{rows} finite records kept");
     assert!(csv
         .lines()
         .skip(1)
@@ -360,36 +352,44 @@ fn ntk_reports_the_kernel_and_exports_a_bundle_that_rebuilds_the_function() {
     assert_eq!(report["p"], 16 * 256 + 256 + 256 + 1);
 
     // The bundle: shapes, and the kernel equals what the report's eigenvalues describe.
-    let (k, shape) = plstar::npy::read(&bundle.join("kernel.npy")).unwrap();
+    let (k, shape) = plstar::report::npy::read(&bundle.join("kernel.npy")).unwrap();
     assert_eq!(shape, vec![8, 8]);
     let trace: f64 = (0..8).map(|i| k[i * 9]).sum();
     let rel = (trace - report["trace"].as_f64().unwrap()).abs() / trace;
     assert!(rel < 1e-14, "bundle kernel trace vs report: {rel:e}");
-    let (ev, _) = plstar::npy::read(&bundle.join("eigenvalues.npy")).unwrap();
+    let (ev, _) = plstar::report::npy::read(&bundle.join("eigenvalues.npy")).unwrap();
     assert_eq!(ev[0], report["lambda_min"].as_f64().unwrap());
     assert_eq!(
-        plstar::npy::read(&bundle.join("inputs.npy")).unwrap().1,
+        plstar::report::npy::read(&bundle.join("inputs.npy"))
+            .unwrap()
+            .1,
         vec![8, 16]
     );
     assert_eq!(
-        plstar::npy::read(&bundle.join("layer1_weight.npy"))
+        plstar::report::npy::read(&bundle.join("layer1_weight.npy"))
             .unwrap()
             .1,
         vec![256, 16]
     );
     assert_eq!(
-        plstar::npy::read(&bundle.join("layer1_bias.npy"))
+        plstar::report::npy::read(&bundle.join("layer1_bias.npy"))
             .unwrap()
             .1,
         vec![256]
     );
     assert_eq!(
-        plstar::npy::read(&bundle.join("layer2_weight.npy"))
+        plstar::report::npy::read(&bundle.join("layer2_weight.npy"))
             .unwrap()
             .1,
         vec![1, 256]
     );
 
+    bundle_rebuilds_the_function(&bundle);
+}
+
+/// Rebuilds `f` from the bundle's manifest formula and layer files alone (independent code)
+/// and compares it with `outputs.npy`.
+fn bundle_rebuilds_the_function(bundle: &Path) {
     // Rebuild f from the manifest's formula and the layer files alone (independent code):
     // z1 = c1 W1 x + c_b b1, a1 = erf(z1), f = c2 W2 a1 + c_b b2.
     let manifest: serde_json::Value =
@@ -402,12 +402,12 @@ fn ntk_reports_the_kernel_and_exports_a_bundle_that_rebuilds_the_function() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     let cb = manifest["bias_multiplier"].as_f64().unwrap();
-    let (x, _) = plstar::npy::read(&bundle.join("inputs.npy")).unwrap();
-    let (w1, _) = plstar::npy::read(&bundle.join("layer1_weight.npy")).unwrap();
-    let (b1, _) = plstar::npy::read(&bundle.join("layer1_bias.npy")).unwrap();
-    let (w2, _) = plstar::npy::read(&bundle.join("layer2_weight.npy")).unwrap();
-    let (b2, _) = plstar::npy::read(&bundle.join("layer2_bias.npy")).unwrap();
-    let (f, _) = plstar::npy::read(&bundle.join("outputs.npy")).unwrap();
+    let (x, _) = plstar::report::npy::read(&bundle.join("inputs.npy")).unwrap();
+    let (w1, _) = plstar::report::npy::read(&bundle.join("layer1_weight.npy")).unwrap();
+    let (b1, _) = plstar::report::npy::read(&bundle.join("layer1_bias.npy")).unwrap();
+    let (w2, _) = plstar::report::npy::read(&bundle.join("layer2_weight.npy")).unwrap();
+    let (b2, _) = plstar::report::npy::read(&bundle.join("layer2_bias.npy")).unwrap();
+    let (f, _) = plstar::report::npy::read(&bundle.join("outputs.npy")).unwrap();
     for i in 0..8 {
         let xi = &x[i * 16..(i + 1) * 16];
         let a1: Vec<f64> = (0..256)

@@ -1,18 +1,16 @@
-//! plstar's integration tests, in one binary (Burn links slowly). Each module holds one
+//! plstar's integration tests, in one binary (Burn links slowly). The modules mirror `src/`'s
+//! folders (`model/`, `measure/`, `theorem`, `train`, `experiment/`, `cli`); each holds one
 //! capability against an oracle that does not share its code; tolerances live in `tol`.
 //!
 //! Run with the README's command: `cargo test --release`.
 
-mod backends;
 mod cli;
 mod data;
-mod hessian;
-mod kernel;
+mod experiment;
+mod measure;
 mod model;
-mod spectrum;
-mod sweep;
 mod theorem;
-mod training;
+mod train;
 
 /// Backend aliases: f64 on ndarray for tight oracles.
 pub type F64 = burn::backend::NdArray<f64>;
@@ -47,4 +45,43 @@ pub fn relative_error(a: &[f64], b: &[f64]) -> f64 {
         .sqrt();
     let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     num / den.max(f64::MIN_POSITIVE)
+}
+
+/// The `plstar` binary built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_plstar");
+
+/// A fresh, empty folder for one test (`group` keeps the test groups apart).
+pub fn scratch(group: &str, test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("plstar-{group}-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the `plstar` binary with `args` and waits for it.
+pub fn plstar(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the plstar binary runs")
+}
+
+/// A command's standard error as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The wgpu device, or `None` (with a note) where no adapter exists; with
+/// `PLSTAR_REQUIRE_WGPU=1` (CI) a missing adapter fails the test instead.
+pub fn wgpu_or_skip(test: &str) -> Option<burn::backend::wgpu::WgpuDevice> {
+    match plstar::model::backend::wgpu_device() {
+        Ok(device) => Some(device),
+        Err(e) => {
+            if std::env::var("PLSTAR_REQUIRE_WGPU").as_deref() == Ok("1") {
+                panic!("{test}: PLSTAR_REQUIRE_WGPU=1 but {e}");
+            }
+            eprintln!("SKIPPED {test}: no wgpu adapter: {e}");
+            None
+        }
+    }
 }

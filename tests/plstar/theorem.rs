@@ -1,12 +1,13 @@
 //! The theorem card and instrumented training against models whose answer is known.
 
 use plstar::data::{self, Dataset, SyntheticTarget};
-use plstar::kernel::{tangent_kernel, KernelMethod};
+use plstar::measure::kernel::{tangent_kernel, KernelMethod};
+use plstar::measure::spectrum::{bottom_eigenpair, dense_spectrum};
 use plstar::model::{download, Activation, MlpConfig};
-use plstar::spectrum::{bottom_eigenpair, dense_spectrum};
-use plstar::theorem::{estimate_ball, sgd_step_size, ProbeSettings};
+use plstar::theorem::card::{estimate_ball, ProbeSettings};
+use plstar::theorem::step_size::sgd_step_size;
+use plstar::theorem::verdict::judge;
 use plstar::train::{train, Control, Optimizer, StopReason, TheoremReference, TrainSettings};
-use plstar::verdict::judge;
 
 use crate::F64;
 

@@ -1,0 +1,86 @@
+//! One module per subcommand: its flags (`Args`), the function that runs it, and its printing.
+//! This module holds what they share: the backend flags, config loading and progress bars.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use plstar::experiment::config::RunConfig;
+use plstar::model::backend::{BackendKind, Precision};
+
+pub mod bench;
+pub mod merge;
+pub mod ntk;
+pub mod plot;
+pub mod reproduce;
+pub mod sweep;
+pub mod train;
+
+#[derive(Args, Debug)]
+pub struct BackendArgs {
+    /// Tensor backend: ndarray (CPU) or wgpu (GPU through Vulkan/Metal/DX12, or a software
+    /// Vulkan driver).
+    #[arg(long, value_enum, default_value_t = BackendFlag::Ndarray)]
+    pub backend: BackendFlag,
+    /// Float precision [default: f64 on ndarray, f32 on wgpu; wgpu supports f32 only].
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionFlag>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendFlag {
+    Ndarray,
+    Wgpu,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionFlag {
+    F32,
+    F64,
+}
+
+impl BackendArgs {
+    pub fn resolve(&self) -> (BackendKind, Precision) {
+        let backend = match self.backend {
+            BackendFlag::Ndarray => BackendKind::Ndarray,
+            BackendFlag::Wgpu => BackendKind::Wgpu,
+        };
+        let precision = match (self.precision, backend) {
+            (Some(PrecisionFlag::F32), _) => Precision::F32,
+            (Some(PrecisionFlag::F64), _) => Precision::F64,
+            (None, BackendKind::Ndarray) => Precision::F64,
+            (None, BackendKind::Wgpu) => Precision::F32,
+        };
+        (backend, precision)
+    }
+}
+
+/// Reads a run config and applies the `--name` and `--seed` overrides.
+pub fn load_config(path: &Path, name: Option<String>, seed: Option<u64>) -> Result<RunConfig> {
+    let mut config = RunConfig::from_file(path)?;
+    if let Some(name) = name {
+        config.name = Some(name);
+    }
+    if let Some(seed) = seed {
+        config.seed = seed;
+    }
+    Ok(config)
+}
+
+/// A progress bar on stderr, hidden with `--quiet` or when stderr is not a terminal.
+pub fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} steps  {elapsed_precise} (eta {eta})  {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}

@@ -1,0 +1,161 @@
+//! `plstar ntk`: the tangent kernel and the theorem's local quantities at one point.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use plstar::experiment::ntk::{NtkJob, NtkOptions, NtkReport};
+use plstar::measure::kernel::KernelMethod;
+use plstar::model::backend::dispatch;
+
+use super::{load_config, BackendArgs};
+
+#[derive(Args, Debug)]
+pub struct NtkArgs {
+    /// The run's TOML config (model and data; [train] is ignored).
+    #[arg(long, short, value_name = "FILE")]
+    config: PathBuf,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// Output root: the report goes to <OUT>/<NAME>/ntk.json.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    out: PathBuf,
+    /// Run name (overrides `name`).
+    #[arg(long)]
+    name: Option<String>,
+    /// Seed of the initial weights (overrides `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Evaluate at this parameter vector (a .npy file of p float64, e.g. a train run's
+    /// parameters.npy) instead of the seeded initialization.
+    #[arg(long, value_name = "FILE.npy")]
+    params: Option<PathBuf>,
+    /// How to compute K: structured (layer-wise, default) or autodiff (Jacobian rows, small
+    /// problems; the reference).
+    #[arg(long, value_enum, default_value_t = MethodFlag::Structured)]
+    method: MethodFlag,
+    /// Skip the Hessian norms (they cost many Hessian-vector products).
+    #[arg(long)]
+    no_hessian: bool,
+    /// Write the numpy bundle (kernel.npy, inputs.npy, targets.npy, outputs.npy, parameters.npy,
+    /// layer{l}_weight.npy, layer{l}_bias.npy, manifest.json) to this folder.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MethodFlag {
+    Structured,
+    Autodiff,
+}
+
+/// Runs `plstar ntk`.
+pub fn run(args: NtkArgs) -> Result<ExitCode> {
+    let config = load_config(&args.config, args.name, args.seed)?;
+    let settings = config
+        .validate()
+        .with_context(|| format!("invalid config {}", args.config.display()))?;
+    let parameters = match &args.params {
+        Some(path) => {
+            let (w, shape) = plstar::report::npy::read(path)?;
+            let p = settings.model.parameter_count();
+            if shape.len() != 1 || w.len() != p {
+                anyhow::bail!(
+                    "{}: holds an array of shape {shape:?}, but the model of {} has p = {p} parameters; \
+                     pass the parameters.npy of a run with the same model and data dimension",
+                    path.display(),
+                    args.config.display()
+                );
+            }
+            Some((w, path.clone()))
+        }
+        None => None,
+    };
+    let (backend, precision) = args.backend.resolve();
+    let options = NtkOptions {
+        method: match args.method {
+            MethodFlag::Structured => KernelMethod::Structured,
+            MethodFlag::Autodiff => KernelMethod::Autodiff,
+        },
+        hessian: !args.no_hessian,
+        parameters,
+        export: args.export.clone(),
+    };
+    let report = dispatch(
+        backend,
+        precision,
+        NtkJob {
+            settings: &settings,
+            options,
+        },
+    )??;
+    let dir = args.out.join(&settings.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    plstar::report::files::write_json(&dir.join("ntk.json"), &report)?;
+    print_ntk(&report);
+    println!("  report: {}", dir.join("ntk.json").display());
+    if let Some(e) = &args.export {
+        println!(
+            "  bundle: {} (np.load each .npy; see manifest.json)",
+            e.display()
+        );
+    }
+    Ok(if report.pl_ratio_at_least_lambda_min {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: the PL ratio is below λ_min(K): this contradicts ‖∇L‖² = rᵀKr and signals a numerical problem (try --precision f64)");
+        ExitCode::FAILURE
+    })
+}
+
+fn print_ntk(r: &NtkReport) {
+    println!(
+        "plstar ntk {}: at {}, backend {} ({}), K by {:?}, eigenvalues by {}",
+        r.config.name.as_deref().unwrap_or(""),
+        r.evaluated_at,
+        r.backend.backend,
+        r.backend.precision,
+        r.kernel_method,
+        r.eigen_method
+    );
+    let row = |name: &str, value: String| println!("  {name:<34} {value}");
+    row("n (samples)", r.n.to_string());
+    row("p (parameters)", r.p.to_string());
+    row("widths", format!("{:?}", r.widths));
+    row("λ_min(K)", format!("{:.6e}", r.lambda_min));
+    row("λ_max(K)", format!("{:.6e}", r.lambda_max));
+    row("κ = λ_max/λ_min", format!("{:.6e}", r.condition_number));
+    row("tr K", format!("{:.6e}", r.trace));
+    row("L_F(w) = √λ_max(K)", format!("{:.6e}", r.lipschitz_f));
+    if let Some(h) = &r.hessian {
+        row(
+            "‖H_F‖ (operator norm)",
+            format!(
+                "{:.6e}{}",
+                h.operator_norm,
+                if h.operator_norm_converged {
+                    ""
+                } else {
+                    "  (not converged: a lower bound)"
+                }
+            ),
+        );
+        row(
+            "max_k ‖H_F_k‖₂",
+            format!("{:.6e} (k = {})", h.per_output.max, h.per_output.argmax),
+        );
+    }
+    row("‖F(w) − y‖", format!("{:.6e}", r.residual_norm));
+    row("L(w) = ½‖F(w) − y‖²", format!("{:.6e}", r.loss));
+    row("PL ratio ‖∇L‖²/(2L)", format!("{:.6e}", r.pl_ratio));
+    row(
+        "PL ratio ≥ λ_min(K)",
+        if r.pl_ratio_at_least_lambda_min {
+            "yes".into()
+        } else {
+            "NO".to_string()
+        },
+    );
+}

@@ -1,0 +1,375 @@
+//! Data sets: `n` inputs `x_i ∈ ℝᵈ` with scalar targets `y_i`, held on the host in f64.
+//!
+//! Three sources:
+//! - [`sphere`]: points uniform on the unit sphere `S^{d−1}` with synthetic targets;
+//! - [`digits`]: the UCI optical digits shipped with plstar (two classes → ±1 targets);
+//! - [`csv`]: a user file, one sample a line, one column the target.
+
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::upload;
+
+/// The digits data set (UCI, CC BY 4.0; see `data/README.md`), embedded in the binary.
+pub const DIGITS_CSV: &str = include_str!("../../data/digits.csv");
+
+/// Width of the teacher network behind [`SyntheticTarget::Teacher`].
+pub const TEACHER_WIDTH: usize = 32;
+
+/// A data set on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Inputs, row-major `[n, d]`.
+    pub inputs: Vec<f64>,
+    /// Targets `y`, length `n`.
+    pub targets: Vec<f64>,
+    /// Input dimension `d`.
+    pub dim: usize,
+}
+
+impl Dataset {
+    /// Builds a data set, checking that the shapes agree.
+    pub fn new(inputs: Vec<f64>, targets: Vec<f64>, dim: usize) -> Result<Self> {
+        if dim == 0 || inputs.len() != targets.len() * dim {
+            return Err(Error::Shape(format!(
+                "{} input values do not form {} rows of dimension {dim}",
+                inputs.len(),
+                targets.len()
+            )));
+        }
+        Ok(Self {
+            inputs,
+            targets,
+            dim,
+        })
+    }
+
+    /// The number of samples `n`.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Row `i` of the inputs.
+    pub fn input(&self, i: usize) -> &[f64] {
+        &self.inputs[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Inputs `[n, d]` and targets `[n]` on `device`.
+    pub fn to_tensors<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 1>) {
+        (
+            upload(&self.inputs, [self.len(), self.dim], device),
+            upload(&self.targets, [self.len()], device),
+        )
+    }
+}
+
+/// How targets of synthetic data are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SyntheticTarget {
+    /// A random teacher network, `y = Σ_j a_j tanh(⟨v_j, x⟩) / √32`, with `a_j ~ N(0,1)`,
+    /// `v_j ~ N(0, I_d)`, `j = 1 … 32` (drawn from the data seed after the inputs).
+    #[default]
+    Teacher,
+    /// A fixed smooth function, `y = sin(3 ⟨x, 1⟩ / √d)`.
+    Smooth,
+    /// Random signs `y = ±1` with equal probability.
+    Sign,
+}
+
+/// How inputs are normalized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalization {
+    /// Each input divided by its Euclidean norm: `x_i ∈ S^{d−1}` (as in THEORY.md).
+    #[default]
+    Sphere,
+    /// Each feature shifted and scaled to mean 0, variance 1 (constant features become 0).
+    Standardize,
+    /// As read.
+    None,
+}
+
+/// `n` points uniform on `S^{d−1}` (normalized Gaussians) with targets from `target`, all
+/// drawn from a ChaCha8 stream seeded with `seed`.
+pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Dataset {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let mut inputs = Vec::with_capacity(n * dim);
+    for _ in 0..n {
+        let g: Vec<f64> = (0..dim).map(|_| rng.sample(StandardNormal)).collect();
+        let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+        inputs.extend(g.iter().map(|v| v / norm));
+    }
+    let targets = match target {
+        SyntheticTarget::Teacher => {
+            let v: Vec<f64> = (0..TEACHER_WIDTH * dim)
+                .map(|_| rng.sample(StandardNormal))
+                .collect();
+            let a: Vec<f64> = (0..TEACHER_WIDTH)
+                .map(|_| rng.sample(StandardNormal))
+                .collect();
+            inputs
+                .chunks(dim)
+                .map(|x| {
+                    (0..TEACHER_WIDTH)
+                        .map(|j| a[j] * dot(&v[j * dim..(j + 1) * dim], x).tanh())
+                        .sum::<f64>()
+                        / (TEACHER_WIDTH as f64).sqrt()
+                })
+                .collect()
+        }
+        SyntheticTarget::Smooth => inputs
+            .chunks(dim)
+            .map(|x| (3.0 * x.iter().sum::<f64>() / (dim as f64).sqrt()).sin())
+            .collect(),
+        SyntheticTarget::Sign => (0..n)
+            .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
+            .collect(),
+    };
+    Dataset {
+        inputs,
+        targets,
+        dim,
+    }
+}
+
+/// The digits data set restricted to two classes: target `+1` for `classes[0]`, `−1` for
+/// `classes[1]`. When `n` is given, a random subset of `n` samples (seeded) is taken; inputs are
+/// then normalized.
+pub fn digits(
+    classes: [u8; 2],
+    n: Option<usize>,
+    normalize: Normalization,
+    seed: u64,
+) -> Result<Dataset> {
+    let path = Path::new("<embedded data/digits.csv>");
+    for c in classes {
+        if c > 9 {
+            return Err(Error::config(
+                "data.classes",
+                format!("digit classes are 0…9, got {c}"),
+            ));
+        }
+    }
+    if classes[0] == classes[1] {
+        return Err(Error::config(
+            "data.classes",
+            format!(
+                "the two classes must differ, got [{}, {}]",
+                classes[0], classes[1]
+            ),
+        ));
+    }
+    let rows = parse_csv(DIGITS_CSV, path, false)?;
+    let mut picked: Vec<(Vec<f64>, f64)> = rows
+        .into_iter()
+        .filter_map(|(_, mut r)| {
+            let label = r.pop()?;
+            if label == classes[0] as f64 {
+                Some((r, 1.0))
+            } else if label == classes[1] as f64 {
+                Some((r, -1.0))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let available = picked.len();
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    picked.shuffle(&mut rng);
+    if let Some(n) = n {
+        if n == 0 || n > available {
+            return Err(Error::config(
+                "data.n",
+                format!(
+                    "must be between 1 and {available} (the samples of classes [{}, {}]), got {n}",
+                    classes[0], classes[1]
+                ),
+            ));
+        }
+        picked.truncate(n);
+    }
+    let dim = 64;
+    let targets = picked.iter().map(|(_, t)| *t).collect();
+    let inputs = picked.into_iter().flat_map(|(x, _)| x).collect();
+    normalized(Dataset::new(inputs, targets, dim)?, normalize, path)
+}
+
+/// A user CSV: one sample a line, comma-separated numbers, the target in column
+/// `target_column` (0-based; `None` = the last column), an optional header line. Blank lines
+/// and lines starting with `#` are skipped. When `n` is given, the first `n` samples are used.
+///
+/// Every malformed file is rejected with the line and the reason: a ragged row, a field that is
+/// not a finite number, a missing target column, no data.
+pub fn csv(
+    path: &Path,
+    header: bool,
+    target_column: Option<usize>,
+    n: Option<usize>,
+    normalize: Normalization,
+) -> Result<Dataset> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Data {
+        path: path.to_path_buf(),
+        line: 0,
+        message: format!("cannot read the file: {e}; check data.path"),
+    })?;
+    let rows = parse_csv(&text, path, header)?;
+    let cols = rows[0].1.len();
+    let t = target_column.unwrap_or(cols - 1);
+    if cols < 2 {
+        return Err(Error::Data {
+            path: path.to_path_buf(),
+            line: rows[0].0,
+            message: "a row needs at least two columns (inputs and the target)".into(),
+        });
+    }
+    if t >= cols {
+        return Err(Error::config(
+            "data.target_column",
+            format!(
+                "column {t} does not exist: {} has {cols} columns (0…{})",
+                path.display(),
+                cols - 1
+            ),
+        ));
+    }
+    let mut rows = rows;
+    if let Some(n) = n {
+        if n == 0 || n > rows.len() {
+            return Err(Error::config(
+                "data.n",
+                format!(
+                    "must be between 1 and {} (the samples in {}), got {n}",
+                    rows.len(),
+                    path.display()
+                ),
+            ));
+        }
+        rows.truncate(n);
+    }
+    let mut inputs = Vec::with_capacity(rows.len() * (cols - 1));
+    let mut targets = Vec::with_capacity(rows.len());
+    for (_, mut r) in rows {
+        targets.push(r.remove(t));
+        inputs.extend(r);
+    }
+    normalized(Dataset::new(inputs, targets, cols - 1)?, normalize, path)
+}
+
+/// Parses comma-separated numbers; returns `(line number, values)` per data line.
+fn parse_csv(text: &str, path: &Path, header: bool) -> Result<Vec<(usize, Vec<f64>)>> {
+    let err = |line: usize, message: String| Error::Data {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut header_seen = !header;
+    for (k, raw) in text.lines().enumerate() {
+        let line_no = k + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !header_seen {
+            header_seen = true;
+            continue;
+        }
+        let mut values = Vec::new();
+        for (c, field) in line.split(',').enumerate() {
+            let field = field.trim();
+            let v: f64 = field.parse().map_err(|_| {
+                err(
+                    line_no,
+                    format!(
+                        "column {c}: {field:?} is not a number{}",
+                        if rows.is_empty() && !header {
+                            " (if this line is a header, set data.header = true)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(err(
+                    line_no,
+                    format!("column {c}: {field} is not finite; remove or impute it"),
+                ));
+            }
+            values.push(v);
+        }
+        if let Some((first_line, first)) = rows.first() {
+            if values.len() != first.len() {
+                return Err(err(
+                    line_no,
+                    format!(
+                        "ragged row: {} fields, but line {first_line} has {}; every row needs the same number of columns",
+                        values.len(),
+                        first.len()
+                    ),
+                ));
+            }
+        }
+        rows.push((line_no, values));
+    }
+    if rows.is_empty() {
+        return Err(err(0, "no data rows".into()));
+    }
+    Ok(rows)
+}
+
+fn normalized(mut data: Dataset, normalize: Normalization, path: &Path) -> Result<Dataset> {
+    let d = data.dim;
+    match normalize {
+        Normalization::None => {}
+        Normalization::Sphere => {
+            for (i, x) in data.inputs.chunks_mut(d).enumerate() {
+                let norm = dot(x, x).sqrt();
+                if norm == 0.0 {
+                    return Err(Error::Data {
+                        path: path.to_path_buf(),
+                        line: 0,
+                        message: format!("sample {i} is all zeros and cannot be projected to the sphere; use data.normalize = \"standardize\" or \"none\""),
+                    });
+                }
+                x.iter_mut().for_each(|v| *v /= norm);
+            }
+        }
+        Normalization::Standardize => {
+            let n = data.len() as f64;
+            for j in 0..d {
+                let mean = data.inputs.iter().skip(j).step_by(d).sum::<f64>() / n;
+                let var = data
+                    .inputs
+                    .iter()
+                    .skip(j)
+                    .step_by(d)
+                    .map(|v| (v - mean).powi(2))
+                    .sum::<f64>()
+                    / n;
+                let sd = var.sqrt();
+                for v in data.inputs.iter_mut().skip(j).step_by(d) {
+                    *v = if sd > 0.0 { (*v - mean) / sd } else { 0.0 };
+                }
+            }
+        }
+    }
+    Ok(data)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,569 @@
+//! Run configuration: TOML files read into plain serde structs ([`RunConfig`], unknown fields
+//! rejected), then validated into [`Settings`] — data loaded, architecture checked — before
+//! anything runs or any file is written.
+//!
+//! Relative paths inside a config (`data.path`) are resolved against the config file's folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{self, Dataset, Normalization, SyntheticTarget};
+use crate::error::{Error, Result};
+use crate::model::{Activation, MlpConfig, Parameterization};
+use crate::theorem::card::ProbeSettings;
+use crate::train::{Optimizer, TrainSettings};
+
+/// A run configuration as written in a TOML file. Every field is documented in
+/// `configs/default.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name: outputs go to `<out>/<name>/`. Default: the config file's stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seed of the initial weights `w₀`.
+    #[serde(default)]
+    pub seed: u64,
+    /// The network.
+    pub model: ModelSection,
+    /// The data set.
+    pub data: DataSection,
+    /// Training.
+    #[serde(default)]
+    pub train: TrainSection,
+    /// The theorem card computed before training.
+    #[serde(default)]
+    pub card: CardSection,
+}
+
+/// `[card]`: the theorem card (probes of the ball) computed before training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSection {
+    /// Compute the card (needed for `learning_rate = "auto"` and the theorem's verdicts).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Random unit directions per radius.
+    #[serde(default = "default_directions")]
+    pub directions: usize,
+    /// Probe radii as fractions of the current R, each in (0, 1].
+    #[serde(default = "default_radii")]
+    pub radii: Vec<f64>,
+    /// Projected steps of the adversarial search for a lower λ_min(K).
+    #[serde(default = "default_adversarial_steps")]
+    pub adversarial_steps: usize,
+    /// Rounds of the fixed point R ← 2 L̂_F ‖r₀‖ / μ̂.
+    #[serde(default = "default_fixed_point")]
+    pub fixed_point_iterations: usize,
+    /// Estimate ‖H_F‖ at every probe (w₀ always is).
+    #[serde(default = "default_true")]
+    pub hessian_at_probes: bool,
+}
+
+impl Default for CardSection {
+    fn default() -> Self {
+        let p = ProbeSettings::default();
+        Self {
+            enabled: true,
+            directions: p.directions,
+            radii: p.radii,
+            adversarial_steps: p.adversarial_steps,
+            fixed_point_iterations: p.fixed_point_iterations,
+            hessian_at_probes: p.hessian_at_probes,
+        }
+    }
+}
+
+impl CardSection {
+    /// The probe settings, seeded with the run's seed.
+    pub fn probes(&self, seed: u64) -> ProbeSettings {
+        ProbeSettings {
+            directions: self.directions,
+            radii: self.radii.clone(),
+            adversarial_steps: self.adversarial_steps,
+            fixed_point_iterations: self.fixed_point_iterations,
+            hessian_at_probes: self.hessian_at_probes,
+            seed,
+        }
+    }
+}
+
+fn default_directions() -> usize {
+    ProbeSettings::default().directions
+}
+fn default_radii() -> Vec<f64> {
+    ProbeSettings::default().radii
+}
+fn default_adversarial_steps() -> usize {
+    ProbeSettings::default().adversarial_steps
+}
+fn default_fixed_point() -> usize {
+    ProbeSettings::default().fixed_point_iterations
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A step size: a number, or `"auto"` for the theorem's `η*` (GD) or the SGD rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LearningRate {
+    /// A fixed `η`.
+    Value(f64),
+    /// `η*` from the theorem card (GD), or the mini-batch rule of
+    /// [`crate::theorem::step_size::sgd_step_size`] (SGD).
+    Auto,
+}
+
+impl Serialize for LearningRate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            LearningRate::Value(v) => s.serialize_f64(*v),
+            LearningRate::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LearningRate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(v) => Ok(LearningRate::Value(v)),
+            Raw::Text(t) if t == "auto" => Ok(LearningRate::Auto),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "learning_rate must be a number or \"auto\", got {t:?}"
+            ))),
+        }
+    }
+}
+
+impl std::str::FromStr for LearningRate {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "auto" {
+            return Ok(LearningRate::Auto);
+        }
+        s.parse::<f64>()
+            .map(LearningRate::Value)
+            .map_err(|_| format!("{s:?} is neither a number nor \"auto\""))
+    }
+}
+
+/// Which optimizer (config names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerName {
+    /// Full-batch gradient descent.
+    #[default]
+    Gd,
+    /// Mini-batch SGD.
+    Sgd,
+}
+
+/// `[model]`: the architecture (the input dimension comes from the data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Hidden widths `m_1 … m_L`.
+    pub widths: Vec<usize>,
+    /// Hidden activation.
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    /// Output activation.
+    #[serde(default = "default_output_activation")]
+    pub output_activation: Activation,
+    /// Biases on every layer.
+    #[serde(default)]
+    pub bias: bool,
+    /// β_b.
+    #[serde(default = "default_bias_scale")]
+    pub bias_scale: f64,
+    /// `ntk` or `standard`.
+    #[serde(default)]
+    pub parameterization: Parameterization,
+}
+
+/// Where the data come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSource {
+    /// Uniform on the unit sphere, synthetic targets.
+    Sphere,
+    /// The embedded UCI digits.
+    Digits,
+    /// A user CSV file.
+    Csv,
+}
+
+/// `[data]`: one flat section; which fields apply depends on `source`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// `sphere`, `digits` or `csv`.
+    pub source: DataSource,
+    /// Sample count (required for `sphere`; a subset for `digits`/`csv`).
+    #[serde(default)]
+    pub n: Option<usize>,
+    /// Input dimension (`sphere` only).
+    #[serde(default)]
+    pub dim: Option<usize>,
+    /// Target rule (`sphere` only).
+    #[serde(default)]
+    pub target: Option<SyntheticTarget>,
+    /// The two digit classes, `+1` and `−1` (`digits` only).
+    #[serde(default)]
+    pub classes: Option<[u8; 2]>,
+    /// Input normalization (`digits`, `csv`).
+    #[serde(default)]
+    pub normalize: Option<Normalization>,
+    /// The CSV file (`csv` only).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Whether the CSV's first data line is a header (`csv` only).
+    #[serde(default)]
+    pub header: Option<bool>,
+    /// 0-based target column, default the last (`csv` only).
+    #[serde(default)]
+    pub target_column: Option<usize>,
+    /// Seed of the data draw (`sphere`) or subset (`digits`).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// `[train]`: the optimizer and what is recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// `gd` or `sgd`.
+    #[serde(default)]
+    pub optimizer: OptimizerName,
+    /// SGD batch size `b` (required for `sgd`).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+    /// SGD: a new seeded permutation each epoch.
+    #[serde(default = "default_true")]
+    pub shuffle: bool,
+    /// Step budget.
+    #[serde(default = "default_steps")]
+    pub steps: usize,
+    /// Step size η, or "auto".
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: LearningRate,
+    /// Stop when `L(w_t) ≤ target_loss`.
+    #[serde(default = "default_target_loss")]
+    pub target_loss: f64,
+    /// Tangent kernel every this many steps (0: first and last step only).
+    #[serde(default = "default_eval_every")]
+    pub eval_every: usize,
+    /// `‖H_F(w_t)‖` every this many steps (0: never).
+    #[serde(default)]
+    pub hessian_every: usize,
+    /// Divergence when `L(w_t) > divergence_factor · L(w₀)`.
+    #[serde(default = "default_divergence_factor")]
+    pub divergence_factor: f64,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        Self {
+            optimizer: OptimizerName::Gd,
+            batch_size: None,
+            shuffle: true,
+            steps: default_steps(),
+            learning_rate: default_learning_rate(),
+            target_loss: default_target_loss(),
+            eval_every: default_eval_every(),
+            hessian_every: 0,
+            divergence_factor: default_divergence_factor(),
+        }
+    }
+}
+
+fn default_eval_every() -> usize {
+    50
+}
+fn default_divergence_factor() -> f64 {
+    1e6
+}
+
+fn default_activation() -> Activation {
+    Activation::Tanh
+}
+fn default_output_activation() -> Activation {
+    Activation::Identity
+}
+fn default_bias_scale() -> f64 {
+    1.0
+}
+fn default_steps() -> usize {
+    1000
+}
+fn default_learning_rate() -> LearningRate {
+    LearningRate::Auto
+}
+fn default_target_loss() -> f64 {
+    1e-8
+}
+
+/// A validated run: everything needed to start, nothing left to check.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The configuration as resolved (defaults filled in, overrides applied).
+    pub config: RunConfig,
+    /// Run name.
+    pub name: String,
+    /// The architecture, with the input dimension from the data.
+    pub model: MlpConfig,
+    /// The loaded data set.
+    pub data: Dataset,
+    /// Training (with `learning_rate` still to resolve when it is `auto`).
+    pub train: TrainSettings,
+    /// The step size as configured.
+    pub learning_rate: LearningRate,
+}
+
+impl RunConfig {
+    /// Reads and parses a TOML file (no validation beyond types and unknown fields).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            key: path.display().to_string(),
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        let mut config: RunConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            key: path.display().to_string(),
+            message: format!(
+                "{}\n(every field is described in configs/default.toml)",
+                e.to_string().trim_end()
+            ),
+        })?;
+        if config.name.is_none() {
+            config.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        if let Some(p) = &config.data.path {
+            if p.is_relative() {
+                let base = path.parent().unwrap_or(Path::new("."));
+                config.data.path = Some(base.join(p));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Checks every field, loads the data, and returns the settings to run.
+    pub fn validate(&self) -> Result<Settings> {
+        let name = self.name.clone().unwrap_or_else(|| "run".into());
+        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+            return Err(Error::config(
+                "name",
+                format!("{name:?} is not a valid run name: use letters, digits, '-', '_' (it names the output folder)"),
+            ));
+        }
+        let data = self.data.load()?;
+        let model = MlpConfig {
+            input_dim: data.dim,
+            widths: self.model.widths.clone(),
+            activation: self.model.activation,
+            output_activation: self.model.output_activation,
+            bias: self.model.bias,
+            bias_scale: self.model.bias_scale,
+            parameterization: self.model.parameterization,
+        };
+        model.validate()?;
+        let t = &self.train;
+        if let LearningRate::Value(eta) = t.learning_rate {
+            if !(eta.is_finite() && eta > 0.0) {
+                return Err(Error::config(
+                    "train.learning_rate",
+                    format!("must be a finite number > 0 or \"auto\", got {eta}"),
+                ));
+            }
+        } else if !self.card.enabled {
+            return Err(Error::config(
+                "train.learning_rate",
+                "\"auto\" takes η* from the theorem card, but card.enabled = false: enable the card or give a number",
+            ));
+        }
+        let optimizer = t.optimizer(data.len())?;
+        if !(t.divergence_factor.is_finite() && t.divergence_factor > 1.0) {
+            return Err(Error::config(
+                "train.divergence_factor",
+                format!("must be a finite number > 1, got {}", t.divergence_factor),
+            ));
+        }
+        let c = &self.card;
+        if c.radii
+            .iter()
+            .any(|r| !(r.is_finite() && *r > 0.0 && *r <= 1.0))
+        {
+            return Err(Error::config(
+                "card.radii",
+                format!(
+                    "every radius is a fraction of R in (0, 1], got {:?}",
+                    c.radii
+                ),
+            ));
+        }
+        if !(t.target_loss.is_finite() && t.target_loss >= 0.0) {
+            return Err(Error::config(
+                "train.target_loss",
+                format!("must be a finite number ≥ 0, got {}", t.target_loss),
+            ));
+        }
+        Ok(Settings {
+            config: self.clone(),
+            name,
+            model,
+            data,
+            train: TrainSettings {
+                optimizer,
+                steps: t.steps,
+                learning_rate: match t.learning_rate {
+                    LearningRate::Value(v) => v,
+                    LearningRate::Auto => f64::NAN,
+                },
+                target_loss: t.target_loss,
+                eval_every: t.eval_every,
+                hessian_every: t.hessian_every,
+                divergence_factor: t.divergence_factor,
+                seed: self.seed,
+            },
+            learning_rate: t.learning_rate,
+        })
+    }
+}
+
+impl TrainSection {
+    /// The optimizer, with the batch size checked against the `n` samples.
+    fn optimizer(&self, n: usize) -> Result<Optimizer> {
+        Ok(match (self.optimizer, self.batch_size) {
+            (OptimizerName::Gd, None) => Optimizer::Gd,
+            (OptimizerName::Gd, Some(_)) => {
+                return Err(Error::config(
+                    "train.batch_size",
+                    "is only used with optimizer = \"sgd\"; remove it or set optimizer = \"sgd\"",
+                ))
+            }
+            (OptimizerName::Sgd, Some(b)) if b >= 1 && b <= n => Optimizer::Sgd {
+                batch_size: b,
+                shuffle: self.shuffle,
+            },
+            (OptimizerName::Sgd, Some(b)) => {
+                return Err(Error::config(
+                    "train.batch_size",
+                    format!("must be between 1 and n = {n}, got {b}"),
+                ))
+            }
+            (OptimizerName::Sgd, None) => {
+                return Err(Error::config(
+                    "train.batch_size",
+                    "is required with optimizer = \"sgd\"",
+                ))
+            }
+        })
+    }
+}
+
+impl DataSection {
+    /// Loads the data set this section describes, rejecting fields that do not apply.
+    pub fn load(&self) -> Result<Dataset> {
+        let unused = |key: &str, present: bool, source: &str| -> Result<()> {
+            if present {
+                Err(Error::config(
+                    format!("data.{key}"),
+                    format!("is not used with source = \"{source}\"; remove it"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self.source {
+            DataSource::Sphere => {
+                for (k, present) in [
+                    ("classes", self.classes.is_some()),
+                    ("normalize", self.normalize.is_some()),
+                    ("path", self.path.is_some()),
+                    ("header", self.header.is_some()),
+                    ("target_column", self.target_column.is_some()),
+                ] {
+                    unused(k, present, "sphere")?;
+                }
+                let n = match self.n {
+                    Some(n) if n >= 1 => n,
+                    Some(_) => return Err(Error::config("data.n", "must be ≥ 1, got 0")),
+                    None => {
+                        return Err(Error::config(
+                            "data.n",
+                            "is required with source = \"sphere\" (the number of points)",
+                        ))
+                    }
+                };
+                let dim = match self.dim {
+                    Some(d) if d >= 1 => d,
+                    Some(_) => return Err(Error::config("data.dim", "must be ≥ 1, got 0")),
+                    None => {
+                        return Err(Error::config(
+                            "data.dim",
+                            "is required with source = \"sphere\" (the input dimension d)",
+                        ))
+                    }
+                };
+                Ok(data::sphere(
+                    n,
+                    dim,
+                    self.target.unwrap_or_default(),
+                    self.seed,
+                ))
+            }
+            DataSource::Digits => {
+                for (k, present) in [
+                    ("dim", self.dim.is_some()),
+                    ("target", self.target.is_some()),
+                    ("path", self.path.is_some()),
+                    ("header", self.header.is_some()),
+                    ("target_column", self.target_column.is_some()),
+                ] {
+                    unused(k, present, "digits")?;
+                }
+                let classes = self.classes.ok_or_else(|| {
+                    Error::config(
+                        "data.classes",
+                        "is required with source = \"digits\", e.g. classes = [3, 8]",
+                    )
+                })?;
+                data::digits(
+                    classes,
+                    self.n,
+                    self.normalize.unwrap_or_default(),
+                    self.seed,
+                )
+            }
+            DataSource::Csv => {
+                for (k, present) in [
+                    ("dim", self.dim.is_some()),
+                    ("target", self.target.is_some()),
+                    ("classes", self.classes.is_some()),
+                ] {
+                    unused(k, present, "csv")?;
+                }
+                let path = self.path.as_ref().ok_or_else(|| {
+                    Error::config(
+                        "data.path",
+                        "is required with source = \"csv\" (relative paths start at the config file's folder)",
+                    )
+                })?;
+                data::csv(
+                    path,
+                    self.header.unwrap_or(false),
+                    self.target_column,
+                    self.n,
+                    self.normalize.unwrap_or_default(),
+                )
+            }
+        }
+    }
+}

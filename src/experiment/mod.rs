@@ -1,0 +1,15 @@
+//! Experiments: what a command runs, from a validated configuration to files on disk.
+//!
+//! - [`config`]: TOML run configurations → validated [`config::Settings`];
+//! - [`run`]: one training run with its theorem card, verdicts and files;
+//! - [`sweep`]: grids of runs reduced to resumable rows, shards and merges;
+//! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
+//! - [`ntk`]: the kernel report at one point and the numpy bundle;
+//! - [`bench`]: kernel timing cases.
+
+pub mod bench;
+pub mod config;
+pub mod landscape;
+pub mod ntk;
+pub mod run;
+pub mod sweep;

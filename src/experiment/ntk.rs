@@ -1,0 +1,327 @@
+//! The `ntk` report: the tangent kernel and the theorem's local quantities at one point `w`
+//! (the seeded initialization or a saved parameter vector), and the interchange bundle.
+//!
+//! Reported (THEORY.md): `n`, `p`, the widths, `λ_min(K)`, `λ_max(K)`, `κ = λ_max/λ_min`,
+//! `tr K`, `L_F(w) = √λ_max(K)`, `‖H_F‖`, `max_k ‖H_{F_k}‖₂`, `‖F(w) − y‖`, `L(w)`,
+//! `‖∇L‖²`, the PL ratio `‖∇L‖² / (2L)` and the check `pl_ratio ≥ λ_min(K)`.
+//!
+//! The bundle (`--export DIR`), for numpy (`np.load`), f64:
+//! `kernel.npy` `[n, n]`, `eigenvalues.npy` `[n]` (ascending; dense path only), `inputs.npy`
+//! `[n, d]`, `targets.npy` `[n]`, `outputs.npy` `[n]`, `parameters.npy` `[p]`, for every layer
+//! `l = 1 … L+1` `layer{l}_weight.npy` `[out, in]` and `layer{l}_bias.npy` `[out]` (with
+//! biases), and `manifest.json` with the architecture, every scale factor and the formulas.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::experiment::config::{RunConfig, Settings};
+use crate::experiment::run::LOSS_CONVENTION;
+use crate::measure::hessian::{
+    hessian_operator_norm, max_output_hessian_norm, HessianNormSettings, PerOutputHessianNorm,
+};
+use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
+use crate::measure::loss::loss_gradient;
+use crate::measure::spectrum::{dense_spectrum, lanczos, LanczosSettings};
+use crate::model::backend::{BackendInfo, BackendJob};
+use crate::model::{download, Mlp, MlpConfig};
+use crate::report::files::{git_revision, utc_now, write_json, VERSION};
+use crate::report::npy;
+
+/// Above this `n`, the kernel's extreme eigenvalues come from Lanczos instead of the dense
+/// eigensolver.
+pub const DENSE_LIMIT: usize = 4096;
+
+/// Options of the report.
+#[derive(Clone, Debug)]
+pub struct NtkOptions {
+    /// How `K` is computed.
+    pub method: KernelMethod,
+    /// Whether to estimate `‖H_F‖` and `max_k ‖H_{F_k}‖₂` (Hessian-vector products).
+    pub hessian: bool,
+    /// A parameter vector to evaluate at instead of `w₀` (and where it came from).
+    pub parameters: Option<(Vec<f64>, PathBuf)>,
+    /// Where to write the interchange bundle.
+    pub export: Option<PathBuf>,
+}
+
+/// `‖H_F‖` as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct HessianSummary {
+    /// `‖H_F‖` (alternating maximization; a lower bound, see [`crate::measure::hessian`]).
+    pub operator_norm: f64,
+    /// Whether the alternation settled.
+    pub operator_norm_converged: bool,
+    /// Alternating rounds.
+    pub operator_norm_rounds: usize,
+    /// `max_k ‖H_{F_k}‖₂` and the per-output norms.
+    pub per_output: PerOutputHessianNorm,
+    /// Seconds spent on the Hessians.
+    pub seconds: f64,
+}
+
+/// The `ntk` report (`ntk.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct NtkReport {
+    /// plstar's version.
+    pub plstar_version: String,
+    /// Git revision of the build.
+    pub git_revision: Option<String>,
+    /// When it was computed (UTC).
+    pub computed_at: String,
+    /// Backend, precision and device.
+    pub backend: BackendInfo,
+    /// The resolved config.
+    pub config: RunConfig,
+    /// `w₀ (seed N)` or the parameter file.
+    pub evaluated_at: String,
+    /// The loss convention.
+    pub loss_convention: &'static str,
+    /// `n`.
+    pub n: usize,
+    /// `d`.
+    pub input_dim: usize,
+    /// `p`.
+    pub p: usize,
+    /// Hidden widths.
+    pub widths: Vec<usize>,
+    /// How `K` was computed.
+    pub kernel_method: KernelMethod,
+    /// `dense` (faer, every eigenvalue) or `lanczos` (extremes only).
+    pub eigen_method: &'static str,
+    /// `λ_min(K)` (reported as computed, never clipped).
+    pub lambda_min: f64,
+    /// `λ_max(K)`.
+    pub lambda_max: f64,
+    /// `κ = λ_max / λ_min`.
+    pub condition_number: f64,
+    /// `tr K`.
+    pub trace: f64,
+    /// `L_F(w) = √λ_max(K) = ‖DF(w)‖₂`.
+    pub lipschitz_f: f64,
+    /// `‖F(w) − y‖`.
+    pub residual_norm: f64,
+    /// `L(w) = ½‖F(w) − y‖²`.
+    pub loss: f64,
+    /// `‖∇L(w)‖²`.
+    pub grad_norm_sq: f64,
+    /// `‖∇L‖² / (2L)`, the local PL* constant realized at `w`.
+    pub pl_ratio: f64,
+    /// `pl_ratio ≥ λ_min(K)` (up to round-off `1e-9·λ_max`), as the theory requires.
+    pub pl_ratio_at_least_lambda_min: bool,
+    /// Hessian norms, unless skipped.
+    pub hessian: Option<HessianSummary>,
+    /// Seconds spent on the kernel and its spectrum.
+    pub kernel_seconds: f64,
+}
+
+/// The report as a [`BackendJob`].
+pub struct NtkJob<'a> {
+    /// The validated settings (model, data, seed).
+    pub settings: &'a Settings,
+    /// Options.
+    pub options: NtkOptions,
+}
+
+impl BackendJob for NtkJob<'_> {
+    type Output = Result<NtkReport>;
+
+    fn run<B: Backend>(self, device: B::Device, info: BackendInfo) -> Self::Output {
+        let s = self.settings;
+        let opts = self.options;
+        let (model, evaluated_at) = match &opts.parameters {
+            Some((w, path)) => (
+                Mlp::<B>::from_vector(&s.model, w, &device)?,
+                format!("parameters from {}", path.display()),
+            ),
+            None => (
+                s.model.init::<B>(s.config.seed, &device),
+                format!("w0 (seed {})", s.config.seed),
+            ),
+        };
+        let (x, y) = s.data.to_tensors::<B>(&device);
+        let n = s.data.len();
+
+        let started = Instant::now();
+        let kernel = tangent_kernel(&model, &x, opts.method);
+        let (eigen_method, lambda_min, lambda_max, eigenvalues) = kernel_extremes(&kernel)?;
+        let kernel_seconds = started.elapsed().as_secs_f64();
+
+        let outputs = download(model.forward(x.clone()));
+        let residual: Vec<f64> = outputs
+            .iter()
+            .zip(&s.data.targets)
+            .map(|(f, y)| f - y)
+            .collect();
+        let residual_norm = residual.iter().map(|r| r * r).sum::<f64>().sqrt();
+        let grad = loss_gradient(&model, &x, &y);
+        let loss = grad.loss();
+        let grad_norm_sq = download(grad.norm_sq())[0];
+        let pl_ratio = grad_norm_sq / (2.0 * loss);
+
+        let hessian = opts.hessian.then(|| hessian_summary(&model, &x));
+
+        let report = NtkReport {
+            plstar_version: VERSION.into(),
+            git_revision: git_revision().map(str::to_string),
+            computed_at: utc_now(),
+            backend: info,
+            config: s.config.clone(),
+            evaluated_at,
+            loss_convention: LOSS_CONVENTION,
+            n,
+            input_dim: s.data.dim,
+            p: s.model.parameter_count(),
+            widths: s.model.widths.clone(),
+            kernel_method: opts.method,
+            eigen_method,
+            lambda_min,
+            lambda_max,
+            condition_number: lambda_max / lambda_min,
+            trace: kernel.trace(),
+            lipschitz_f: lambda_max.sqrt(),
+            residual_norm,
+            loss,
+            grad_norm_sq,
+            pl_ratio,
+            pl_ratio_at_least_lambda_min: pl_ratio >= lambda_min - 1e-9 * lambda_max,
+            hessian,
+            kernel_seconds,
+        };
+
+        if let Some(dir) = &opts.export {
+            export_bundle(
+                dir,
+                &model,
+                s,
+                &kernel,
+                eigenvalues.as_deref(),
+                &outputs,
+                &report,
+            )?;
+        }
+        Ok(report)
+    }
+}
+
+/// `(method, λ_min, λ_max, every eigenvalue)`: dense up to [`DENSE_LIMIT`] samples, Lanczos
+/// (extremes only) above.
+fn kernel_extremes(kernel: &TangentKernel) -> Result<(&'static str, f64, f64, Option<Vec<f64>>)> {
+    Ok(if kernel.n <= DENSE_LIMIT {
+        let spec = dense_spectrum(kernel)?;
+        (
+            "dense",
+            spec.lambda_min,
+            spec.lambda_max,
+            Some(spec.eigenvalues),
+        )
+    } else {
+        let mut k = kernel.clone();
+        let e = lanczos(
+            &mut k,
+            &LanczosSettings {
+                max_iter: 300,
+                tol: 1e-8,
+                seed: 0,
+            },
+        );
+        ("lanczos", e.min.value, e.max.value, None)
+    })
+}
+
+/// `‖H_F‖` and `max_k ‖H_{F_k}‖₂` with their convergence and time.
+fn hessian_summary<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> HessianSummary {
+    let t = Instant::now();
+    let settings = HessianNormSettings::default();
+    let op = hessian_operator_norm(model, x, &settings);
+    let per = max_output_hessian_norm(model, x, &settings.lanczos);
+    HessianSummary {
+        operator_norm: op.value,
+        operator_norm_converged: op.converged,
+        operator_norm_rounds: op.rounds,
+        per_output: per,
+        seconds: t.elapsed().as_secs_f64(),
+    }
+}
+
+/// `manifest.json` of the bundle.
+#[derive(Serialize)]
+struct Manifest<'a> {
+    format: &'static str,
+    plstar_version: &'static str,
+    architecture: &'a MlpConfig,
+    layer_sizes: Vec<usize>,
+    forward: &'static str,
+    weight_multipliers: Vec<f64>,
+    bias_multiplier: f64,
+    kernel: &'static str,
+    loss: &'static str,
+    parameter_order: &'static str,
+    files: Vec<String>,
+    report: &'a NtkReport,
+}
+
+fn export_bundle<B: Backend>(
+    dir: &Path,
+    model: &Mlp<B>,
+    s: &Settings,
+    kernel: &TangentKernel,
+    eigenvalues: Option<&[f64]>,
+    outputs: &[f64],
+    report: &NtkReport,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    let (n, d) = (s.data.len(), s.data.dim);
+    let mut files = vec![];
+    let mut put = |name: String, values: &[f64], shape: &[usize]| -> Result<()> {
+        npy::write(&dir.join(&name), values, shape)?;
+        files.push(name);
+        Ok(())
+    };
+    put("kernel.npy".into(), &kernel.values, &[n, n])?;
+    if let Some(ev) = eigenvalues {
+        put("eigenvalues.npy".into(), ev, &[n])?;
+    }
+    put("inputs.npy".into(), &s.data.inputs, &[n, d])?;
+    put("targets.npy".into(), &s.data.targets, &[n])?;
+    put("outputs.npy".into(), outputs, &[n])?;
+    let w = model.to_vector();
+    put("parameters.npy".into(), &w, &[w.len()])?;
+    let biases = model.biases();
+    for (l, weight) in model.weights().into_iter().enumerate() {
+        let shape = weight.dims();
+        put(
+            format!("layer{}_weight.npy", l + 1),
+            &download(weight),
+            &shape,
+        )?;
+        if let Some(b) = biases.get(l) {
+            let len = b.dims()[0];
+            put(
+                format!("layer{}_bias.npy", l + 1),
+                &download(b.clone()),
+                &[len],
+            )?;
+        }
+    }
+    let cfg = &s.model;
+    let manifest = Manifest {
+        format: "plstar-ntk-bundle/1",
+        plstar_version: VERSION,
+        architecture: cfg,
+        layer_sizes: cfg.layer_sizes(),
+        forward: "a0 = x; z_l = c_l * W_l @ a_{l-1} + c_b * b_l (l = 1..L+1); a_l = act(z_l) for l <= L; f = output_activation(z_{L+1}). W_l has shape [out, in] = [m_l, m_{l-1}].",
+        weight_multipliers: (1..=cfg.depth() + 1).map(|l| cfg.weight_multiplier(l)).collect(),
+        bias_multiplier: cfg.bias_multiplier(),
+        kernel: "K = DF DF^T (n x n, no averaging): K_ij = <grad_w f(x_i), grad_w f(x_j)>, over every parameter of every layer (weights and biases)",
+        loss: LOSS_CONVENTION,
+        parameter_order: "for l = 1..L+1: W_l row-major [out, in], then b_l (with biases); parameters.npy holds that vector",
+        files,
+        report,
+    };
+    write_json(&dir.join("manifest.json"), &manifest)
+}

@@ -1,0 +1,470 @@
+//! A training run from validated [`Settings`]: the theorem card, training, the verdicts, and
+//! the files of `<out>/<name>/`:
+//!
+//! - `metrics.csv` — one row per step (columns of [`StepRecord`]), streamed to
+//!   `metrics.csv.partial` and renamed when the run ends;
+//! - `summary.json` — the theorem card (each figure with where it came from), the step size and
+//!   its source, the verdicts, how the run ended;
+//! - `report.md` — the card, the verdicts and the figures, for people;
+//! - `loss_vs_bound.{svg,png}`, `distance_vs_radius.{svg,png}` — drawn from the saved records;
+//! - `parameters.npy` — the final parameter vector `w` (numpy f64, `[p]`), for `plstar ntk --params`;
+//! - `run.json` — the resolved config, seeds, backend, precision, device, plstar version, git
+//!   revision, timestamps, sizes and how the run ended (written at the start with
+//!   `"status": "running"`, rewritten at the end).
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::experiment::config::{LearningRate, RunConfig, Settings};
+use crate::model::backend::{BackendInfo, BackendJob};
+use crate::model::Mlp;
+use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
+use crate::theorem::card::{estimate_ball, BallEstimate, PointKind};
+use crate::theorem::step_size::sgd_step_size;
+use crate::theorem::verdict::{judge, RunVerdicts};
+use crate::train::{
+    train, Control, Optimizer, StepRecord, StopReason, TheoremReference, TrainOutcome,
+    TrainSettings,
+};
+
+/// The conventions every output follows (THEORY.md), recorded in `run.json`.
+pub const LOSS_CONVENTION: &str =
+    "L(w) = 1/2 * ||F(w) - y||^2 (sum over samples, with the 1/2; not a mean)";
+
+/// `run.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRecord {
+    /// plstar's version.
+    pub plstar_version: String,
+    /// Git revision of the build, when known.
+    pub git_revision: Option<String>,
+    /// `running`, `target_reached`, `step_budget`, `diverged` or `interrupted`.
+    pub status: String,
+    /// Seed of `w₀` (and of the SGD batches and probe directions).
+    pub seed: u64,
+    /// Seed of the data.
+    pub data_seed: u64,
+    /// Backend, precision and device.
+    pub backend: BackendInfo,
+    /// The loss convention.
+    pub loss: &'static str,
+    /// `n`.
+    pub samples: usize,
+    /// `d`.
+    pub input_dim: usize,
+    /// `p`.
+    pub parameters: usize,
+    /// The configuration as resolved (defaults and command-line overrides applied).
+    pub config: RunConfig,
+    /// When the run started (UTC).
+    pub started_at: String,
+    /// When the run ended (UTC), once it has.
+    pub finished_at: Option<String>,
+    /// How the run ended, once it has.
+    pub stop: Option<StopReason>,
+    /// `L(w₀)`.
+    pub initial_loss: Option<f64>,
+    /// `L` at the last recorded step.
+    pub final_loss: Option<f64>,
+    /// The last recorded step.
+    pub final_step: Option<usize>,
+}
+
+/// The step size used and where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepSize {
+    /// `η`.
+    pub value: f64,
+    /// `config`, `auto: η* (card)` or `auto: SGD rule (card)`.
+    pub source: String,
+    /// `κ = 1/(η μ̂)` with the card's `μ̂`.
+    pub condition_number: Option<f64>,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// plstar's version.
+    pub plstar_version: String,
+    /// Git revision of the build.
+    pub git_revision: Option<String>,
+    /// Seed of `w₀`.
+    pub seed: u64,
+    /// Backend, precision and device.
+    pub backend: BackendInfo,
+    /// The loss convention.
+    pub loss_convention: &'static str,
+    /// The resolved config.
+    pub config: RunConfig,
+    /// The theorem card (absent with `card.enabled = false`).
+    pub card: Option<BallEstimate>,
+    /// Where each figure of the card came from.
+    pub sources: Vec<(String, String)>,
+    /// The step size.
+    pub step_size: StepSize,
+    /// The verdicts.
+    pub verdicts: RunVerdicts,
+    /// How the run ended.
+    pub stop: StopReason,
+    /// Steps recorded.
+    pub records: usize,
+}
+
+/// What a finished run returns to the caller.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    /// `<out>/<name>`.
+    pub dir: PathBuf,
+    /// Every record.
+    pub records: Vec<StepRecord>,
+    /// How it stopped.
+    pub stop: StopReason,
+    /// `p`.
+    pub parameters: usize,
+    /// `n`.
+    pub samples: usize,
+    /// The backend it ran on.
+    pub backend: BackendInfo,
+    /// The card, when computed.
+    pub card: Option<BallEstimate>,
+    /// The step size.
+    pub step_size: StepSize,
+    /// The verdicts.
+    pub verdicts: RunVerdicts,
+}
+
+/// A training run as a [`BackendJob`]: give it to [`crate::model::backend::dispatch`].
+pub struct TrainRun<'a> {
+    /// The validated settings.
+    pub settings: &'a Settings,
+    /// The output root; the run writes `<out>/<name>/`.
+    pub out: PathBuf,
+    /// Called once the card is computed, with it and the step size (before training).
+    pub on_card: &'a mut dyn FnMut(Option<&BallEstimate>, &StepSize),
+    /// Called with every record (progress display, Ctrl-C); `Control::Stop` ends the run.
+    pub observer: &'a mut dyn FnMut(&StepRecord) -> Control,
+}
+
+/// Resolves the step size from the config and the card.
+pub fn resolve_step_size(
+    learning_rate: LearningRate,
+    optimizer: &Optimizer,
+    card: Option<&BallEstimate>,
+) -> Result<StepSize> {
+    let (value, source) = match (learning_rate, card) {
+        (LearningRate::Value(v), _) => (v, "config".to_string()),
+        (LearningRate::Auto, Some(c)) => match optimizer {
+            Optimizer::Gd => (c.eta_star, "auto: η* = 1/(L̂_F² + β̂_F ‖r₀‖) from the card".into()),
+            Optimizer::Sgd { batch_size, .. } => (
+                sgd_step_size(c, *batch_size),
+                format!("auto: SGD rule for batch size {batch_size} from the card (see theorem::step_size::sgd_step_size)"),
+            ),
+        },
+        (LearningRate::Auto, None) => {
+            return Err(Error::config(
+                "train.learning_rate",
+                "\"auto\" needs the theorem card (card.enabled = true)",
+            ))
+        }
+    };
+    if !(value.is_finite() && value > 0.0) {
+        return Err(Error::config(
+            "train.learning_rate",
+            format!("\"auto\" gave η = {value:e} from the card: give a number instead"),
+        ));
+    }
+    Ok(StepSize {
+        value,
+        source,
+        condition_number: card.map(|c| c.condition_number(value)),
+    })
+}
+
+impl BackendJob for TrainRun<'_> {
+    type Output = Result<RunSummary>;
+
+    fn run<B: Backend>(self, device: B::Device, info: BackendInfo) -> Result<RunSummary> {
+        let s = self.settings;
+        let dir = self.out.join(&s.name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+        let mut record = RunRecord::start(s, &info);
+        let run_json = dir.join("run.json");
+        write_json(&run_json, &record)?;
+
+        let (x, y) = s.data.to_tensors::<B>(&device);
+        let model = s.model.init::<B>(s.config.seed, &device);
+        let card = if s.config.card.enabled {
+            Some(estimate_ball(
+                &model,
+                &x,
+                &y,
+                &s.config.card.probes(s.config.seed),
+            )?)
+        } else {
+            None
+        };
+        let step_size = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
+        (self.on_card)(card.as_ref(), &step_size);
+        let mut train_settings = s.train.clone();
+        train_settings.learning_rate = step_size.value;
+        let theorem = card.as_ref().map(|c| TheoremReference {
+            mu_hat: c.mu_hat,
+            radius: c.radius,
+        });
+        let outcome =
+            train_with_metrics(model, &x, &y, &train_settings, theorem, &dir, self.observer)?;
+        write_parameters(&dir, &outcome.model.to_vector())?;
+
+        let verdicts = judge(
+            card.as_ref(),
+            &outcome.records,
+            step_size.value,
+            s.train.target_loss,
+            &outcome.stop,
+            &s.train.optimizer,
+        );
+        let summary = Summary {
+            plstar_version: VERSION.into(),
+            git_revision: git_revision().map(str::to_string),
+            seed: s.config.seed,
+            backend: info.clone(),
+            loss_convention: LOSS_CONVENTION,
+            config: s.config.clone(),
+            sources: card.as_ref().map(card_sources).unwrap_or_default(),
+            card: card.clone(),
+            step_size: step_size.clone(),
+            verdicts: verdicts.clone(),
+            stop: outcome.stop.clone(),
+            records: outcome.records.len(),
+        };
+        write_json(&dir.join("summary.json"), &summary)?;
+        let figures = crate::report::figures::training::training_figures(&dir)?;
+        write_atomic(
+            &dir.join("report.md"),
+            report_markdown(&summary, &figures).as_bytes(),
+        )?;
+        record.finish(&outcome.stop, &outcome.records);
+        write_json(&run_json, &record)?;
+
+        Ok(RunSummary {
+            dir,
+            records: outcome.records,
+            stop: outcome.stop,
+            parameters: s.model.parameter_count(),
+            samples: s.data.len(),
+            backend: info,
+            card,
+            step_size,
+            verdicts,
+        })
+    }
+}
+
+impl RunRecord {
+    /// The record of a run that is starting (`"status": "running"`).
+    fn start(s: &Settings, info: &BackendInfo) -> Self {
+        RunRecord {
+            plstar_version: VERSION.into(),
+            git_revision: git_revision().map(str::to_string),
+            status: "running".into(),
+            seed: s.config.seed,
+            data_seed: s.config.data.seed,
+            backend: info.clone(),
+            loss: LOSS_CONVENTION,
+            samples: s.data.len(),
+            input_dim: s.data.dim,
+            parameters: s.model.parameter_count(),
+            config: s.config.clone(),
+            started_at: utc_now(),
+            finished_at: None,
+            stop: None,
+            initial_loss: None,
+            final_loss: None,
+            final_step: None,
+        }
+    }
+
+    /// Records how the run ended.
+    fn finish(&mut self, stop: &StopReason, records: &[StepRecord]) {
+        self.status = match stop {
+            StopReason::TargetReached { .. } => "target_reached",
+            StopReason::StepBudget => "step_budget",
+            StopReason::Diverged { .. } => "diverged",
+            StopReason::Interrupted { .. } => "interrupted",
+        }
+        .into();
+        self.finished_at = Some(utc_now());
+        self.stop = Some(stop.clone());
+        self.initial_loss = records.first().map(|r| r.loss);
+        self.final_loss = records.last().map(|r| r.loss);
+        self.final_step = records.last().map(|r| r.step);
+    }
+}
+
+/// Trains, streaming every record to `dir/metrics.csv` (flushed every 100 steps, renamed into
+/// place at the end) before handing it to `observer`.
+fn train_with_metrics<B: Backend>(
+    model: Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    settings: &TrainSettings,
+    theorem: Option<TheoremReference>,
+    dir: &Path,
+    observer: &mut dyn FnMut(&StepRecord) -> Control,
+) -> Result<TrainOutcome<B>> {
+    let mut metrics = PartialFile::create(&dir.join("metrics.csv"))?;
+    metrics.line(StepRecord::CSV_HEADER)?;
+    let mut write_error = None;
+    let outcome = train(model, x, y, settings, theorem, &mut |r: &StepRecord| {
+        let written = metrics.line(&r.csv_row()).and_then(|_| {
+            if r.step.is_multiple_of(100) {
+                metrics.flush()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            write_error = Some(e);
+            return Control::Stop;
+        }
+        observer(r)
+    });
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    metrics.commit()?;
+    Ok(outcome)
+}
+
+/// `dir/parameters.npy` when every parameter is finite; otherwise no stale vector from an
+/// earlier run of the same name may survive.
+fn write_parameters(dir: &Path, w: &[f64]) -> Result<()> {
+    if w.iter().all(|v| v.is_finite()) {
+        crate::report::npy::write(&dir.join("parameters.npy"), w, &[w.len()])?;
+    } else {
+        let _ = std::fs::remove_file(dir.join("parameters.npy"));
+    }
+    Ok(())
+}
+
+/// Where each figure of the card came from.
+pub fn card_sources(c: &BallEstimate) -> Vec<(String, String)> {
+    let inside = c
+        .probes
+        .iter()
+        .filter(|q| q.distance <= c.radius * (1.0 + 1e-9));
+    let (mut random, mut adversarial) = (0, 0);
+    for q in inside {
+        match q.kind {
+            PointKind::Random => random += 1,
+            PointKind::Adversarial => adversarial += 1,
+            PointKind::Init => {}
+        }
+    }
+    let probes =
+        format!("probes: w0, {random} random and {adversarial} adversarial points inside B(w0, R)");
+    vec![
+        (
+            "lambda0, lambda_max0, lipschitz_f0, hessian_norm0, residual_norm0, loss0, rho".into(),
+            "w0 (exact up to floating point; ‖H_F‖ by alternating maximization)".into(),
+        ),
+        ("mu_hat, lipschitz_f_hat, beta_f_hat".into(), probes),
+        (
+            "radius".into(),
+            format!(
+                "fixed point R = 2 L̂_F ‖r0‖ / μ̂ after {} rounds",
+                c.radius_history.len()
+            ),
+        ),
+        (
+            "eta_star".into(),
+            "η* = 1/(L̂_F² + β̂_F ‖r0‖) from the probe estimates".into(),
+        ),
+        (
+            "trajectory_mu (verdicts)".into(),
+            "trajectory: λ_min(K(w_t)) at the kernel evaluations".into(),
+        ),
+    ]
+}
+
+/// The card as `(label, value, source)` rows, for the terminal and the report.
+pub fn card_rows(c: &BallEstimate, step: &StepSize) -> Vec<(String, String, &'static str)> {
+    let f = |v: f64| format!("{v:.4e}");
+    vec![
+        (
+            "n, p, width m, depth L".into(),
+            format!("{}, {}, {}, {}", c.n, c.p, c.width, c.depth),
+            "config",
+        ),
+        ("λ₀ = λ_min(K(w₀))".into(), f(c.lambda0), "w₀"),
+        ("λ_max(K(w₀))".into(), f(c.lambda_max0), "w₀"),
+        ("L_F(w₀) = √λ_max".into(), f(c.lipschitz_f0), "w₀"),
+        ("‖H_F(w₀)‖".into(), f(c.hessian_norm0), "w₀"),
+        ("‖F(w₀) − y‖".into(), f(c.residual_norm0), "w₀"),
+        ("L(w₀) = ½‖F(w₀) − y‖²".into(), f(c.loss0), "w₀"),
+        ("ρ = min |σ_out'|".into(), f(c.rho), "w₀"),
+        ("μ̂ = min λ_min(K)".into(), f(c.mu_hat), "probes"),
+        ("L̂_F = max √λ_max(K)".into(), f(c.lipschitz_f_hat), "probes"),
+        ("β̂_F = max ‖H_F‖".into(), f(c.beta_f_hat), "probes"),
+        (
+            "R = 2 L̂_F ‖r₀‖ / μ̂".into(),
+            f(c.radius),
+            "probes (fixed point)",
+        ),
+        ("η* = 1/(L̂_F² + β̂_F ‖r₀‖)".into(), f(c.eta_star), "probes"),
+        (
+            "η used".into(),
+            format!("{} ({})", f(step.value), step.source),
+            "config / card",
+        ),
+        (
+            "κ = 1/(η μ̂)".into(),
+            step.condition_number.map_or("—".into(), f),
+            "probes",
+        ),
+    ]
+}
+
+fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
+    let mut md = format!(
+        "# plstar run `{}`\n\nplstar {} · backend {} ({}, {}) · seed {} · loss convention: {}\n\n",
+        s.config.name.as_deref().unwrap_or(""),
+        s.plstar_version,
+        s.backend.backend,
+        s.backend.precision,
+        s.backend.device,
+        s.seed,
+        s.loss_convention
+    );
+    if let Some(c) = &s.card {
+        md.push_str(
+            "## Theorem card (before training)\n\n| quantity | value | from |\n|---|---|---|\n",
+        );
+        for (k, v, src) in card_rows(c, &s.step_size) {
+            md.push_str(&format!("| {k} | {v} | {src} |\n"));
+        }
+        md.push_str(&format!("\n{}\n\n", c.diagnosis));
+    }
+    md.push_str("## Verdicts\n\n| check | result | numbers |\n|---|---|---|\n");
+    for v in &s.verdicts.verdicts {
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            v.check,
+            if v.passed { "pass" } else { "FAIL" },
+            v.detail
+        ));
+    }
+    md.push_str("\n## Figures\n\n");
+    for f in figures
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "svg"))
+    {
+        let name = f.file_name().unwrap_or_default().to_string_lossy();
+        md.push_str(&format!("![{name}]({name})\n\n"));
+    }
+    md
+}

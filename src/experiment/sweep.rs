@@ -1,0 +1,552 @@
+//! Width sweeps: a grid of architectures and data sizes, several seeds each; one training run
+//! with its theorem card per `(point, seed)`, reduced to one CSV row.
+//!
+//! Rows are appended to `rows.csv` (or `rows.shard-I-of-N.csv`) and synced as each run ends, so
+//! a killed sweep resumes where it stopped: on re-run, finished `(point, seed)` pairs are
+//! skipped and a torn last line is dropped. `sweep.json` holds the resolved sweep; a re-run or a
+//! merge with a different one is refused.
+
+use std::collections::BTreeSet;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::experiment::config::RunConfig;
+use crate::experiment::run::resolve_step_size;
+use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
+use crate::measure::infinite::infinite_width_kernel;
+use crate::measure::spectrum::dense_spectrum;
+use crate::model::backend::{BackendInfo, BackendJob};
+use crate::model::Activation;
+use crate::report::figures::sweep::{sweep_figures, SeriesKey, SweepSeries};
+use crate::report::figures::Figure;
+use crate::report::files::{write_atomic, write_json, VERSION};
+use crate::report::rows::{read_folder_rows, read_rows, SweepRow, ROW_HEADER};
+use crate::theorem::card::estimate_ball;
+use crate::theorem::verdict::judge;
+use crate::train::{train, Control, StepRecord, TheoremReference};
+
+/// A sweep file (TOML).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Sweep name: outputs go to `<out>/<name>/`.
+    pub name: String,
+    /// Seeds of `w₀` run at every point.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// The run every point starts from (a full run config: `[base.model]`, `[base.data]`, …).
+    pub base: RunConfig,
+    /// The grid.
+    pub grid: Grid,
+    /// Whether to measure `max_k ‖H_{F_k}(w₀)‖₂` (one Lanczos run per sample).
+    #[serde(default)]
+    pub per_output_hessian: bool,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0, 1, 2]
+}
+
+/// `[grid]`: every combination of the given lists is a point (absent lists keep the base).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// Hidden widths `m` (every hidden layer gets width `m`).
+    pub widths: Vec<usize>,
+    /// Depths `L` (default: the base's).
+    #[serde(default)]
+    pub depths: Option<Vec<usize>>,
+    /// Sample counts `n` (default: the base's).
+    #[serde(default)]
+    pub n: Option<Vec<usize>>,
+    /// Hidden activations (default: the base's).
+    #[serde(default)]
+    pub activations: Option<Vec<Activation>>,
+    /// Output activations (default: the base's).
+    #[serde(default)]
+    pub output_activations: Option<Vec<Activation>>,
+}
+
+/// One point of the grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// Index in grid order.
+    pub index: usize,
+    /// Width `m`.
+    pub width: usize,
+    /// Depth `L`.
+    pub depth: usize,
+    /// Samples `n` (`None`: the base's data as configured).
+    pub n: Option<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Output activation.
+    pub output_activation: Activation,
+}
+
+impl SweepConfig {
+    /// Reads a sweep file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            key: path.display().to_string(),
+            message: format!("cannot read the sweep file: {e}"),
+        })?;
+        let mut s: SweepConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            key: path.display().to_string(),
+            message: format!(
+                "{}\n(sweep files are described in configs/sweep-width.toml)",
+                e.to_string().trim_end()
+            ),
+        })?;
+        if let Some(p) = &s.base.data.path {
+            if p.is_relative() {
+                s.base.data.path = Some(path.parent().unwrap_or(Path::new(".")).join(p));
+            }
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Parses a sweep from TOML text (`origin` names it in errors).
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let s: SweepConfig = toml::from_str(text).map_err(|e| Error::Config {
+            key: origin.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// A smaller version for a quick look: every other width (the first, third, …; at most
+    /// four), two seeds, a tenth of the steps (at least 50).
+    pub fn quick(mut self) -> Self {
+        self.grid.widths = self
+            .grid
+            .widths
+            .iter()
+            .copied()
+            .step_by(2)
+            .take(4)
+            .collect();
+        self.seeds.truncate(2);
+        self.base.train.steps = (self.base.train.steps / 10).max(50);
+        self.name = format!("{}-quick", self.name);
+        self
+    }
+
+    /// Checks the grid and that every point's run config validates.
+    pub fn validate(&self) -> Result<()> {
+        if self.seeds.is_empty() {
+            return Err(Error::config("seeds", "give at least one seed"));
+        }
+        if self.grid.widths.is_empty() {
+            return Err(Error::config("grid.widths", "give at least one width"));
+        }
+        for point in self.points() {
+            self.run_config(&point, self.seeds[0]).validate()?;
+        }
+        Ok(())
+    }
+
+    /// Every point, in grid order (output activation, activation, depth, n, width; width
+    /// varies fastest).
+    pub fn points(&self) -> Vec<SweepPoint> {
+        let base = &self.base.model;
+        let depths = self
+            .grid
+            .depths
+            .clone()
+            .unwrap_or_else(|| vec![base.widths.len().max(1)]);
+        let ns: Vec<Option<usize>> = match &self.grid.n {
+            Some(v) => v.iter().map(|&n| Some(n)).collect(),
+            None => vec![None],
+        };
+        let acts = self
+            .grid
+            .activations
+            .clone()
+            .unwrap_or_else(|| vec![base.activation]);
+        let outs = self
+            .grid
+            .output_activations
+            .clone()
+            .unwrap_or_else(|| vec![base.output_activation]);
+        let mut points = vec![];
+        for &output_activation in &outs {
+            for &activation in &acts {
+                for &depth in &depths {
+                    for &n in &ns {
+                        for &width in &self.grid.widths {
+                            points.push(SweepPoint {
+                                index: points.len(),
+                                width,
+                                depth,
+                                n,
+                                activation,
+                                output_activation,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        points
+    }
+
+    /// The run config of `point` with `seed`.
+    pub fn run_config(&self, point: &SweepPoint, seed: u64) -> RunConfig {
+        let mut c = self.base.clone();
+        c.name = Some(format!("{}-p{}-s{}", self.name, point.index, seed));
+        c.seed = seed;
+        c.model.widths = vec![point.width; point.depth];
+        c.model.activation = point.activation;
+        c.model.output_activation = point.output_activation;
+        if let Some(n) = point.n {
+            c.data.n = Some(n);
+        }
+        c
+    }
+}
+
+/// Points kept per loss curve in `curves/` (steps `0, k, 2k, …` and the last one).
+pub const CURVE_POINTS: usize = 200;
+
+/// The loss curve of one run: `step, loss, loss_bound`, thinned to about [`CURVE_POINTS`]
+/// rows (every `k`-th record with `k = ⌈records / CURVE_POINTS⌉`, and the last).
+fn curve_csv(records: &[StepRecord]) -> String {
+    let stride = records.len().div_ceil(CURVE_POINTS).max(1);
+    let mut s = String::from("step,loss,loss_bound\n");
+    for (i, r) in records.iter().enumerate() {
+        if i % stride != 0 && i + 1 != records.len() {
+            continue;
+        }
+        s.push_str(&format!(
+            "{},{:e},{}\n",
+            r.step,
+            r.loss,
+            r.loss_bound.map_or(String::new(), |b| format!("{b:e}"))
+        ));
+    }
+    s
+}
+
+/// A shard: run the points with `index % count == index_of_shard`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, `0 ≤ index < count`.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The rows file of this shard.
+    pub fn rows_file(&self) -> String {
+        if self.count == 1 {
+            "rows.csv".into()
+        } else {
+            format!("rows.shard-{}-of-{}.csv", self.index, self.count)
+        }
+    }
+}
+
+/// Progress of a sweep, for the caller's display.
+pub enum SweepEvent<'a> {
+    /// How many runs this invocation will do (after skipping finished ones).
+    Planned {
+        /// Runs to do.
+        todo: usize,
+        /// Runs already in the rows file.
+        done: usize,
+    },
+    /// A run finished.
+    Finished(&'a SweepRow),
+}
+
+/// The sweep as a [`BackendJob`].
+pub struct SweepJob<'a> {
+    /// The sweep.
+    pub sweep: &'a SweepConfig,
+    /// The output folder `<out>/<name>`.
+    pub dir: PathBuf,
+    /// Which shard.
+    pub shard: Shard,
+    /// Progress.
+    pub on_event: &'a mut dyn FnMut(SweepEvent<'_>),
+}
+
+/// `sweep.json`: the resolved sweep and its provenance.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SweepRecord {
+    /// plstar's version.
+    pub plstar_version: String,
+    /// The sweep.
+    pub sweep: SweepConfig,
+    /// Backend and precision.
+    pub backend: BackendInfo,
+}
+
+/// Checks `dir/sweep.json` against `record` (or writes it when absent).
+pub fn claim_dir(dir: &Path, record: &SweepRecord) -> Result<()> {
+    let path = dir.join("sweep.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let old: SweepRecord = serde_json::from_str(&text)
+            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
+        if old.sweep != record.sweep
+            || old.backend.backend != record.backend.backend
+            || old.backend.precision != record.backend.precision
+        {
+            return Err(Error::config(
+                "sweep",
+                format!(
+                    "{} holds rows of a different sweep (config, backend or precision differ); \
+                     use another --out, or delete that folder to start over",
+                    dir.display()
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    write_json(&path, record)
+}
+
+impl BackendJob for SweepJob<'_> {
+    type Output = Result<Vec<SweepRow>>;
+
+    fn run<B: Backend>(self, device: B::Device, info: BackendInfo) -> Result<Vec<SweepRow>> {
+        let dir = &self.dir;
+        std::fs::create_dir_all(dir.join("curves"))
+            .map_err(|e| Error::io("cannot create", dir, e))?;
+        claim_dir(
+            dir,
+            &SweepRecord {
+                plstar_version: VERSION.into(),
+                sweep: self.sweep.clone(),
+                backend: info.clone(),
+            },
+        )?;
+        let rows_path = dir.join(self.shard.rows_file());
+        // Drop a torn last line left by a killed run, then append.
+        let existing = read_rows(&rows_path)?;
+        let mut text = String::from(ROW_HEADER);
+        text.push('\n');
+        for r in &existing {
+            text.push_str(&r.csv());
+            text.push('\n');
+        }
+        write_atomic(&rows_path, text.as_bytes())?;
+        let done: BTreeSet<(usize, u64)> = existing.iter().map(|r| (r.point, r.seed)).collect();
+        let todo: Vec<(SweepPoint, u64)> = self
+            .sweep
+            .points()
+            .into_iter()
+            .filter(|p| p.index % self.shard.count == self.shard.index)
+            .flat_map(|p| self.sweep.seeds.iter().map(move |&s| (p.clone(), s)))
+            .filter(|(p, s)| !done.contains(&(p.index, *s)))
+            .collect();
+        (self.on_event)(SweepEvent::Planned {
+            todo: todo.len(),
+            done: done.len(),
+        });
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(&rows_path)
+            .map_err(|e| Error::io("cannot open", &rows_path, e))?;
+        let mut rows = existing;
+        for (point, seed) in todo {
+            let row = run_point::<B>(self.sweep, &point, seed, &device, dir)?;
+            writeln!(file, "{}", row.csv())
+                .and_then(|_| file.sync_data())
+                .map_err(|e| Error::io("cannot append to", &rows_path, e))?;
+            (self.on_event)(SweepEvent::Finished(&row));
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+fn run_point<B: Backend>(
+    sweep: &SweepConfig,
+    point: &SweepPoint,
+    seed: u64,
+    device: &B::Device,
+    dir: &Path,
+) -> Result<SweepRow> {
+    let started = Instant::now();
+    let config = sweep.run_config(point, seed);
+    let s = config.validate()?;
+    let (x, y) = s.data.to_tensors::<B>(device);
+    let model = s.model.init::<B>(seed, device);
+    let card = if config.card.enabled {
+        Some(estimate_ball(&model, &x, &y, &config.card.probes(seed))?)
+    } else {
+        None
+    };
+    let per_output_hessian0 = if sweep.per_output_hessian {
+        max_output_hessian_norm(&model, &x, &HessianNormSettings::default().lanczos).max
+    } else {
+        f64::NAN
+    };
+    let step = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
+    let mut settings = s.train.clone();
+    settings.learning_rate = step.value;
+    let theorem = card.as_ref().map(|c| TheoremReference {
+        mu_hat: c.mu_hat,
+        radius: c.radius,
+    });
+    let out = train(model, &x, &y, &settings, theorem, &mut |_| {
+        Control::Continue
+    });
+    let v = judge(
+        card.as_ref(),
+        &out.records,
+        step.value,
+        settings.target_loss,
+        &out.stop,
+        &settings.optimizer,
+    );
+    write_atomic(
+        &dir.join("curves")
+            .join(format!("point{}_seed{}.csv", point.index, seed)),
+        curve_csv(&out.records).as_bytes(),
+    )?;
+    let first = &out.records[0];
+    let hessians: Vec<f64> = out.records.iter().filter_map(|r| r.hessian_norm).collect();
+    let hessian_norm0 = card
+        .as_ref()
+        .map(|c| c.hessian_norm0)
+        .or(first.hessian_norm)
+        .unwrap_or(f64::NAN);
+    Ok(SweepRow {
+        point: point.index,
+        seed,
+        width: point.width,
+        depth: point.depth,
+        n: s.data.len(),
+        activation: point.activation.name().into(),
+        output_activation: point.output_activation.name().into(),
+        p: s.model.parameter_count(),
+        lambda0: first.lambda_min.unwrap_or(f64::NAN),
+        lambda_max0: first.lambda_max.unwrap_or(f64::NAN),
+        mu_trajectory: v.trajectory_mu.unwrap_or(f64::NAN),
+        mu_probes: card.as_ref().map_or(f64::NAN, |c| c.mu_hat),
+        radius: card.as_ref().map_or(f64::NAN, |c| c.radius),
+        max_distance: v.max_distance,
+        hessian_norm0,
+        hessian_norm_max: hessians.iter().copied().fold(hessian_norm0, f64::max),
+        per_output_hessian0,
+        kernel_change: out
+            .records
+            .iter()
+            .rev()
+            .find_map(|r| r.kernel_change)
+            .unwrap_or(f64::NAN),
+        steps_to_target: v.steps_to_target.map_or(-1, |s| s as i64),
+        final_loss: v.final_loss,
+        eta: step.value,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Merges the rows of shard folders into `out`: refuses folders whose `sweep.json` differ;
+/// rows are sorted by `(point, seed)`, duplicates dropped.
+pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<usize> {
+    let mut record: Option<SweepRecord> = None;
+    let mut rows: Vec<SweepRow> = vec![];
+    for dir in shards {
+        let path = dir.join("sweep.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let r: SweepRecord = serde_json::from_str(&text)
+            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
+        if let Some(first) = &record {
+            if first.sweep != r.sweep || first.backend.precision != r.backend.precision {
+                return Err(Error::config(
+                    "merge",
+                    format!(
+                        "{} was made by a different sweep (config or precision) than {}: refusing to merge",
+                        dir.display(),
+                        shards[0].display()
+                    ),
+                ));
+            }
+        } else {
+            record = Some(r);
+        }
+        rows.extend(read_folder_rows(dir)?);
+        let curves = dir.join("curves");
+        if let Ok(entries) = std::fs::read_dir(&curves) {
+            std::fs::create_dir_all(out.join("curves"))
+                .map_err(|e| Error::io("cannot create", out, e))?;
+            for e in entries.flatten() {
+                let dest = out.join("curves").join(e.file_name());
+                if e.path() != dest {
+                    std::fs::copy(e.path(), &dest)
+                        .map_err(|err| Error::io("cannot copy to", &dest, err))?;
+                }
+            }
+        }
+    }
+    let record = record.ok_or_else(|| Error::config("merge", "give at least one shard folder"))?;
+    rows.sort_by_key(|r| (r.point, r.seed));
+    rows.dedup_by_key(|r| (r.point, r.seed));
+    std::fs::create_dir_all(out).map_err(|e| Error::io("cannot create", out, e))?;
+    write_json(&out.join("sweep.json"), &record)?;
+    let mut text = String::from(ROW_HEADER);
+    text.push('\n');
+    for r in &rows {
+        text.push_str(&r.csv());
+        text.push('\n');
+    }
+    write_atomic(&out.join("rows.csv"), text.as_bytes())?;
+    Ok(rows.len())
+}
+
+/// Draws the figures of the sweep in `dir` from its saved `sweep.json` and rows, with the
+/// closed-form infinite-width `λ_min(K∞)` of every series that has one (figure a).
+pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
+    let record_path = dir.join("sweep.json");
+    let record: SweepRecord = serde_json::from_str(
+        &std::fs::read_to_string(&record_path)
+            .map_err(|e| Error::io("cannot read", &record_path, e))?,
+    )
+    .map_err(|e| Error::io("cannot parse", &record_path, std::io::Error::other(e)))?;
+    let mut rows = read_folder_rows(dir)?;
+    rows.sort_by_key(|r| (r.point, r.seed));
+    rows.dedup_by_key(|r| (r.point, r.seed));
+    if rows.is_empty() {
+        return Err(Error::config(
+            "plot",
+            format!(
+                "{} has no sweep rows yet: run plstar sweep first",
+                dir.display()
+            ),
+        ));
+    }
+    let limits = SweepSeries::new(&rows)
+        .keys
+        .into_iter()
+        .filter_map(|k| infinite_width_lambda_min(&record.sweep, &k).map(|l| (k, l)))
+        .collect();
+    sweep_figures(dir, &rows, &limits)
+}
+
+/// `λ_min(K∞)` for series `k` of `sweep`, where a closed form exists: one hidden layer, erf or
+/// ReLU, identity output, no bias.
+fn infinite_width_lambda_min(sweep: &SweepConfig, k: &SeriesKey) -> Option<f64> {
+    let act = Activation::ALL.into_iter().find(|a| a.name() == k.1)?;
+    if k.2 != 1 || k.0 != "identity" || sweep.base.model.bias {
+        return None;
+    }
+    let mut data_cfg = sweep.base.data.clone();
+    data_cfg.n = Some(k.3);
+    let data = data_cfg.load().ok()?;
+    let kinf = infinite_width_kernel(act, &data)?;
+    dense_spectrum(&kinf).ok().map(|s| s.lambda_min)
+}

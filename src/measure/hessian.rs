@@ -1,0 +1,350 @@
+//! Hessians through exact Hessian-vector products (second-order reverse mode).
+//!
+//! The model is rebuilt on `Autodiff<Autodiff<B>>` from inner-level leaves. A backward pass on
+//! the outer level gives `∇_w g` as a tensor still tracked by the inner level; a second backward
+//! of `⟨∇_w g, v⟩` gives `∇²g · v`. No finite differences are involved in `H v`.
+//!
+//! Quantities (THEORY.md):
+//! - the loss Hessian `H_L = DFᵀDF + Σ_k r_k H_{F_k}` (λ_min can be negative: the sign is kept);
+//! - the output Hessians `H_{F_k} = ∇²_w f(w; x_k)` and their contraction
+//!   `H(z) = Σ_k z_k H_{F_k}` (the Hessian of `zᵀF(w)`);
+//! - `‖H_F‖ = sup_{‖z‖=‖u‖=1} |uᵀ H(z) u|` (the operator norm of the n×p×p tensor) by
+//!   alternating maximization, and `max_k ‖H_{F_k}‖₂`.
+
+use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::measure::loss::square_loss;
+use crate::measure::spectrum::{
+    lanczos, lanczos_from, ExtremeEigenvalues, LanczosSettings, SymmetricOperator,
+};
+use crate::model::{download, upload, Mlp};
+
+type Inner<B> = Autodiff<B>;
+type Outer<B> = Autodiff<Autodiff<B>>;
+
+/// The scalar function whose Hessian is taken.
+#[derive(Clone, Debug)]
+pub enum Objective<B: Backend> {
+    /// `L(w) = ½‖F(w) − y‖²` with targets `y` `[n]`.
+    Loss(Tensor<B, 1>),
+    /// `zᵀ F(w)` for a fixed `z ∈ ℝⁿ` (host values).
+    Contraction(Vec<f64>),
+}
+
+/// `∇²g(w) v` and, for a contraction `g = zᵀF`, the Jacobian-vector product `DF(w) v`.
+#[derive(Clone, Debug)]
+pub struct HessianVectorProduct {
+    /// `∇²g(w) v`, parameter-vector order.
+    pub hv: Vec<f64>,
+    /// `DF(w) v ∈ ℝⁿ` (only for [`Objective::Contraction`]).
+    pub jv: Option<Vec<f64>>,
+}
+
+fn split<B: Backend>(
+    model: &Mlp<B>,
+    v: &[f64],
+    device: &B::Device,
+) -> (Vec<Tensor<B, 2>>, Vec<Tensor<B, 1>>) {
+    let probe = Mlp::<B>::from_vector(model.config(), v, device).expect("v has length p");
+    (probe.weights(), probe.biases())
+}
+
+/// `∇²g(w) v` for the objective `g` at the model's parameters `w`, inputs `x` `[n, d]`.
+///
+/// Cost: about two forward and two backward passes.
+pub fn hessian_vector_product<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    objective: &Objective<B>,
+    v: &[f64],
+) -> HessianVectorProduct {
+    let device = x.device();
+    let cfg = model.config();
+    let leaves_w: Vec<Tensor<Inner<B>, 2>> = model
+        .weights()
+        .into_iter()
+        .map(|w| Tensor::from_inner(w).require_grad())
+        .collect();
+    let leaves_b: Vec<Tensor<Inner<B>, 1>> = model
+        .biases()
+        .into_iter()
+        .map(|b| Tensor::from_inner(b).require_grad())
+        .collect();
+    let outer: Mlp<Outer<B>> = Mlp::from_parts(
+        cfg,
+        leaves_w.iter().cloned().map(Tensor::from_inner).collect(),
+        leaves_b.iter().cloned().map(Tensor::from_inner).collect(),
+    )
+    .expect("shapes come from a valid model");
+    let x_outer: Tensor<Outer<B>, 2> = Tensor::from_inner(Tensor::from_inner(x.clone()));
+    let mut z_leaf: Option<Tensor<Inner<B>, 1>> = None;
+    let g = match objective {
+        Objective::Loss(y) => square_loss(
+            &outer,
+            x_outer,
+            Tensor::from_inner(Tensor::from_inner(y.clone())),
+        ),
+        Objective::Contraction(z) => {
+            let zl: Tensor<Inner<B>, 1> =
+                Tensor::from_inner(upload::<B, 1>(z, [z.len()], &device)).require_grad();
+            z_leaf = Some(zl.clone());
+            (outer.forward(x_outer) * Tensor::from_inner(zl)).sum()
+        }
+    };
+    let grads = g.backward();
+    let (vw, vb) = split(model, v, &device);
+    let mut s: Option<Tensor<Inner<B>, 1>> = None;
+    let mut acc = |term: Tensor<Inner<B>, 1>| {
+        s = Some(match s.take() {
+            None => term,
+            Some(t) => t + term,
+        })
+    };
+    for (w, v) in outer.weights().iter().zip(vw) {
+        let gw = w.grad(&grads).expect("weight on the graph");
+        acc((gw * Tensor::from_inner(v)).sum());
+    }
+    for (b, v) in outer.biases().iter().zip(vb) {
+        let gb = b.grad(&grads).expect("bias on the graph");
+        acc((gb * Tensor::from_inner(v)).sum());
+    }
+    let s = s.expect("at least one parameter");
+    let grads2 = s.backward();
+    let mut hv = Vec::with_capacity(v.len());
+    for (l, w) in leaves_w.iter().enumerate() {
+        // A parameter on which ∇g does not depend (e.g. a linear layer's weight in a linear
+        // model) has no second-order gradient: its block of H v is zero.
+        let shape = w.dims();
+        hv.extend(
+            w.grad(&grads2)
+                .map(download)
+                .unwrap_or_else(|| vec![0.0; shape[0] * shape[1]]),
+        );
+        if let Some(b) = leaves_b.get(l) {
+            let len = b.dims()[0];
+            hv.extend(
+                b.grad(&grads2)
+                    .map(download)
+                    .unwrap_or_else(|| vec![0.0; len]),
+            );
+        }
+    }
+    let jv = z_leaf.map(|z| {
+        let n = z.dims()[0];
+        z.grad(&grads2)
+            .map(download)
+            .unwrap_or_else(|| vec![0.0; n])
+    });
+    HessianVectorProduct { hv, jv }
+}
+
+/// `∇²g(w)` as a [`SymmetricOperator`] on `ℝᵖ` (one product per [`hessian_vector_product`]).
+pub struct HessianOperator<'a, B: Backend> {
+    /// The model at `w`.
+    pub model: &'a Mlp<B>,
+    /// Inputs `[n, d]`.
+    pub x: &'a Tensor<B, 2>,
+    /// The function `g`.
+    pub objective: Objective<B>,
+}
+
+impl<B: Backend> SymmetricOperator for HessianOperator<'_, B> {
+    fn dim(&self) -> usize {
+        self.model.config().parameter_count()
+    }
+    fn apply(&mut self, v: &[f64]) -> Vec<f64> {
+        hessian_vector_product(self.model, self.x, &self.objective, v).hv
+    }
+}
+
+/// `λ_min(H_L)` and `λ_max(H_L)` of the loss Hessian by Lanczos (signs kept).
+pub fn loss_hessian_extremes<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    settings: &LanczosSettings,
+) -> ExtremeEigenvalues {
+    let mut op = HessianOperator {
+        model,
+        x,
+        objective: Objective::Loss(y.clone()),
+    };
+    lanczos(&mut op, settings)
+}
+
+/// `‖H_{F_k}‖₂`, the spectral norm of the Hessian of the `k`-th output, by Lanczos on
+/// `H(e_k)`. For a single input (`n = 1`, `k = 0`) this is `‖H_f(x)‖₂` of the linearity paper.
+pub fn output_hessian_norm<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    k: usize,
+    settings: &LanczosSettings,
+) -> ExtremeEigenvalues {
+    let n = x.dims()[0];
+    let mut z = vec![0.0; n];
+    z[k] = 1.0;
+    let mut op = HessianOperator {
+        model,
+        x,
+        objective: Objective::Contraction(z),
+    };
+    lanczos(&mut op, settings)
+}
+
+/// `max_k ‖H_{F_k}‖₂` over the `n` outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerOutputHessianNorm {
+    /// `max_k ‖H_{F_k}‖₂`.
+    pub max: f64,
+    /// The maximizing `k`.
+    pub argmax: usize,
+    /// `‖H_{F_k}‖₂` for every `k`.
+    pub norms: Vec<f64>,
+    /// Whether every Lanczos run converged.
+    pub converged: bool,
+}
+
+/// `max_k ‖H_{F_k}‖₂`, one Lanczos run per output (cost `n` runs; each a few dozen HVPs of a
+/// single sample).
+pub fn max_output_hessian_norm<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    settings: &LanczosSettings,
+) -> PerOutputHessianNorm {
+    let [n, d] = x.dims();
+    let mut norms = Vec::with_capacity(n);
+    let mut converged = true;
+    for k in 0..n {
+        // H_{F_k} depends on x_k only: run on that single row.
+        let xk = x.clone().slice([k..k + 1, 0..d]);
+        let e = output_hessian_norm(model, &xk, 0, settings);
+        converged &= e.converged;
+        norms.push(e.spectral_norm());
+    }
+    let argmax = (0..n).fold(0, |a, k| if norms[k] > norms[a] { k } else { a });
+    PerOutputHessianNorm {
+        max: norms[argmax],
+        argmax,
+        norms,
+        converged,
+    }
+}
+
+/// Settings of [`hessian_operator_norm`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HessianNormSettings {
+    /// Lanczos settings for each inner eigenproblem.
+    pub lanczos: LanczosSettings,
+    /// The most alternating (z, u) rounds.
+    pub max_rounds: usize,
+    /// Stop when the value changes by less than this, relatively.
+    pub tol: f64,
+    /// Central-difference step for `D²F[u, u]` (used only to choose `z`).
+    pub step: f64,
+}
+
+impl Default for HessianNormSettings {
+    fn default() -> Self {
+        Self {
+            lanczos: LanczosSettings {
+                max_iter: 30,
+                tol: 1e-5,
+                seed: 0,
+            },
+            max_rounds: 30,
+            tol: 1e-4,
+            step: 1e-4,
+        }
+    }
+}
+
+/// The estimate of `‖H_F‖` and how it was reached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HessianNorm {
+    /// `|uᵀ H(z) u|` at the final `(z, u)`: a lower bound on `‖H_F‖` (up to round-off), exact
+    /// when the alternation reached the global maximum.
+    pub value: f64,
+    /// The unit `z ∈ ℝⁿ` reached.
+    pub z: Vec<f64>,
+    /// Alternating rounds taken.
+    pub rounds: usize,
+    /// Whether the value settled within `tol` between rounds.
+    pub converged: bool,
+    /// `‖H(z) u − λ u‖` of the final Lanczos pair.
+    pub residual: f64,
+}
+
+/// `‖H_F‖ = sup_{‖z‖=‖u‖=1} |uᵀ (Σ_k z_k H_{F_k}) u|` by alternating maximization:
+/// for fixed `z`, `u` is the dominant eigenvector of `H(z)` (Lanczos on exact HVPs); for fixed
+/// `u`, the best `z` is `q/‖q‖` with `q_k = uᵀ H_{F_k} u = D²F[u, u]_k`, taken as the central
+/// difference `(DF(w + hu)u − DF(w − hu)u) / 2h` of exact Jacobian-vector products. The value
+/// never decreases; the reported value comes from the exact HVPs alone.
+pub fn hessian_operator_norm<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    settings: &HessianNormSettings,
+) -> HessianNorm {
+    let n = x.dims()[0];
+    let device = x.device();
+    let w = model.to_vector();
+    let mut z = vec![1.0 / (n as f64).sqrt(); n];
+    let mut value = 0.0;
+    let mut residual = f64::NAN;
+    let mut rounds = 0;
+    let mut converged = false;
+    let mut start: Option<Vec<f64>> = None;
+    while rounds < settings.max_rounds {
+        rounds += 1;
+        let mut op = HessianOperator {
+            model,
+            x,
+            objective: Objective::Contraction(z.clone()),
+        };
+        // Warm start from the previous round's u: consecutive H(z) differ little.
+        let e = lanczos_from(&mut op, &settings.lanczos, start.as_deref());
+        let pair = e.dominant().clone();
+        start = Some(pair.vector.clone());
+        let new_value = pair.value.abs();
+        residual = pair.residual;
+        let settled = (new_value - value).abs() <= settings.tol * new_value.max(f64::MIN_POSITIVE);
+        value = value.max(new_value);
+        if settled && rounds > 1 {
+            // Settled value. The Lanczos residual (reported) may stay above its tolerance when
+            // the top eigenvalues of H(z) cluster; Ritz values are lower bounds either way.
+            converged = true;
+            break;
+        }
+        // q = D²F[u, u] by central differences of JVPs.
+        let u = &pair.vector;
+        let h = settings.step;
+        let jvp_at = |sign: f64| {
+            let ws: Vec<f64> = w.iter().zip(u).map(|(a, b)| a + sign * h * b).collect();
+            let m = Mlp::<B>::from_vector(model.config(), &ws, &device).expect("length p");
+            hessian_vector_product(&m, x, &Objective::Contraction(vec![0.0; n]), u)
+                .jv
+                .expect("contraction gives a JVP")
+        };
+        let (plus, minus) = (jvp_at(1.0), jvp_at(-1.0));
+        let q: Vec<f64> = plus
+            .iter()
+            .zip(&minus)
+            .map(|(a, b)| (a - b) / (2.0 * h))
+            .collect();
+        let nq = q.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nq == 0.0 {
+            converged = true;
+            break;
+        }
+        z = q.into_iter().map(|v| v / nq).collect();
+    }
+    HessianNorm {
+        value,
+        z,
+        rounds,
+        converged,
+        residual,
+    }
+}

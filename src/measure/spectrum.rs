@@ -1,0 +1,361 @@
+//! Eigenvalues of symmetric operators, on the host in f64.
+//!
+//! - [`dense_spectrum`]: every eigenvalue of a dense symmetric matrix (faer's self-adjoint
+//!   eigensolver), ascending. Tiny negative eigenvalues of a PSD kernel from round-off are
+//!   returned as they are, never clipped.
+//! - [`lanczos`]: the extreme eigenvalues of a matrix-free [`SymmetricOperator`] (a large
+//!   kernel, a Hessian through Hessian-vector products) by the Lanczos iteration with full
+//!   reorthogonalization: after `k` steps `A Q_k = Q_k T_k + β_k q_{k+1} e_kᵀ`, and the extreme
+//!   eigenvalues of the tridiagonal `T_k` (Ritz values) approach those of `A`. Non-convergence
+//!   is returned as a value, with the true residual `‖A v − λ v‖` of each Ritz pair.
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::measure::kernel::TangentKernel;
+
+/// A symmetric linear operator `A: ℝᵈ → ℝᵈ`, known through products `A v`.
+pub trait SymmetricOperator {
+    /// The dimension `d`.
+    fn dim(&self) -> usize;
+    /// `A v`.
+    fn apply(&mut self, v: &[f64]) -> Vec<f64>;
+}
+
+impl SymmetricOperator for TangentKernel {
+    fn dim(&self) -> usize {
+        self.n
+    }
+    fn apply(&mut self, v: &[f64]) -> Vec<f64> {
+        self.values
+            .chunks(self.n)
+            .map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum())
+            .collect()
+    }
+}
+
+/// Eigenvalues of a symmetric matrix and the summaries plstar reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spectrum {
+    /// Every eigenvalue, ascending.
+    pub eigenvalues: Vec<f64>,
+    /// `λ_min` (may be slightly negative from round-off; reported as computed).
+    pub lambda_min: f64,
+    /// `λ_max`.
+    pub lambda_max: f64,
+    /// `κ = λ_max / λ_min` (infinite or negative when `λ_min ≤ 0`).
+    pub condition_number: f64,
+}
+
+impl Spectrum {
+    fn from_sorted(eigenvalues: Vec<f64>) -> Self {
+        let lambda_min = eigenvalues[0];
+        let lambda_max = *eigenvalues.last().expect("non-empty");
+        Self {
+            condition_number: lambda_max / lambda_min,
+            eigenvalues,
+            lambda_min,
+            lambda_max,
+        }
+    }
+}
+
+/// Every eigenvalue of the symmetric kernel `K` (ascending), by faer's dense self-adjoint
+/// eigensolver. Cost `O(n³)` (measured here: 0.7 s at n = 2000).
+pub fn dense_spectrum(k: &TangentKernel) -> Result<Spectrum> {
+    symmetric_eigenvalues(&k.to_faer()).map(Spectrum::from_sorted)
+}
+
+/// Every eigenvalue (ascending) of a dense symmetric matrix.
+pub fn symmetric_eigenvalues(a: &faer::Mat<f64>) -> Result<Vec<f64>> {
+    let mut ev = a.self_adjoint_eigenvalues(faer::Side::Lower).map_err(|e| {
+        Error::Backend(format!("the symmetric eigensolver did not converge: {e:?}"))
+    })?;
+    ev.sort_by(f64::total_cmp);
+    Ok(ev)
+}
+
+/// Settings of [`lanczos`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LanczosSettings {
+    /// The most Lanczos steps (each one product `A v`; memory `max_iter × d` floats).
+    pub max_iter: usize,
+    /// Stop when both extreme Ritz pairs have residual `‖A v − λ v‖ ≤ tol · max|λ|`.
+    pub tol: f64,
+    /// Seed of the random start vector.
+    pub seed: u64,
+}
+
+impl Default for LanczosSettings {
+    fn default() -> Self {
+        Self {
+            max_iter: 100,
+            tol: 1e-8,
+            seed: 0,
+        }
+    }
+}
+
+/// One extreme eigenpair estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RitzPair {
+    /// The Ritz value `λ`.
+    pub value: f64,
+    /// The unit Ritz vector `v` (length `d`).
+    #[serde(skip)]
+    pub vector: Vec<f64>,
+    /// The true residual `‖A v − λ v‖` (one extra product).
+    pub residual: f64,
+}
+
+/// The result of [`lanczos`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtremeEigenvalues {
+    /// The smallest eigenvalue estimate (an upper bound on `λ_min` up to round-off).
+    pub min: RitzPair,
+    /// The largest eigenvalue estimate (a lower bound on `λ_max` up to round-off).
+    pub max: RitzPair,
+    /// Lanczos steps taken.
+    pub iterations: usize,
+    /// Whether both residuals met the tolerance (or an invariant subspace was found).
+    pub converged: bool,
+}
+
+impl ExtremeEigenvalues {
+    /// The larger of `|λ_min|`, `|λ_max|`: the spectral norm `‖A‖₂`.
+    pub fn spectral_norm(&self) -> f64 {
+        self.min.value.abs().max(self.max.value.abs())
+    }
+
+    /// The pair with the larger `|λ|`.
+    pub fn dominant(&self) -> &RitzPair {
+        if self.min.value.abs() > self.max.value.abs() {
+            &self.min
+        } else {
+            &self.max
+        }
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn norm(a: &[f64]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+/// The extreme eigenvalues of `op` by Lanczos with full reorthogonalization.
+///
+/// Cost: `k` products `A v` plus `O(k² d)` for the reorthogonalization, memory `O(k d)`.
+pub fn lanczos(op: &mut dyn SymmetricOperator, settings: &LanczosSettings) -> ExtremeEigenvalues {
+    lanczos_from(op, settings, None)
+}
+
+/// [`lanczos`] from a given start vector (e.g. the previous eigenvector of a nearby operator);
+/// `None` draws a random one from `settings.seed`.
+pub fn lanczos_from(
+    op: &mut dyn SymmetricOperator,
+    settings: &LanczosSettings,
+    start: Option<&[f64]>,
+) -> ExtremeEigenvalues {
+    let d = op.dim();
+    let q = start_vector(d, settings.seed, start);
+    let krylov = krylov_basis(op, q, settings);
+    let k = krylov.alpha.len();
+    let t = tridiagonal(&krylov.alpha, &krylov.beta);
+    let evd = t
+        .self_adjoint_eigen(faer::Side::Lower)
+        .expect("the tridiagonal eigenproblem converges");
+    let s = evd.S();
+    let u = evd.U();
+    let (imin, imax) = (0..k).fold((0, 0), |(lo, hi), i| {
+        (
+            if s[i] < s[lo] { i } else { lo },
+            if s[i] > s[hi] { i } else { hi },
+        )
+    });
+    let mut pair = |i: usize| {
+        let coefficients: Vec<f64> = (0..k).map(|j| u[(j, i)]).collect();
+        ritz_pair(op, &krylov.basis, &coefficients, s[i])
+    };
+    let min = pair(imin);
+    let max = pair(imax);
+    let scale = min.value.abs().max(max.value.abs()).max(f64::MIN_POSITIVE);
+    let converged = krylov.invariant
+        || (min.residual <= settings.tol * scale && max.residual <= settings.tol * scale);
+    ExtremeEigenvalues {
+        min,
+        max,
+        iterations: k,
+        converged,
+    }
+}
+
+/// The unit start vector: `start` plus a little noise (which keeps components along every
+/// eigenvector: both ends are wanted), or a random one drawn from `seed`.
+fn start_vector(d: usize, seed: u64, start: Option<&[f64]>) -> Vec<f64> {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let mut q: Vec<f64> = match start {
+        Some(v) if v.len() == d && v.iter().any(|x| *x != 0.0) => {
+            let scale = 1e-3 / (d as f64).sqrt();
+            v.iter()
+                .map(|x| {
+                    let noise: f64 = StandardNormal.sample(&mut rng);
+                    x + scale * noise
+                })
+                .collect()
+        }
+        _ => (0..d).map(|_| StandardNormal.sample(&mut rng)).collect(),
+    };
+    let nq = norm(&q);
+    q.iter_mut().for_each(|v| *v /= nq);
+    q
+}
+
+/// An orthonormal Krylov basis `q_1 … q_k` and the tridiagonal `T_k = Qᵀ A Q`.
+struct Krylov {
+    basis: Vec<Vec<f64>>,
+    /// The diagonal of `T_k`.
+    alpha: Vec<f64>,
+    /// The off-diagonal of `T_k` (length `k − 1`).
+    beta: Vec<f64>,
+    /// Whether the basis spans an invariant subspace (the Ritz values are exact).
+    invariant: bool,
+}
+
+/// The Lanczos recurrence from the unit vector `q`, with full reorthogonalization, until an
+/// invariant subspace, `max_iter` steps, or converged extreme Ritz values (checked every 5).
+fn krylov_basis(
+    op: &mut dyn SymmetricOperator,
+    mut q: Vec<f64>,
+    settings: &LanczosSettings,
+) -> Krylov {
+    let d = op.dim();
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let mut alpha: Vec<f64> = Vec::new();
+    let mut beta: Vec<f64> = Vec::new();
+    let max_iter = settings.max_iter.min(d).max(1);
+    let mut invariant = false;
+    loop {
+        let mut w = op.apply(&q);
+        let a = dot(&w, &q);
+        basis.push(q);
+        alpha.push(a);
+        // Full reorthogonalization (twice is enough: Kahan–Parlett).
+        for _ in 0..2 {
+            for b in &basis {
+                let c = dot(&w, b);
+                w.iter_mut().zip(b).for_each(|(x, y)| *x -= c * y);
+            }
+        }
+        let b = norm(&w);
+        let k = alpha.len();
+        let scale = alpha
+            .iter()
+            .map(|v| v.abs())
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+        if b <= 1e-13 * scale {
+            invariant = true;
+        }
+        if invariant
+            || k >= max_iter
+            || (k >= 2 && k.is_multiple_of(5) && ritz_converged(&alpha, &beta, b, settings.tol))
+        {
+            break;
+        }
+        beta.push(b);
+        q = w.into_iter().map(|v| v / b).collect();
+    }
+    Krylov {
+        basis,
+        alpha,
+        beta,
+        invariant,
+    }
+}
+
+/// The Ritz pair `(θ, v = Q c / ‖Q c‖)` with its true residual `‖A v − θ v‖`.
+fn ritz_pair(
+    op: &mut dyn SymmetricOperator,
+    basis: &[Vec<f64>],
+    coefficients: &[f64],
+    theta: f64,
+) -> RitzPair {
+    let mut v = vec![0.0; op.dim()];
+    for (b, &c) in basis.iter().zip(coefficients) {
+        v.iter_mut().zip(b).for_each(|(x, y)| *x += c * y);
+    }
+    let nv = norm(&v);
+    v.iter_mut().for_each(|x| *x /= nv);
+    let av = op.apply(&v);
+    let residual = av
+        .iter()
+        .zip(&v)
+        .map(|(a, x)| (a - theta * x).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    RitzPair {
+        value: theta,
+        vector: v,
+        residual,
+    }
+}
+
+/// Whether the extreme Ritz values of `T_k` have residual estimates `|β_k s_{k,i}|` below tol.
+fn ritz_converged(alpha: &[f64], beta: &[f64], next_beta: f64, tol: f64) -> bool {
+    let k = alpha.len();
+    let t = tridiagonal(alpha, beta);
+    let Ok(evd) = t.self_adjoint_eigen(faer::Side::Lower) else {
+        return false;
+    };
+    let s = evd.S();
+    let u = evd.U();
+    let scale = (0..k)
+        .map(|i| s[i].abs())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let (mut lo, mut hi) = (0, 0);
+    for i in 0..k {
+        if s[i] < s[lo] {
+            lo = i;
+        }
+        if s[i] > s[hi] {
+            hi = i;
+        }
+    }
+    [lo, hi]
+        .iter()
+        .all(|&i| (next_beta * u[(k - 1, i)]).abs() <= 0.1 * tol * scale)
+}
+
+/// The symmetric tridiagonal `T_k` with diagonal `alpha` and off-diagonal `beta`.
+fn tridiagonal(alpha: &[f64], beta: &[f64]) -> faer::Mat<f64> {
+    let k = alpha.len();
+    faer::Mat::from_fn(k, k, |i, j| {
+        if i == j {
+            alpha[i]
+        } else if i.abs_diff(j) == 1 {
+            beta[i.min(j)]
+        } else {
+            0.0
+        }
+    })
+}
+
+/// The smallest eigenvalue of `K` and a unit eigenvector (dense, faer).
+pub fn bottom_eigenpair(k: &TangentKernel) -> Result<(f64, Vec<f64>)> {
+    let evd = k
+        .to_faer()
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|e| {
+            Error::Backend(format!("the symmetric eigensolver did not converge: {e:?}"))
+        })?;
+    let s = evd.S();
+    let u = evd.U();
+    let i = (0..k.n).fold(0, |a, i| if s[i] < s[a] { i } else { a });
+    Ok((s[i], (0..k.n).map(|j| u[(j, i)]).collect()))
+}

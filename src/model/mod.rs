@@ -1,0 +1,446 @@
+//! The multi-layer perceptron of THEORY.md, generic over Burn's [`Backend`]; [`backend`] picks
+//! the concrete backend at run time.
+//!
+//! Network with `L` hidden layers (widths `m_1 … m_L`, `m_0 = d`, `m_{L+1} = 1`):
+//!
+//! ```text
+//! α⁽⁰⁾ = x
+//! z⁽ˡ⁾ = c_l · W⁽ˡ⁾ α⁽ˡ⁻¹⁾ + c_b · b⁽ˡ⁾          l = 1 … L+1
+//! α⁽ˡ⁾ = σ(z⁽ˡ⁾)   (l ≤ L),   f(w; x) = σ_out(z⁽ᴸ⁺¹⁾)
+//! ```
+//!
+//! | parameterization | `c_l` | `c_b` | initial `W⁽ˡ⁾` entries | initial `b⁽ˡ⁾` entries |
+//! |---|---|---|---|---|
+//! | [`Parameterization::Ntk`] (default) | `1/√m_{l−1}` | `β_b` | N(0, 1) | N(0, 1) |
+//! | [`Parameterization::Standard`] | 1 | 1 | N(0, 1/m_{l−1}) | N(0, β_b²) |
+//!
+//! Both give the same distribution of functions at initialization; they differ in how a
+//! gradient step moves them (the NTK scaling makes the tangent kernel O(1) as width grows).
+//!
+//! # Parameter vector
+//! All trainable parameters flatten into one vector `w ∈ ℝᵖ` in this fixed order: for
+//! `l = 1 … L+1` (input side first), `W⁽ˡ⁾` row-major with shape `[m_l, m_{l−1}]` (`[out, in]`),
+//! then `b⁽ˡ⁾` (length `m_l`) when biases are enabled. So
+//! `p = Σ_l m_l m_{l−1} (+ Σ_l m_l with biases)`.
+//!
+//! # Initialization
+//! Weights are drawn on the host from a ChaCha8 stream seeded with `seed`, standard normal
+//! draws taken in parameter-vector order and multiplied by the initial standard deviation of
+//! the table, in f64, then rounded once to the backend's float type and uploaded. The same
+//! seed therefore gives bit-identical weights on every backend of the same precision.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{activation, Tensor, TensorData};
+use rand::{RngExt, SeedableRng};
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub mod backend;
+
+/// Element-wise activation functions σ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// `max(x, 0)`. Not differentiable at 0: outside the hypotheses of the wide-network theorem.
+    Relu,
+    /// `tanh(x)`.
+    Tanh,
+    /// The error function `erf(x) = 2/√π ∫₀ˣ e^{−t²} dt` (has closed-form infinite-width kernels).
+    Erf,
+    /// `log(1 + eˣ)`, evaluated stably as `max(x, 0) + log1p(e^{−|x|})`.
+    Softplus,
+    /// Exact GELU, `x Φ(x) = x (1 + erf(x/√2)) / 2`.
+    Gelu,
+    /// The logistic function `1 / (1 + e^{−x})`, evaluated as `(1 + tanh(x/2)) / 2`.
+    Sigmoid,
+    /// `x` (a linear layer).
+    Identity,
+}
+
+impl Activation {
+    /// Every activation, in documentation order.
+    pub const ALL: [Activation; 7] = [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Erf,
+        Activation::Softplus,
+        Activation::Gelu,
+        Activation::Sigmoid,
+        Activation::Identity,
+    ];
+
+    /// The name used in configs and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Erf => "erf",
+            Activation::Softplus => "softplus",
+            Activation::Gelu => "gelu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Identity => "identity",
+        }
+    }
+
+    /// Whether σ is twice continuously differentiable (inside the theorem's hypotheses).
+    pub fn is_smooth(self) -> bool {
+        !matches!(self, Activation::Relu)
+    }
+
+    /// Applies σ element-wise. Built from Burn tensor operations only, so that it can be
+    /// differentiated to any order by `Autodiff<…>`.
+    pub fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
+        match self {
+            Activation::Relu => activation::relu(x),
+            Activation::Tanh => x.tanh(),
+            Activation::Erf => x.erf(),
+            Activation::Softplus => activation::relu(x.clone()) + x.abs().neg().exp().log1p(),
+            Activation::Gelu => {
+                x.clone() * (x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2).erf() + 1.0) * 0.5
+            }
+            // Burn's fused sigmoid loses precision in f64 (relative errors ~1e-7 were measured
+            // on ndarray); the identity σ(x) = (1 + tanh(x/2))/2 is exact and stable.
+            Activation::Sigmoid => (x.mul_scalar(0.5).tanh() + 1.0).mul_scalar(0.5),
+            Activation::Identity => x,
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How weights are scaled: see the table in the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Parameterization {
+    /// NTK parameterization (THEORY.md): N(0,1) entries, pre-activations divided by √fan_in.
+    #[default]
+    Ntk,
+    /// Standard parameterization: N(0, 1/fan_in) entries, no scaling in the forward pass.
+    Standard,
+}
+
+impl Parameterization {
+    /// The name used in configs and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Parameterization::Ntk => "ntk",
+            Parameterization::Standard => "standard",
+        }
+    }
+}
+
+/// Architecture of an [`Mlp`]: everything needed to rebuild the function from a parameter
+/// vector.
+#[derive(Config, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Input dimension `d = m_0`.
+    pub input_dim: usize,
+    /// Hidden widths `m_1 … m_L`; the depth `L` is their number (0 gives a linear model
+    /// `σ_out(c_1 W x + c_b b)`).
+    pub widths: Vec<usize>,
+    /// Hidden activation σ.
+    #[config(default = "Activation::Tanh")]
+    pub activation: Activation,
+    /// Output activation σ_out (identity for the theorem's linear output, ρ = 1).
+    #[config(default = "Activation::Identity")]
+    pub output_activation: Activation,
+    /// Whether every layer has a bias vector.
+    #[config(default = false)]
+    pub bias: bool,
+    /// β_b: the bias scale (NTK: multiplies b; standard: initial std of b).
+    #[config(default = 1.0)]
+    pub bias_scale: f64,
+    /// Weight scaling.
+    #[config(default = "Parameterization::Ntk")]
+    pub parameterization: Parameterization,
+}
+
+impl MlpConfig {
+    /// Checks that every dimension is ≥ 1 and the bias scale is finite and ≥ 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.input_dim == 0 {
+            return Err(Error::config(
+                "model.input_dim",
+                "must be ≥ 1, got 0 (set it from the data)",
+            ));
+        }
+        if let Some(i) = self.widths.iter().position(|&m| m == 0) {
+            return Err(Error::config(
+                "model.widths",
+                format!("every hidden width must be ≥ 1, got 0 at position {i} (widths = {:?}); remove the entry or give a positive width", self.widths),
+            ));
+        }
+        if !(self.bias_scale.is_finite() && self.bias_scale >= 0.0) {
+            return Err(Error::config(
+                "model.bias_scale",
+                format!("must be a finite number ≥ 0, got {}", self.bias_scale),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of hidden layers `L`.
+    pub fn depth(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// `[m_0, m_1, …, m_L, 1]`.
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        let mut s = Vec::with_capacity(self.widths.len() + 2);
+        s.push(self.input_dim);
+        s.extend_from_slice(&self.widths);
+        s.push(1);
+        s
+    }
+
+    /// `(out, in)` of every weight matrix, input side first.
+    pub fn weight_shapes(&self) -> Vec<[usize; 2]> {
+        self.layer_sizes()
+            .windows(2)
+            .map(|w| [w[1], w[0]])
+            .collect()
+    }
+
+    /// The parameter count `p`.
+    pub fn parameter_count(&self) -> usize {
+        self.weight_shapes()
+            .iter()
+            .map(|[o, i]| o * i + if self.bias { *o } else { 0 })
+            .sum()
+    }
+
+    /// The smallest hidden width `m` (the input dimension for a linear model).
+    pub fn min_width(&self) -> usize {
+        self.widths.iter().copied().min().unwrap_or(self.input_dim)
+    }
+
+    /// `c_l`, the factor multiplying `W⁽ˡ⁾ α⁽ˡ⁻¹⁾` in layer `l` (1-based).
+    pub fn weight_multiplier(&self, layer: usize) -> f64 {
+        match self.parameterization {
+            Parameterization::Ntk => 1.0 / (self.layer_sizes()[layer - 1] as f64).sqrt(),
+            Parameterization::Standard => 1.0,
+        }
+    }
+
+    /// `c_b`, the factor multiplying `b⁽ˡ⁾`.
+    pub fn bias_multiplier(&self) -> f64 {
+        match self.parameterization {
+            Parameterization::Ntk => self.bias_scale,
+            Parameterization::Standard => 1.0,
+        }
+    }
+
+    /// The initial standard deviation of the entries of `W⁽ˡ⁾` (1-based `layer`).
+    pub fn weight_init_std(&self, layer: usize) -> f64 {
+        match self.parameterization {
+            Parameterization::Ntk => 1.0,
+            Parameterization::Standard => 1.0 / (self.layer_sizes()[layer - 1] as f64).sqrt(),
+        }
+    }
+
+    /// The initial standard deviation of the entries of `b⁽ˡ⁾`.
+    pub fn bias_init_std(&self) -> f64 {
+        match self.parameterization {
+            Parameterization::Ntk => 1.0,
+            Parameterization::Standard => self.bias_scale,
+        }
+    }
+
+    /// The initial parameter vector `w₀` for `seed` (host, f64; order in the module docs).
+    pub fn initial_parameters(&self, seed: u64) -> Vec<f64> {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+        let mut w = Vec::with_capacity(self.parameter_count());
+        for (l, [o, i]) in self.weight_shapes().into_iter().enumerate() {
+            let std = self.weight_init_std(l + 1);
+            w.extend((0..o * i).map(|_| std * rng.sample::<f64, _>(StandardNormal)));
+            if self.bias {
+                let std = self.bias_init_std();
+                w.extend((0..o).map(|_| std * rng.sample::<f64, _>(StandardNormal)));
+            }
+        }
+        w
+    }
+
+    /// A model at its seeded initialization `w₀` on `device`.
+    pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> Mlp<B> {
+        Mlp::from_vector(self, &self.initial_parameters(seed), device)
+            .expect("initial_parameters has length parameter_count")
+    }
+}
+
+/// The multi-layer perceptron of the [module docs](self) with scalar output.
+///
+/// # Shapes
+/// - input `x`: `[n, d]` (one sample a row)
+/// - output `F(w)`: `[n]`
+#[derive(Module, Debug)]
+pub struct Mlp<B: Backend> {
+    /// `W⁽ˡ⁾`, shape `[m_l, m_{l−1}]`, input side first.
+    weights: Vec<Param<Tensor<B, 2>>>,
+    /// `b⁽ˡ⁾`, shape `[m_l]`; empty when biases are disabled.
+    biases: Vec<Param<Tensor<B, 1>>>,
+    #[module(skip)]
+    config: MlpConfig,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// Builds a model from its weight matrices and (when `config.bias`) bias vectors.
+    ///
+    /// Errors when a shape differs from the architecture.
+    pub fn from_parts(
+        config: &MlpConfig,
+        weights: Vec<Tensor<B, 2>>,
+        biases: Vec<Tensor<B, 1>>,
+    ) -> Result<Self> {
+        let shapes = config.weight_shapes();
+        if weights.len() != shapes.len() {
+            return Err(Error::Shape(format!(
+                "expected {} weight matrices, got {}",
+                shapes.len(),
+                weights.len()
+            )));
+        }
+        for (l, (w, s)) in weights.iter().zip(&shapes).enumerate() {
+            if w.dims() != *s {
+                return Err(Error::Shape(format!(
+                    "layer {}: weight has shape {:?}, expected {:?}",
+                    l + 1,
+                    w.dims(),
+                    s
+                )));
+            }
+        }
+        let expected_biases = if config.bias { shapes.len() } else { 0 };
+        if biases.len() != expected_biases {
+            return Err(Error::Shape(format!(
+                "expected {expected_biases} bias vectors, got {}",
+                biases.len()
+            )));
+        }
+        for (l, (b, s)) in biases.iter().zip(&shapes).enumerate() {
+            if b.dims() != [s[0]] {
+                return Err(Error::Shape(format!(
+                    "layer {}: bias has shape {:?}, expected [{}]",
+                    l + 1,
+                    b.dims(),
+                    s[0]
+                )));
+            }
+        }
+        Ok(Self {
+            weights: weights.into_iter().map(Param::from_tensor).collect(),
+            biases: biases.into_iter().map(Param::from_tensor).collect(),
+            config: config.clone(),
+        })
+    }
+
+    /// Builds a model from a parameter vector `w ∈ ℝᵖ` (order in the [module docs](self)),
+    /// rounding each entry once to the backend's float type.
+    pub fn from_vector(config: &MlpConfig, w: &[f64], device: &B::Device) -> Result<Self> {
+        let p = config.parameter_count();
+        if w.len() != p {
+            return Err(Error::Shape(format!(
+                "parameter vector has length {}, the architecture has p = {p}",
+                w.len()
+            )));
+        }
+        let mut weights = Vec::new();
+        let mut biases = Vec::new();
+        let mut at = 0;
+        for [o, i] in config.weight_shapes() {
+            weights.push(upload::<B, 2>(&w[at..at + o * i], [o, i], device));
+            at += o * i;
+            if config.bias {
+                biases.push(upload::<B, 1>(&w[at..at + o], [o], device));
+                at += o;
+            }
+        }
+        Self::from_parts(config, weights, biases)
+    }
+
+    /// The parameter vector `w ∈ ℝᵖ` on the host (order in the [module docs](self)).
+    pub fn to_vector(&self) -> Vec<f64> {
+        flatten(&self.weights(), &self.biases())
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
+    /// The weight matrices `W⁽ˡ⁾` (`[out, in]`), input side first.
+    pub fn weights(&self) -> Vec<Tensor<B, 2>> {
+        self.weights.iter().map(|p| p.val()).collect()
+    }
+
+    /// The bias vectors `b⁽ˡ⁾`, input side first (empty without biases).
+    pub fn biases(&self) -> Vec<Tensor<B, 1>> {
+        self.biases.iter().map(|p| p.val()).collect()
+    }
+
+    /// `F(w) = (f(w; x_1), …, f(w; x_n))`: input `[n, d]`, output `[n]`.
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 1> {
+        let [n, _] = x.dims();
+        let last = self.weights.len();
+        let mut a = x;
+        for (l, w) in self.weights.iter().enumerate() {
+            let mut z = a.matmul(w.val().transpose());
+            let c = self.config.weight_multiplier(l + 1);
+            if c != 1.0 {
+                z = z.mul_scalar(c);
+            }
+            if let Some(b) = self.biases.get(l) {
+                z = z + b
+                    .val()
+                    .mul_scalar(self.config.bias_multiplier())
+                    .unsqueeze_dim(0);
+            }
+            let sigma = if l + 1 == last {
+                self.config.output_activation
+            } else {
+                self.config.activation
+            };
+            a = sigma.apply(z);
+        }
+        a.reshape([n])
+    }
+}
+
+/// Uploads host f64 values as a tensor of the backend's float type.
+pub fn upload<B: Backend, const D: usize>(
+    values: &[f64],
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let data = TensorData::new(values.to_vec(), shape).convert::<B::FloatElem>();
+    Tensor::from_data(data, device)
+}
+
+/// Per-layer weight matrices and (possibly no) bias vectors as one host vector in the
+/// parameter-vector order of the [module docs](self): `W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, …`.
+pub fn flatten<B: Backend>(weights: &[Tensor<B, 2>], biases: &[Tensor<B, 1>]) -> Vec<f64> {
+    let mut w = Vec::new();
+    for (l, wl) in weights.iter().enumerate() {
+        w.extend(download(wl.clone()));
+        if let Some(b) = biases.get(l) {
+            w.extend(download(b.clone()));
+        }
+    }
+    w
+}
+
+/// Downloads a tensor to host f64 values (row-major).
+pub fn download<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .expect("converted to f64")
+}

@@ -1,0 +1,373 @@
+//! Figures drawn from saved records only (`metrics.csv`, `summary.json`), as SVG and PNG.
+//!
+//! PNG text uses DejaVu Sans, embedded in the binary (`assets/DejaVuSans.ttf`, its licence
+//! beside it), so no system font is needed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::report::rows::SweepRow;
+
+pub mod landscape;
+pub mod sweep;
+pub mod training;
+
+static FONT: Once = Once::new();
+
+fn register_font() {
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if plotters::style::register_font("sans-serif", style, bytes).is_err() {
+                unreachable!("the embedded DejaVu Sans is a valid TrueType font");
+            }
+        }
+    });
+}
+
+/// One drawn line.
+pub struct Curve {
+    /// Legend label.
+    pub label: String,
+    /// `(x, y)` points (non-positive y are skipped on a log axis).
+    pub points: Vec<(f64, f64)>,
+    /// Colour.
+    pub color: RGBColor,
+    /// Dashed (a reference or bound) rather than solid (a measurement).
+    pub dashed: bool,
+    /// Vertical error bars `(x, low, high)` (spread over seeds).
+    pub error_bars: Vec<(f64, f64, f64)>,
+}
+
+/// A line chart with a linear x axis and a log or linear y axis.
+pub struct LineChart {
+    /// Title.
+    pub title: String,
+    /// x-axis label (with units/conventions).
+    pub x_label: String,
+    /// y-axis label.
+    pub y_label: String,
+    /// Log-scale y.
+    pub log_y: bool,
+    /// Log-scale x.
+    pub log_x: bool,
+    /// The curves.
+    pub curves: Vec<Curve>,
+}
+
+fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::io("cannot draw", path, std::io::Error::other(e.to_string()))
+}
+
+impl LineChart {
+    /// Whether `y` can be drawn on this chart's y axis (finite; positive on a log axis).
+    fn keeps_y(&self, y: f64) -> bool {
+        y.is_finite() && (!self.log_y || y > 0.0)
+    }
+
+    /// Whether `x` can be drawn on this chart's x axis.
+    fn keeps_x(&self, x: f64) -> bool {
+        x.is_finite() && (!self.log_x || x > 0.0)
+    }
+
+    /// The axis ranges `(x0, x1, y0, y1)` covering every drawable point and error bar, padded
+    /// (by a factor on log axes, by 5% of the span on a linear y axis).
+    fn axis_ranges(&self) -> std::result::Result<(f64, f64, f64, f64), String> {
+        let bar_points: Vec<(f64, f64)> = self
+            .curves
+            .iter()
+            .flat_map(|c| {
+                c.error_bars
+                    .iter()
+                    .flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)])
+            })
+            .collect();
+        let pts = self
+            .curves
+            .iter()
+            .flat_map(|c| c.points.iter())
+            .chain(bar_points.iter())
+            .filter(|(x, y)| self.keeps_y(*y) && self.keeps_x(*x));
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for &(x, y) in pts {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+        if !x0.is_finite() {
+            return Err("nothing to draw".into());
+        }
+        if self.log_x {
+            if x1 <= x0 {
+                x1 = x0 * 2.0;
+            }
+            x0 /= 1.3;
+            x1 *= 1.3;
+        } else if x1 <= x0 {
+            x1 = x0 + 1.0;
+        }
+        if self.log_y {
+            if y1 <= y0 {
+                y1 = y0 * 10.0;
+            }
+            y0 /= 1.5;
+            y1 *= 1.5;
+        } else {
+            let pad = (y1 - y0).abs().max(1e-12) * 0.05;
+            y0 -= pad;
+            y1 += pad;
+        }
+        Ok((x0, x1, y0, y1))
+    }
+}
+
+/// Draws the mesh, every curve (error bars, markers, line) and the legend into a built chart
+/// context. A macro rather than a function because the four axis combinations (linear/log x
+/// and y) give four context types.
+macro_rules! draw_curves {
+    ($ctx:expr, $chart:expr) => {{
+        let chart: &LineChart = $chart;
+        let mut ctx = $ctx;
+        ctx.configure_mesh()
+            .x_desc(chart.x_label.as_str())
+            .y_desc(chart.y_label.as_str())
+            .label_style(("sans-serif", 13))
+            .x_label_formatter(&|v| {
+                if v.abs() >= 10.0 || *v == 0.0 {
+                    format!("{v:.0}")
+                } else if v.abs() >= 0.01 {
+                    format!("{v:.2}")
+                } else {
+                    format!("{v:.0e}")
+                }
+            })
+            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for c in &chart.curves {
+            let points: Vec<(f64, f64)> = c
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| chart.keeps_y(*y) && chart.keeps_x(*x))
+                .collect();
+            let color = c.color;
+            let bars: Vec<(f64, f64, f64)> = c
+                .error_bars
+                .iter()
+                .copied()
+                .filter(|&(x, lo, hi)| chart.keeps_x(x) && chart.keeps_y(lo) && chart.keeps_y(hi))
+                .collect();
+            ctx.draw_series(bars.into_iter().map(|(x, lo, hi)| {
+                let mid = if chart.log_y {
+                    (lo * hi).sqrt()
+                } else {
+                    0.5 * (lo + hi)
+                };
+                ErrorBar::new_vertical(x, lo, mid, hi, ShapeStyle::from(&color).stroke_width(1), 8)
+            }))
+            .map_err(|e| e.to_string())?;
+            if !c.dashed && points.len() <= 60 {
+                ctx.draw_series(
+                    points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, ShapeStyle::from(&color).filled())),
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            let style = ShapeStyle::from(&color).stroke_width(2);
+            if c.dashed {
+                ctx.draw_series(DashedLineSeries::new(points, 8, 5, style))
+                    .map_err(|e| e.to_string())?
+                    .label(c.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            } else {
+                ctx.draw_series(LineSeries::new(points, style))
+                    .map_err(|e| e.to_string())?
+                    .label(c.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            }
+        }
+        ctx.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }};
+}
+
+fn draw<DB: DrawingBackend>(
+    area: DrawingArea<DB, Shift>,
+    chart: &LineChart,
+) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (x0, x1, y0, y1) = chart.axis_ranges()?;
+    let mut builder = ChartBuilder::on(&area);
+    builder
+        .caption(&chart.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(80);
+    match (chart.log_x, chart.log_y) {
+        (false, true) => draw_curves!(
+            builder
+                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .map_err(|e| e.to_string())?,
+            chart
+        ),
+        (false, false) => draw_curves!(
+            builder
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| e.to_string())?,
+            chart
+        ),
+        (true, true) => draw_curves!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .map_err(|e| e.to_string())?,
+            chart
+        ),
+        (true, false) => draw_curves!(
+            builder
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .map_err(|e| e.to_string())?,
+            chart
+        ),
+    }
+    area.present().map_err(|e| e.to_string())
+}
+
+/// Writes `chart` as `<stem>.svg` and `<stem>.png` in `dir`; returns both paths.
+pub fn save(chart: &LineChart, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+    register_font();
+    let svg = dir.join(format!("{stem}.svg"));
+    let png = dir.join(format!("{stem}.png"));
+    let tmp_svg = dir.join(format!("{stem}.partial.svg"));
+    let tmp_png = dir.join(format!("{stem}.partial.png"));
+    draw(
+        SVGBackend::new(&tmp_svg, (900, 560)).into_drawing_area(),
+        chart,
+    )
+    .map_err(|e| plot_error(&svg, e))?;
+    draw(
+        BitMapBackend::new(&tmp_png, (900, 560)).into_drawing_area(),
+        chart,
+    )
+    .map_err(|e| plot_error(&png, e))?;
+    for (tmp, dest) in [(&tmp_svg, &svg), (&tmp_png, &png)] {
+        std::fs::rename(tmp, dest).map_err(|e| Error::io("cannot rename into place", dest, e))?;
+    }
+    Ok(vec![svg, png])
+}
+
+/// The columns of a saved `metrics.csv`, by header name (empty fields are `None`).
+pub fn read_metrics(path: &Path) -> Result<Vec<std::collections::HashMap<String, Option<f64>>>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    Ok(lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(|v| v.parse::<f64>().ok()))
+                .collect()
+        })
+        .collect())
+}
+
+/// `(step, value)` for every row of a read metrics file where both are present.
+pub(crate) fn step_column(
+    rows: &[std::collections::HashMap<String, Option<f64>>],
+    name: &str,
+) -> Vec<(f64, f64)> {
+    rows.iter()
+        .filter_map(|r| Some(((*r.get("step")?)?, (*r.get(name)?)?)))
+        .collect()
+}
+
+/// A figure of a sweep or of the landscape, with its caption and the numbers it shows.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Figure {
+    /// File stem (`.svg` and `.png` beside it).
+    pub stem: String,
+    /// Caption: what is plotted, in the theory's conventions.
+    pub caption: String,
+    /// Measured numbers next to the theory's predictions.
+    pub numbers: Vec<(String, String)>,
+}
+
+pub(crate) const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// Per-series, per-x aggregates over seeds: `(x, mean, min, max)`.
+pub(crate) fn aggregate(
+    rows: &[&SweepRow],
+    x: impl Fn(&SweepRow) -> f64,
+    y: impl Fn(&SweepRow) -> f64,
+) -> Vec<(f64, f64, f64, f64)> {
+    let mut by_x: std::collections::BTreeMap<u64, (f64, Vec<f64>)> = Default::default();
+    for r in rows {
+        let (xv, yv) = (x(r), y(r));
+        if xv.is_finite() && yv.is_finite() {
+            by_x.entry(xv.to_bits()).or_insert((xv, vec![])).1.push(yv);
+        }
+    }
+    let mut out: Vec<(f64, f64, f64, f64)> = by_x
+        .into_values()
+        .map(|(xv, ys)| {
+            let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ys.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (xv, mean, lo, hi)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+pub(crate) fn measured(label: String, agg: &[(f64, f64, f64, f64)], color: RGBColor) -> Curve {
+    Curve {
+        label,
+        points: agg.iter().map(|a| (a.0, a.1)).collect(),
+        color,
+        dashed: false,
+        error_bars: agg.iter().map(|a| (a.0, a.2, a.3)).collect(),
+    }
+}
+
+/// Saves `chart` unless it has nothing to draw (e.g. only non-positive values on a log
+/// axis); returns whether it was drawn.
+pub(crate) fn save_if_drawable(chart: &LineChart, dir: &Path, stem: &str) -> Result<bool> {
+    match save(chart, dir, stem) {
+        Ok(_) => Ok(true),
+        Err(e) if e.to_string().contains("nothing to draw") => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,7 @@
+//! The PL* theorem (THEORY.md) applied to a network: its constants estimated over the ball
+//! ([`card`]), the step sizes they give ([`step_size`]), and the checks of a finished run
+//! against them ([`verdict`]).
+
+pub mod card;
+pub mod step_size;
+pub mod verdict;

@@ -1,0 +1,3 @@
+//! The experiment layer: sweeps, figures and merges.
+
+mod sweep;

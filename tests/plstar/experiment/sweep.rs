@@ -1,0 +1,287 @@
+//! Sweeps as a user runs them: rows, figures, resuming after a kill, shards and merging.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use plstar::report::rows::{read_rows, SweepRow, ROW_HEADER};
+
+use crate::BIN;
+
+/// 2 widths × 2 seeds × 2 output activations = 8 small runs.
+const TINY: &str = r#"
+name = "tiny"
+seeds = [0, 1]
+[grid]
+widths = [8, 64]
+output_activations = ["identity", "tanh"]
+[base.model]
+widths = [8]
+activation = "erf"
+[base.data]
+source = "sphere"
+n = 6
+dim = 8
+[base.train]
+steps = 60
+learning_rate = 0.5
+target_loss = 1e-3
+eval_every = 20
+[base.card]
+directions = 1
+radii = [1.0]
+adversarial_steps = 1
+fixed_point_iterations = 1
+hessian_at_probes = false
+"#;
+
+/// A fresh folder for one test, holding `tiny.toml`.
+fn scratch(test: &str) -> PathBuf {
+    let dir = crate::scratch("sweep", test);
+    std::fs::write(dir.join("tiny.toml"), TINY).unwrap();
+    dir
+}
+
+fn sweep(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args([
+            "sweep",
+            "--config",
+            dir.join("tiny.toml").to_str().unwrap(),
+            "--out",
+        ])
+        .arg(dir.join(out))
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// Rows without the timing column, for comparing runs.
+fn timeless(rows: &[SweepRow]) -> Vec<SweepRow> {
+    rows.iter()
+        .map(|r| SweepRow {
+            wall_seconds: 0.0,
+            ..r.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finished_rows() {
+    let dir = scratch("tiny");
+    let o = sweep(&dir, "out", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows_path = dir.join("out/tiny/rows.csv");
+    let text = std::fs::read_to_string(&rows_path).unwrap();
+    assert_eq!(text.lines().next().unwrap(), ROW_HEADER);
+    let rows = read_rows(&rows_path).unwrap();
+    assert_eq!(rows.len(), 8);
+    for r in &rows {
+        assert!(
+            r.lambda0 > 0.0
+                && r.lambda_max0 >= r.lambda0
+                && r.hessian_norm0 > 0.0
+                && r.kernel_change >= 0.0,
+            "{r:?}"
+        );
+        assert_eq!(r.p, 8 * r.width + r.width);
+    }
+    // Re-running skips every finished row: nothing is appended.
+    let o = sweep(&dir, "out", &[]);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read_to_string(&rows_path).unwrap(), text);
+
+    let o = Command::new(BIN)
+        .args(["plot"])
+        .arg(dir.join("out/tiny"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for stem in [
+        "a_lambda0_vs_width",
+        "a_mu_ratio_vs_width",
+        "b_hessian_vs_width",
+        "c_kernel_change_vs_width",
+        "d_loss_curves",
+        "e_p_over_n",
+    ] {
+        for ext in ["svg", "png"] {
+            let len = std::fs::metadata(dir.join(format!("out/tiny/{stem}.{ext}")))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            assert!(len > 2000, "{stem}.{ext}: {len} bytes");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("out/tiny/figures.md")).unwrap();
+    assert!(md.contains("fitted slope"), "{md}");
+}
+
+#[test]
+fn a_killed_sweep_resumes_to_the_same_rows_as_an_uninterrupted_one() {
+    let dir = scratch("kill");
+    // Longer runs (each a fraction of a second) so that the kill lands mid-sweep.
+    std::fs::write(
+        dir.join("tiny.toml"),
+        TINY.replace("steps = 60", "steps = 1500")
+            .replace("target_loss = 1e-3", "target_loss = 1e-12"),
+    )
+    .unwrap();
+    let full = sweep(&dir, "full", &[]);
+    assert!(full.status.success());
+    let want = timeless(&read_rows(&dir.join("full/tiny/rows.csv")).unwrap());
+
+    let mut child = Command::new(BIN)
+        .args([
+            "sweep",
+            "--config",
+            dir.join("tiny.toml").to_str().unwrap(),
+            "--out",
+        ])
+        .arg(dir.join("killed"))
+        .arg("--quiet")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rows_path = dir.join("killed/tiny/rows.csv");
+    let start = Instant::now();
+    while read_rows(&rows_path).map_or(0, |r| r.len()) < 2
+        && start.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = read_rows(&rows_path).unwrap().len();
+    assert!(
+        (2..8).contains(&partial),
+        "the sweep was killed after {partial} of 8 rows"
+    );
+    let o = sweep(&dir, "killed", &[]);
+    assert!(o.status.success());
+    let got = timeless(&read_rows(&rows_path).unwrap());
+    // Same rows, each once: finished rows were kept and skipped, the rest were run.
+    let mut sorted = got.clone();
+    sorted.sort_by_key(|r| (r.point, r.seed));
+    assert_eq!(sorted.len(), want.len(), "no lost or duplicated rows");
+    for (a, b) in sorted.iter().zip(&want) {
+        assert_eq!(
+            (a.point, a.seed, a.p, a.steps_to_target),
+            (b.point, b.seed, b.p, b.steps_to_target)
+        );
+        assert!(
+            (a.final_loss - b.final_loss).abs() <= 1e-9 * b.final_loss.abs(),
+            "{a:?} vs {b:?}"
+        );
+        assert!((a.lambda0 - b.lambda0).abs() <= 1e-9 * b.lambda0.abs());
+    }
+}
+
+#[test]
+fn two_shards_merged_equal_the_unsharded_sweep_and_mismatched_shards_are_refused() {
+    let dir = scratch("shards");
+    assert!(sweep(&dir, "all", &[]).status.success());
+    assert!(sweep(&dir, "s0", &["--shard", "0/2"]).status.success());
+    assert!(sweep(&dir, "s1", &["--shard", "1/2"]).status.success());
+    assert!(dir.join("s0/tiny/rows.shard-0-of-2.csv").exists());
+    let o = Command::new(BIN)
+        .args(["merge", "--out"])
+        .arg(dir.join("merged"))
+        .arg(dir.join("s0/tiny"))
+        .arg(dir.join("s1/tiny"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let merged = timeless(&read_rows(&dir.join("merged/rows.csv")).unwrap());
+    let all = timeless(&read_rows(&dir.join("all/tiny/rows.csv")).unwrap());
+    assert_eq!(merged.len(), all.len());
+    for (a, b) in merged.iter().zip(&all) {
+        assert_eq!(
+            (a.point, a.seed, a.width, a.steps_to_target),
+            (b.point, b.seed, b.width, b.steps_to_target)
+        );
+        assert!((a.final_loss - b.final_loss).abs() <= 1e-9 * b.final_loss.abs());
+    }
+
+    std::fs::write(
+        dir.join("tiny.toml"),
+        TINY.replace("steps = 60", "steps = 61"),
+    )
+    .unwrap();
+    assert!(sweep(&dir, "other", &["--shard", "1/2"]).status.success());
+    let o = Command::new(BIN)
+        .args(["merge", "--out"])
+        .arg(dir.join("bad"))
+        .arg(dir.join("s0/tiny"))
+        .arg(dir.join("other/tiny"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different sweep"));
+    // Re-running into a folder of another sweep is refused too.
+    let o = sweep(&dir, "s0", &["--shard", "0/2"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different sweep"));
+}
+
+#[test]
+fn reproduce_quick_writes_the_report_and_its_trends_follow_the_theory() {
+    // The quick default sweeps: ‖H_F(w₀)‖ falls with width for the linear output, and the
+    // μ̂/λ₀ ratio (probes of the ball) rises with width. Full-size numbers go in REPORT.md.
+    let dir = scratch("reproduce");
+    let o = Command::new(BIN)
+        .args(["reproduce", "--quick", "--quiet", "--out"])
+        .arg(dir.join("r"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(dir.join("r/REPORT.md")).unwrap();
+    for stem in [
+        "a_lambda0_vs_width",
+        "b_hessian_vs_width",
+        "c_kernel_change_vs_width",
+        "d_loss_curves",
+        "e_p_over_n",
+    ] {
+        assert!(report.contains(stem), "REPORT.md lacks {stem}");
+    }
+    let rows = read_rows(&dir.join("r/sweep-width-quick/rows.csv")).unwrap();
+    let linear: Vec<&SweepRow> = rows
+        .iter()
+        .filter(|r| r.output_activation == "identity")
+        .collect();
+    let xs: Vec<f64> = linear.iter().map(|r| r.width as f64).collect();
+    let ys: Vec<f64> = linear.iter().map(|r| r.hessian_norm0).collect();
+    let fit = plstar::report::fit::power_law(&xs, &ys).unwrap();
+    assert!(fit.slope < -0.3, "Hessian-norm slope {fit:?}");
+    let widths: Vec<usize> = {
+        let mut w: Vec<usize> = linear.iter().map(|r| r.width).collect();
+        w.sort();
+        w.dedup();
+        w
+    };
+    let ratio = |w: usize| {
+        let v: Vec<f64> = linear
+            .iter()
+            .filter(|r| r.width == w)
+            .map(|r| r.mu_probes / r.lambda0)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (small, large) = (widths[0], widths[widths.len() - 1]);
+    assert!(
+        ratio(large) > ratio(small),
+        "μ̂/λ₀: {} at m = {small}, {} at m = {large}",
+        ratio(small),
+        ratio(large)
+    );
+}
+
+#[test]
+fn a_bad_shard_is_named_with_the_expected_form() {
+    let dir = scratch("badshard");
+    let o = sweep(&dir, "out", &["--shard", "3/2"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 ≤ I < N"));
+}

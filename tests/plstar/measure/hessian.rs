@@ -1,0 +1,236 @@
+//! Hessian-vector products (second-order autodiff) and the Hessian norms built on them.
+
+use burn::tensor::Tensor;
+use plstar::data::{self, SyntheticTarget};
+use plstar::measure::hessian::{
+    hessian_operator_norm, hessian_vector_product, loss_hessian_extremes, max_output_hessian_norm,
+    HessianNormSettings, Objective,
+};
+use plstar::measure::kernel::{tangent_kernel, KernelMethod};
+use plstar::measure::loss::loss_gradient;
+use plstar::measure::spectrum::{dense_spectrum, LanczosSettings};
+use plstar::model::{download, upload, Activation, Mlp, MlpConfig};
+
+use crate::{relative_error, tol, F64};
+
+/// `∇g` on the host for the loss or a contraction `zᵀF`, by first-order autodiff.
+fn gradient(
+    cfg: &MlpConfig,
+    w: &[f64],
+    x: &Tensor<F64, 2>,
+    objective: &Objective<F64>,
+) -> Vec<f64> {
+    let device = Default::default();
+    let model = Mlp::<F64>::from_vector(cfg, w, &device).unwrap();
+    match objective {
+        Objective::Loss(y) => loss_gradient(&model, x, y).to_vector(),
+        Objective::Contraction(z) => {
+            // zᵀF is the loss with residual-free trick: ∇(zᵀF) = DFᵀz = Σ_i z_i ∇f_i.
+            let rows = plstar::measure::kernel::jacobian(&model, x);
+            (0..w.len())
+                .map(|k| rows.iter().zip(z).map(|(r, zi)| r[k] * zi).sum())
+                .collect()
+        }
+    }
+}
+
+#[test]
+fn hessian_vector_products_match_central_differences_of_exact_gradients() {
+    let data = data::sphere(5, 3, SyntheticTarget::Teacher, 0);
+    let device = Default::default();
+    let (x, y) = data.to_tensors::<F64>(&device);
+    for act in Activation::ALL {
+        let cfg = MlpConfig::new(3, vec![6, 5])
+            .with_activation(act)
+            .with_bias(true)
+            .with_bias_scale(0.5);
+        let w = cfg.initial_parameters(2);
+        let v: Vec<f64> = (0..w.len()).map(|i| ((i as f64) * 0.7).cos()).collect();
+        let model = Mlp::<F64>::from_vector(&cfg, &w, &device).unwrap();
+        for objective in [
+            Objective::Loss(y.clone()),
+            Objective::Contraction(vec![0.3, -1.0, 0.5, 0.2, 0.9]),
+        ] {
+            let hv = hessian_vector_product(&model, &x, &objective, &v).hv;
+            let h = 1e-5;
+            let shifted =
+                |s: f64| -> Vec<f64> { w.iter().zip(&v).map(|(a, b)| a + s * h * b).collect() };
+            let fd: Vec<f64> = gradient(&cfg, &shifted(1.0), &x, &objective)
+                .iter()
+                .zip(gradient(&cfg, &shifted(-1.0), &x, &objective))
+                .map(|(a, b)| (a - b) / (2.0 * h))
+                .collect();
+            let err = relative_error(&hv, &fd);
+            // ReLU's Hessian is zero almost everywhere except through the output layer; the FD
+            // check still holds away from kinks.
+            assert!(
+                err < tol::HVP_FD,
+                "{act} {objective:?}: relative error {err:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn hessian_of_a_two_parameter_model_matches_the_hand_derivation() {
+    // f(x) = v tanh(w x) (d = 1, width 1, NTK scalings 1/√1), L = ½ Σ_i (v s_i − y_i)²,
+    // s = tanh(wx), s' = 1 − s², s'' = −2 s s':
+    //   ∂²L/∂w² = Σ (v s' x)² + r v s'' x²,  ∂²L/∂v² = Σ s²,  ∂²L/∂w∂v = Σ s v s' x + r s' x.
+    let (w, v): (f64, f64) = (0.8, -1.3);
+    let xs: [f64; 3] = [0.5, -1.2, 2.0];
+    let ys = [0.1, 0.4, -0.7];
+    let (mut hww, mut hvv, mut hwv) = (0.0, 0.0, 0.0);
+    for (&x, &y) in xs.iter().zip(&ys) {
+        let s = (w * x).tanh();
+        let s1 = 1.0 - s * s;
+        let s2 = -2.0 * s * s1;
+        let r = v * s - y;
+        hww += (v * s1 * x).powi(2) + r * v * s2 * x * x;
+        hvv += s * s;
+        hwv += s * v * s1 * x + r * s1 * x;
+    }
+    let cfg = MlpConfig::new(1, vec![1]).with_activation(Activation::Tanh);
+    let device = Default::default();
+    let model = Mlp::<F64>::from_vector(&cfg, &[w, v], &device).unwrap();
+    let x: Tensor<F64, 2> = upload(&xs, [3, 1], &device);
+    let y: Tensor<F64, 1> = upload(&ys, [3], &device);
+    let col0 = hessian_vector_product(&model, &x, &Objective::Loss(y.clone()), &[1.0, 0.0]).hv;
+    let col1 = hessian_vector_product(&model, &x, &Objective::Loss(y), &[0.0, 1.0]).hv;
+    for (got, want) in [
+        (col0[0], hww),
+        (col0[1], hwv),
+        (col1[0], hwv),
+        (col1[1], hvv),
+    ] {
+        assert!(
+            (got - want).abs() < 1e-13 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn hessian_norms_of_a_bilinear_network_equal_their_closed_forms() {
+    // Identity activation, one hidden layer, no bias: f(x) = vᵀ W x / √(d m) is quadratic in
+    // w = (W, v). H_{F_k} couples v_j with W_{j·} through x_k/√(dm), so
+    // ‖H_{F_k}‖₂ = ‖x_k‖/√(dm) and ‖H_F‖ = sup_z ‖Xᵀz‖/√(dm) = σ_max(X)/√(dm).
+    let (n, d, m) = (6, 4, 8);
+    let data = data::sphere(n, d, SyntheticTarget::Sign, 7);
+    let mut inputs = data.inputs.clone();
+    for (i, v) in inputs.iter_mut().enumerate() {
+        *v *= 1.0 + (i / d) as f64 * 0.3; // unequal norms, so the per-output maximum is unique
+    }
+    let cfg = MlpConfig::new(d, vec![m]).with_activation(Activation::Identity);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let x: Tensor<F64, 2> = upload(&inputs, [n, d], &device);
+    let c = 1.0 / ((d * m) as f64).sqrt();
+    let norms: Vec<f64> = inputs
+        .chunks(d)
+        .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .collect();
+    let per = max_output_hessian_norm(
+        &model,
+        &x,
+        &LanczosSettings {
+            max_iter: 80,
+            tol: 1e-10,
+            seed: 0,
+        },
+    );
+    assert!(per.converged);
+    assert_eq!(per.norms.len(), n, "one norm per output");
+    for (k, (measured, norm)) in per.norms.iter().zip(&norms).enumerate() {
+        assert!(
+            (measured - c * norm).abs() < 1e-9,
+            "k = {k}: {measured} vs {}",
+            c * norm
+        );
+    }
+    assert_eq!(per.argmax, n - 1);
+    // σ_max(X)² = λ_max(X Xᵀ): the Gram matrix's top eigenvalue.
+    let gram = plstar::measure::kernel::TangentKernel {
+        n,
+        values: (0..n * n)
+            .map(|ij| {
+                (0..d)
+                    .map(|k| inputs[(ij / n) * d + k] * inputs[(ij % n) * d + k])
+                    .sum()
+            })
+            .collect(),
+    };
+    let sigma_max = dense_spectrum(&gram).unwrap().lambda_max.sqrt();
+    // Tight settings: the alternation converges linearly, so a 1e-6 answer needs a 1e-9 stop.
+    let tight = HessianNormSettings {
+        lanczos: LanczosSettings {
+            max_iter: 80,
+            tol: 1e-10,
+            seed: 0,
+        },
+        max_rounds: 300,
+        tol: 1e-10,
+        step: 1e-4,
+    };
+    let norm = hessian_operator_norm(&model, &x, &tight);
+    assert!(norm.converged, "{norm:?} vs {}", c * sigma_max);
+    assert!(
+        (norm.value - c * sigma_max).abs() < 1e-6 * c * sigma_max,
+        "{} vs {}",
+        norm.value,
+        c * sigma_max
+    );
+    assert!(norm.value >= per.max - 1e-12, "‖H_F‖ ≥ max_k ‖H_F_k‖");
+}
+
+#[test]
+fn a_linear_model_has_zero_output_hessians_and_loss_hessian_dft_df() {
+    let (n, d) = (5, 8);
+    let data = data::sphere(n, d, SyntheticTarget::Teacher, 1);
+    let cfg = MlpConfig::new(d, vec![]).with_activation(Activation::Identity);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let settings = LanczosSettings {
+        max_iter: 20,
+        tol: 1e-10,
+        seed: 0,
+    };
+    assert_eq!(max_output_hessian_norm(&model, &x, &settings).max, 0.0);
+    assert_eq!(
+        hessian_operator_norm(&model, &x, &HessianNormSettings::default()).value,
+        0.0
+    );
+    // H_L = DFᵀDF: its top eigenvalue is λ_max(K), its bottom one 0 (p = 8 > n = 5).
+    let k = tangent_kernel(&model, &x, KernelMethod::Structured);
+    let lmax = dense_spectrum(&k).unwrap().lambda_max;
+    let e = loss_hessian_extremes(&model, &x, &y, &settings);
+    assert!((e.max.value - lmax).abs() < 1e-12 * lmax);
+    assert!(e.min.value.abs() < 1e-12 * lmax);
+}
+
+#[test]
+fn the_loss_hessian_of_a_network_has_a_negative_eigenvalue_away_from_a_minimum() {
+    // H_L = DFᵀDF + Σ r_k H_{F_k}: with a large residual the second term makes H_L indefinite;
+    // Lanczos keeps the sign. Checked against vᵀ H v < 0 for the returned vector.
+    let data = data::sphere(4, 3, SyntheticTarget::Sign, 0);
+    let cfg = MlpConfig::new(3, vec![10]).with_activation(Activation::Tanh);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, _) = data.to_tensors::<F64>(&device);
+    let y: Tensor<F64, 1> = upload(&[20.0, -20.0, 20.0, -20.0], [4], &device);
+    let e = loss_hessian_extremes(
+        &model,
+        &x,
+        &y,
+        &LanczosSettings {
+            max_iter: 43,
+            tol: 1e-10,
+            seed: 0,
+        },
+    );
+    assert!(e.min.value < 0.0, "λ_min(H_L) = {}", e.min.value);
+    let hv = hessian_vector_product(&model, &x, &Objective::Loss(y), &e.min.vector).hv;
+    let q: f64 = hv.iter().zip(&e.min.vector).map(|(a, b)| a * b).sum();
+    assert!((q - e.min.value).abs() < 1e-9 * e.min.value.abs());
+    let _ = download(model.forward(x));
+}

@@ -1,0 +1,5 @@
+//! The measurement layer: kernel, spectra, Hessians.
+
+mod hessian;
+mod kernel;
+mod spectrum;

@@ -1,0 +1,114 @@
+//! Eigenvalues: faer's dense solver on matrices of known spectrum, and Lanczos against dense.
+
+use plstar::data::{self, SyntheticTarget};
+use plstar::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
+use plstar::measure::spectrum::{dense_spectrum, lanczos, LanczosSettings, SymmetricOperator};
+use plstar::model::{Activation, MlpConfig};
+
+use crate::F64;
+
+/// `Q Λ Qᵀ` with `Q` a product of three Householder reflections (orthogonal by construction).
+fn known_spectrum(lambda: &[f64]) -> TangentKernel {
+    let n = lambda.len();
+    let mut q: Vec<f64> = (0..n * n)
+        .map(|ij| if ij / n == ij % n { 1.0 } else { 0.0 })
+        .collect();
+    for s in 0..3 {
+        let v: Vec<f64> = (0..n)
+            .map(|i| ((i * 7 + s * 13) as f64 * 0.61).sin() + 0.1)
+            .collect();
+        let vv: f64 = v.iter().map(|a| a * a).sum();
+        // Q ← Q (I − 2 v vᵀ / vᵀv)
+        for row in 0..n {
+            let qv: f64 = (0..n).map(|k| q[row * n + k] * v[k]).sum();
+            for k in 0..n {
+                q[row * n + k] -= 2.0 * qv * v[k] / vv;
+            }
+        }
+    }
+    let values = (0..n * n)
+        .map(|ij| {
+            (0..n)
+                .map(|k| q[(ij / n) * n + k] * lambda[k] * q[(ij % n) * n + k])
+                .sum()
+        })
+        .collect();
+    TangentKernel { n, values }
+}
+
+#[test]
+fn dense_spectrum_recovers_a_known_spectrum_in_ascending_order() {
+    let lambda: Vec<f64> = (0..40)
+        .map(|i| if i == 5 { -1e-3 } else { 0.5 + i as f64 * 0.25 })
+        .collect();
+    let spec = dense_spectrum(&known_spectrum(&lambda)).unwrap();
+    let mut sorted = lambda.clone();
+    sorted.sort_by(f64::total_cmp);
+    for (a, b) in spec.eigenvalues.iter().zip(&sorted) {
+        assert!((a - b).abs() < 1e-12 * 10.0, "{a} vs {b}");
+    }
+    // A negative eigenvalue is reported as it is, never clipped.
+    assert!((spec.lambda_min + 1e-3).abs() < 1e-12);
+    assert!((spec.condition_number - spec.lambda_max / spec.lambda_min).abs() < 1e-9);
+}
+
+#[test]
+fn lanczos_matches_the_dense_extremes_of_a_tangent_kernel_with_small_residuals() {
+    let data = data::sphere(300, 10, SyntheticTarget::Teacher, 0);
+    let cfg = MlpConfig::new(10, vec![256])
+        .with_activation(Activation::Erf)
+        .with_bias(true);
+    let device = Default::default();
+    let (x, _) = data.to_tensors::<F64>(&device);
+    let mut k = tangent_kernel(&cfg.init::<F64>(0, &device), &x, KernelMethod::Structured);
+    let dense = dense_spectrum(&k).unwrap();
+    let e = lanczos(
+        &mut k,
+        &LanczosSettings {
+            max_iter: 300,
+            tol: 1e-9,
+            seed: 1,
+        },
+    );
+    assert!(e.converged, "{e:?}");
+    let scale = dense.lambda_max;
+    assert!(
+        (e.max.value - dense.lambda_max).abs() < 1e-9 * scale,
+        "{} vs {}",
+        e.max.value,
+        dense.lambda_max
+    );
+    assert!(
+        (e.min.value - dense.lambda_min).abs() < 1e-8 * scale,
+        "{} vs {}",
+        e.min.value,
+        dense.lambda_min
+    );
+    assert!(e.max.residual < 1e-8 * scale && e.min.residual < 1e-8 * scale);
+    // The residual is the true ‖Av − λv‖.
+    let av = k.apply(&e.max.vector);
+    let r: f64 = av
+        .iter()
+        .zip(&e.max.vector)
+        .map(|(a, v)| (a - e.max.value * v).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!((r - e.max.residual).abs() < 1e-12 * scale);
+}
+
+#[test]
+fn lanczos_reports_non_convergence_as_a_value() {
+    let lambda: Vec<f64> = (0..200).map(|i| 1.0 + i as f64 * 1e-3).collect();
+    let mut a = known_spectrum(&lambda);
+    let e = lanczos(
+        &mut a,
+        &LanczosSettings {
+            max_iter: 4,
+            tol: 1e-12,
+            seed: 0,
+        },
+    );
+    assert!(!e.converged);
+    assert_eq!(e.iterations, 4);
+    assert!(e.min.residual > 0.0 && e.min.value >= 1.0 - 1e-12 && e.max.value <= 1.2 + 1e-12);
+}

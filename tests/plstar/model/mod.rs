@@ -1,0 +1,4 @@
+//! The model layer: the MLP and the backends.
+
+mod backends;
+mod mlp;

@@ -1,0 +1,142 @@
+//! Gradient descent against the exact dynamics of a linear model.
+
+use plstar::data;
+use plstar::model::{download, Activation, MlpConfig};
+use plstar::train::{train, Control, StopReason, TrainSettings};
+
+use crate::{relative_error, tol, F64};
+
+#[test]
+fn gd_on_a_linear_model_follows_the_exact_residual_recursion() {
+    // F(w) = X w / √d (one layer, identity activation, no bias, NTK scaling), so
+    // K = X Xᵀ / d and r_{t+1} = (I − η K) r_t exactly.
+    let (n, d) = (6, 10);
+    let data = data::sphere(n, d, data::SyntheticTarget::Smooth, 5);
+    let cfg = MlpConfig::new(d, vec![]).with_activation(Activation::Identity);
+    let device = Default::default();
+    let model = cfg.init::<F64>(9, &device);
+    let w0 = model.to_vector();
+    let (x, y) = data.to_tensors::<F64>(&device);
+
+    let k: Vec<f64> = (0..n * n)
+        .map(|ij| {
+            let (i, j) = (ij / n, ij % n);
+            data.input(i)
+                .iter()
+                .zip(data.input(j))
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / d as f64
+        })
+        .collect();
+    let trace: f64 = (0..n).map(|i| k[i * n + i]).sum();
+    let eta = 1.0 / trace;
+    let mut r: Vec<f64> = (0..n)
+        .map(|i| {
+            data.input(i)
+                .iter()
+                .zip(&w0)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                / (d as f64).sqrt()
+                - data.targets[i]
+        })
+        .collect();
+
+    let steps = 60;
+    let settings = TrainSettings::gd(steps, eta, 0.0);
+    let outcome = train(model, &x, &y, &settings, None, &mut |_| Control::Continue);
+    assert_eq!(outcome.stop, StopReason::StepBudget);
+    assert_eq!(outcome.records.len(), steps + 1);
+    let mut r_t = r.clone();
+    for rec in &outcome.records {
+        r_t = r.clone();
+        let want = 0.5 * r.iter().map(|v| v * v).sum::<f64>();
+        assert!(
+            (rec.loss - want).abs() <= tol::LINEAR_GD * want,
+            "step {}: loss {} vs recursion {want}",
+            rec.step,
+            rec.loss
+        );
+        r = (0..n)
+            .map(|i| r[i] - eta * (0..n).map(|j| k[i * n + j] * r[j]).sum::<f64>())
+            .collect();
+    }
+    // The residual vector itself at w_T (the model returned), not only its norm.
+    let f = download(outcome.model.forward(x));
+    let got: Vec<f64> = f.iter().zip(&data.targets).map(|(a, b)| a - b).collect();
+    let err = relative_error(&got, &r_t);
+    assert!(
+        err <= tol::LINEAR_GD,
+        "final residual: relative error {err:e}"
+    );
+    assert!(
+        outcome.records[steps].loss < 1e-2 * outcome.records[0].loss,
+        "GD must make progress"
+    );
+}
+
+#[test]
+fn gd_distance_and_gradient_norm_match_the_parameter_vectors() {
+    // ‖w_T − w₀‖ and ‖∇L(w_t)‖² as recorded equal the host computation from the vectors.
+    let data = data::sphere(8, 4, data::SyntheticTarget::Teacher, 1);
+    let cfg = MlpConfig::new(4, vec![16]).with_bias(true);
+    let device = Default::default();
+    let model = cfg.init::<F64>(2, &device);
+    let w0 = model.to_vector();
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let g0 = plstar::measure::loss::loss_gradient(&model, &x, &y).to_vector();
+    let settings = TrainSettings::gd(5, 0.05, 0.0);
+    let out = train(model, &x, &y, &settings, None, &mut |_| Control::Continue);
+    let g0_sq: f64 = g0.iter().map(|v| v * v).sum();
+    assert!((out.records[0].grad_norm_sq - g0_sq).abs() < 1e-12 * g0_sq);
+    assert_eq!(out.records[0].distance_from_init, 0.0);
+    let w_t = out.model.to_vector();
+    let dist = w_t
+        .iter()
+        .zip(&w0)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(relative_error(&[out.records[5].distance_from_init], &[dist]) < 1e-12);
+}
+
+#[test]
+fn gd_stops_at_the_target_loss_and_at_divergence() {
+    let data = data::sphere(8, 4, data::SyntheticTarget::Teacher, 1);
+    let cfg = MlpConfig::new(4, vec![64]);
+    let device = Default::default();
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let target = TrainSettings::gd(10_000, 0.2, 1e-3);
+    let out = train(
+        cfg.init::<F64>(0, &device),
+        &x,
+        &y,
+        &target,
+        None,
+        &mut |_| Control::Continue,
+    );
+    let StopReason::TargetReached { step } = out.stop else {
+        panic!("{:?}", out.stop)
+    };
+    assert!(out.records[step].loss <= 1e-3 && out.records[step - 1].loss > 1e-3);
+
+    let huge = TrainSettings::gd(10_000, 1e6, 0.0);
+    let out = train(
+        cfg.init::<F64>(0, &device),
+        &x,
+        &y,
+        &huge,
+        None,
+        &mut |_| Control::Continue,
+    );
+    let StopReason::Diverged { step, .. } = out.stop else {
+        panic!("{:?}", out.stop)
+    };
+    assert_eq!(
+        out.records.len(),
+        step,
+        "every finite record before the divergence is kept"
+    );
+    assert!(out.records.iter().all(|r| r.loss.is_finite()));
+}
