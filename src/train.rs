@@ -60,6 +60,9 @@ pub struct TrainSettings {
     pub hessian_every: usize,
     /// Divergence: stop when `L(w_t) > divergence_factor · L(w₀)`.
     pub divergence_factor: f64,
+    /// Also evaluate the kernel at the first step with `L(w_t) ≤ kernel_stage · L(w₀)` (a stage
+    /// comparable across runs, e.g. for the kernel change against width).
+    pub kernel_stage: Option<f64>,
     /// Seed of the SGD batches.
     pub seed: u64,
 }
@@ -75,6 +78,7 @@ impl TrainSettings {
             eval_every: 0,
             hessian_every: 0,
             divergence_factor: 1e6,
+            kernel_stage: None,
             seed: 0,
         }
     }
@@ -206,6 +210,7 @@ pub fn train<B: Backend>(
     let mut kernel0: Option<TangentKernel> = None;
     let mut batches = BatchSampler::new(x.dims()[0], settings.seed);
     let mut loss0 = f64::NAN;
+    let mut stage_seen = false;
     let mut previous: Option<Mlp<B>> = None;
 
     let stop = 'run: {
@@ -240,9 +245,13 @@ pub fn train<B: Backend>(
                 kernel_change: None,
                 hessian_norm: None,
             };
-            let eval_due =
-                step == 0 || last || (settings.eval_every > 0 && step % settings.eval_every == 0);
-            if eval_due && (settings.eval_every > 0 || theorem.is_some()) {
+            let at_stage = !stage_seen && settings.kernel_stage.is_some_and(|f| loss <= f * loss0);
+            stage_seen |= at_stage;
+            let eval_due = step == 0
+                || last
+                || at_stage
+                || (settings.eval_every > 0 && step % settings.eval_every == 0);
+            if eval_due && (settings.eval_every > 0 || theorem.is_some() || at_stage) {
                 evaluate_kernel(&model, x, &mut kernel0, &mut record);
             }
             if settings.hessian_every > 0 && (step % settings.hessian_every == 0 || last) {
@@ -322,7 +331,8 @@ fn evaluate_kernel<B: Backend>(
 }
 
 /// The SGD batches: consecutive slices of a (seeded, optionally reshuffled) order of the
-/// samples; a new pass starts when fewer than `b` samples are left.
+/// samples, taken cyclically, so every sample is used once per pass even when `b` does not
+/// divide `n` (a batch may straddle two passes; the order is reshuffled at each new pass).
 struct BatchSampler {
     rng: rand::rngs::ChaCha8Rng,
     order: Vec<usize>,
@@ -341,17 +351,17 @@ impl BatchSampler {
     /// The next batch of `b ≤ n` sample indices.
     fn next_batch(&mut self, b: usize, shuffle: bool) -> Vec<i64> {
         let n = self.order.len();
-        if self.cursor + b > n {
-            if shuffle {
-                self.order.shuffle(&mut self.rng);
+        let mut idx = Vec::with_capacity(b);
+        while idx.len() < b {
+            if self.cursor == n {
+                if shuffle {
+                    self.order.shuffle(&mut self.rng);
+                }
+                self.cursor = 0;
             }
-            self.cursor = 0;
+            idx.push(self.order[self.cursor] as i64);
+            self.cursor += 1;
         }
-        let idx = self.order[self.cursor..self.cursor + b]
-            .iter()
-            .map(|&i| i as i64)
-            .collect();
-        self.cursor += b;
         idx
     }
 }
@@ -400,4 +410,26 @@ fn descent_step<B: Backend>(
         .map(|(b, g)| b - g.mul_scalar(eta * scale))
         .collect();
     Mlp::from_parts(model.config(), weights, biases).expect("shapes are preserved")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchSampler;
+
+    #[test]
+    fn batches_without_shuffling_cycle_through_every_sample_when_b_does_not_divide_n() {
+        // n = 5, b = 2: the old rule restarted at 0 when fewer than b samples were left, so
+        // sample 4 was never used; cyclic batches use every sample once per pass.
+        let mut s = BatchSampler::new(5, 0);
+        let seen: Vec<i64> = (0..5).flat_map(|_| s.next_batch(2, false)).collect();
+        assert_eq!(seen, vec![0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn shuffled_batches_use_every_sample_once_per_pass() {
+        let mut s = BatchSampler::new(6, 3);
+        let mut first: Vec<i64> = (0..3).flat_map(|_| s.next_batch(2, true)).collect();
+        first.sort();
+        assert_eq!(first, vec![0, 1, 2, 3, 4, 5]);
+    }
 }

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 
+use plstar::experiment::card_text::card_rows;
 use plstar::experiment::config::Settings;
-use plstar::experiment::run::{card_rows, RunSummary, StepSize, TrainRun};
+use plstar::experiment::run::{RunSummary, StepSize, TrainRun};
 use plstar::model::backend::{dispatch, BackendKind};
-use plstar::theorem::card::BallEstimate;
+use plstar::theorem::card::TheoremCard;
+use plstar::theorem::verdict::VerdictState;
 use plstar::train::{Control, StepRecord, StopReason};
 
 use super::{load_config, progress_bar, BackendArgs};
@@ -57,11 +59,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         plstar::model::backend::wgpu_device()?;
     }
     if !args.quiet && settings.config.card.enabled {
-        eprintln!("computing the theorem card (probes of the ball B(w₀, R))…");
+        eprintln!("computing the theorem card (searching balls B(w₀, r) for μ̂, L̂_F, β̂_F)…");
     }
     let interrupted = ctrl_c_flag();
     let name = settings.name.clone();
-    let mut on_card = |card: Option<&BallEstimate>, step: &StepSize| {
+    let mut on_card = |card: Option<&TheoremCard>, step: &StepSize| {
         bar.suspend(|| print_card(&name, card, step));
     };
     let mut observer = |r: &StepRecord| {
@@ -151,12 +153,11 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
     }
     println!("  verdicts:");
     for v in &summary.verdicts.verdicts {
-        println!(
-            "    [{}] {}: {}",
-            if v.passed { "pass" } else { "FAIL" },
-            v.check,
-            v.detail
-        );
+        if v.state == VerdictState::NotApplicable {
+            println!("    [{}] {}: {}", v.state.label(), v.check, v.reason);
+        } else {
+            println!("    [{}] {}: {}", v.state.label(), v.check, v.detail);
+        }
     }
     println!(
         "  outputs: {} (metrics.csv, summary.json, report.md, figures)",
@@ -192,7 +193,7 @@ fn exit_code(settings: &Settings, summary: &RunSummary) -> ExitCode {
 }
 
 /// The theorem card, printed before training.
-fn print_card(name: &str, card: Option<&BallEstimate>, step: &StepSize) {
+fn print_card(name: &str, card: Option<&TheoremCard>, step: &StepSize) {
     match card {
         None => println!(
             "plstar train {name}: no theorem card (card.enabled = false); η = {:.4e}",

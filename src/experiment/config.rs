@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::{self, Dataset, Normalization, SyntheticTarget};
 use crate::error::{Error, Result};
 use crate::model::{Activation, MlpConfig, Parameterization};
-use crate::theorem::card::ProbeSettings;
+use crate::theorem::card::CardSettings;
+use crate::theorem::search::SearchSettings;
 use crate::train::{Optimizer, TrainSettings};
 
 /// A run configuration as written in a TOML file. Every field is documented in
@@ -37,69 +38,81 @@ pub struct RunConfig {
     pub card: CardSection,
 }
 
-/// `[card]`: the theorem card (probes of the ball) computed before training.
+/// `[card]`: the theorem card (searches of balls around `w₀`) computed before training.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardSection {
     /// Compute the card (needed for `learning_rate = "auto"` and the theorem's verdicts).
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// Random unit directions per radius.
-    #[serde(default = "default_directions")]
-    pub directions: usize,
-    /// Probe radii as fractions of the current R, each in (0, 1].
-    #[serde(default = "default_radii")]
-    pub radii: Vec<f64>,
-    /// Projected steps of the adversarial search for a lower λ_min(K).
-    #[serde(default = "default_adversarial_steps")]
-    pub adversarial_steps: usize,
-    /// Rounds of the fixed point R ← 2 L̂_F ‖r₀‖ / μ̂.
-    #[serde(default = "default_fixed_point")]
-    pub fixed_point_iterations: usize,
-    /// Estimate ‖H_F‖ at every probe (w₀ always is).
+    /// Starts per radius and search (−g, +g, the warm start, then random directions).
+    #[serde(default = "default_restarts")]
+    pub restarts: usize,
+    /// Gradient evaluations per start of each search.
+    #[serde(default = "default_search_steps")]
+    pub steps: usize,
+    /// Grid radii per doubling.
+    #[serde(default = "default_radii_per_octave")]
+    pub radii_per_octave: usize,
+    /// The most grid radii.
+    #[serde(default = "default_max_radii")]
+    pub max_radii: usize,
+    /// Absolute radii searched besides the grid.
+    #[serde(default)]
+    pub extra_radii: Vec<f64>,
+    /// Measure ‖H_F‖ at the best points of every radius (w₀ always is).
     #[serde(default = "default_true")]
-    pub hessian_at_probes: bool,
+    pub hessian_at_searched: bool,
+    /// Keep searching radii above the certificate.
+    #[serde(default)]
+    pub search_past_certificate: bool,
 }
 
 impl Default for CardSection {
     fn default() -> Self {
-        let p = ProbeSettings::default();
+        let c = CardSettings::default();
         Self {
             enabled: true,
-            directions: p.directions,
-            radii: p.radii,
-            adversarial_steps: p.adversarial_steps,
-            fixed_point_iterations: p.fixed_point_iterations,
-            hessian_at_probes: p.hessian_at_probes,
+            restarts: c.search.restarts,
+            steps: c.search.steps,
+            radii_per_octave: c.radii_per_octave,
+            max_radii: c.max_radii,
+            extra_radii: c.extra_radii,
+            hessian_at_searched: c.hessian_at_searched,
+            search_past_certificate: c.search_past_certificate,
         }
     }
 }
 
 impl CardSection {
-    /// The probe settings, seeded with the run's seed.
-    pub fn probes(&self, seed: u64) -> ProbeSettings {
-        ProbeSettings {
-            directions: self.directions,
-            radii: self.radii.clone(),
-            adversarial_steps: self.adversarial_steps,
-            fixed_point_iterations: self.fixed_point_iterations,
-            hessian_at_probes: self.hessian_at_probes,
-            seed,
+    /// The card settings, the searches seeded with the run's seed.
+    pub fn settings(&self, seed: u64) -> CardSettings {
+        CardSettings {
+            search: SearchSettings {
+                restarts: self.restarts,
+                steps: self.steps,
+                seed,
+            },
+            radii_per_octave: self.radii_per_octave,
+            max_radii: self.max_radii,
+            extra_radii: self.extra_radii.clone(),
+            hessian_at_searched: self.hessian_at_searched,
+            search_past_certificate: self.search_past_certificate,
         }
     }
 }
 
-fn default_directions() -> usize {
-    ProbeSettings::default().directions
+fn default_restarts() -> usize {
+    SearchSettings::default().restarts
 }
-fn default_radii() -> Vec<f64> {
-    ProbeSettings::default().radii
+fn default_search_steps() -> usize {
+    SearchSettings::default().steps
 }
-fn default_adversarial_steps() -> usize {
-    ProbeSettings::default().adversarial_steps
+fn default_radii_per_octave() -> usize {
+    CardSettings::default().radii_per_octave
 }
-fn default_fixed_point() -> usize {
-    ProbeSettings::default().fixed_point_iterations
+fn default_max_radii() -> usize {
+    CardSettings::default().max_radii
 }
 
 fn default_true() -> bool {
@@ -396,17 +409,23 @@ impl RunConfig {
             ));
         }
         let c = &self.card;
-        if c.radii
-            .iter()
-            .any(|r| !(r.is_finite() && *r > 0.0 && *r <= 1.0))
-        {
+        if c.extra_radii.iter().any(|r| !(r.is_finite() && *r > 0.0)) {
             return Err(Error::config(
-                "card.radii",
+                "card.extra_radii",
                 format!(
-                    "every radius is a fraction of R in (0, 1], got {:?}",
-                    c.radii
+                    "every radius is an absolute distance ‖w − w₀‖ > 0, got {:?}",
+                    c.extra_radii
                 ),
             ));
+        }
+        for (key, value) in [
+            ("card.restarts", c.restarts),
+            ("card.radii_per_octave", c.radii_per_octave),
+            ("card.max_radii", c.max_radii),
+        ] {
+            if value == 0 {
+                return Err(Error::config(key, "must be ≥ 1, got 0"));
+            }
         }
         if !(t.target_loss.is_finite() && t.target_loss >= 0.0) {
             return Err(Error::config(
@@ -430,6 +449,7 @@ impl RunConfig {
                 eval_every: t.eval_every,
                 hessian_every: t.hessian_every,
                 divergence_factor: t.divergence_factor,
+                kernel_stage: None,
                 seed: self.seed,
             },
             learning_rate: t.learning_rate,

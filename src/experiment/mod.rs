@@ -1,13 +1,15 @@
 //! Experiments: what a command runs, from a validated configuration to files on disk.
 //!
 //! - [`config`]: TOML run configurations → validated [`config::Settings`];
-//! - [`run`]: one training run with its theorem card, verdicts and files;
+//! - [`run`]: one training run with its theorem card, verdicts and files ([`card_text`]: the
+//!   card in words and tables);
 //! - [`sweep`]: grids of runs reduced to resumable rows, shards and merges;
 //! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
 //! - [`ntk`]: the kernel report at one point and the numpy bundle;
 //! - [`bench`]: kernel timing cases.
 
 pub mod bench;
+pub mod card_text;
 pub mod config;
 pub mod landscape;
 pub mod ntk;

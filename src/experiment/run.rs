@@ -19,13 +19,15 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::experiment::card_text::{card_rows, card_sources, profile_markdown};
 use crate::experiment::config::{LearningRate, RunConfig, Settings};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
-use crate::theorem::card::{estimate_ball, BallEstimate, PointKind};
+use crate::theorem::card::{theorem_card, travelled_ball, TheoremCard};
+use crate::theorem::search::{PointKind, PointMeasure};
 use crate::theorem::step_size::sgd_step_size;
-use crate::theorem::verdict::{judge, RunVerdicts};
+use crate::theorem::verdict::{judge, RunRecords, RunVerdicts};
 use crate::train::{
     train, Control, Optimizer, StepRecord, StopReason, TheoremReference, TrainOutcome,
     TrainSettings,
@@ -79,9 +81,9 @@ pub struct RunRecord {
 pub struct StepSize {
     /// `η`.
     pub value: f64,
-    /// `config`, `auto: η* (card)` or `auto: SGD rule (card)`.
+    /// `config`, or `auto: …` naming the card's rule and constants.
     pub source: String,
-    /// `κ = 1/(η μ̂)` with the card's `μ̂`.
+    /// `κ = 1/(η μ)` with the certified `μ̂`, else `λ₀` (with a card).
     pub condition_number: Option<f64>,
 }
 
@@ -101,7 +103,7 @@ pub struct Summary {
     /// The resolved config.
     pub config: RunConfig,
     /// The theorem card (absent with `card.enabled = false`).
-    pub card: Option<BallEstimate>,
+    pub card: Option<TheoremCard>,
     /// Where each figure of the card came from.
     pub sources: Vec<(String, String)>,
     /// The step size.
@@ -130,7 +132,7 @@ pub struct RunSummary {
     /// The backend it ran on.
     pub backend: BackendInfo,
     /// The card, when computed.
-    pub card: Option<BallEstimate>,
+    pub card: Option<TheoremCard>,
     /// The step size.
     pub step_size: StepSize,
     /// The verdicts.
@@ -144,7 +146,7 @@ pub struct TrainRun<'a> {
     /// The output root; the run writes `<out>/<name>/`.
     pub out: PathBuf,
     /// Called once the card is computed, with it and the step size (before training).
-    pub on_card: &'a mut dyn FnMut(Option<&BallEstimate>, &StepSize),
+    pub on_card: &'a mut dyn FnMut(Option<&TheoremCard>, &StepSize),
     /// Called with every record (progress display, Ctrl-C); `Control::Stop` ends the run.
     pub observer: &'a mut dyn FnMut(&StepRecord) -> Control,
 }
@@ -153,15 +155,23 @@ pub struct TrainRun<'a> {
 pub fn resolve_step_size(
     learning_rate: LearningRate,
     optimizer: &Optimizer,
-    card: Option<&BallEstimate>,
+    card: Option<&TheoremCard>,
 ) -> Result<StepSize> {
     let (value, source) = match (learning_rate, card) {
         (LearningRate::Value(v), _) => (v, "config".to_string()),
         (LearningRate::Auto, Some(c)) => match optimizer {
-            Optimizer::Gd => (c.eta_star, "auto: η* = 1/(L̂_F² + β̂_F ‖r₀‖) from the card".into()),
+            Optimizer::Gd if c.certificate.certified => (
+                c.eta_star(),
+                "auto: certified η* = 1/(L̂_F² + β̂_F ‖r₀‖) over the searched ball".into(),
+            ),
+            Optimizer::Gd => (
+                c.eta_star(),
+                "auto: η*(w₀) = 1/(λ_max(K(w₀)) + ‖H_F(w₀)‖ ‖r₀‖) (no certificate: constants at w₀)"
+                    .into(),
+            ),
             Optimizer::Sgd { batch_size, .. } => (
                 sgd_step_size(c, *batch_size),
-                format!("auto: SGD rule for batch size {batch_size} from the card (see theorem::step_size::sgd_step_size)"),
+                format!("auto: SGD rule b η* / (n + b − 1) for batch size {batch_size} (Ma, Bassily & Belkin 2018; see theorem::step_size::sgd_step_size)"),
             ),
         },
         (LearningRate::Auto, None) => {
@@ -180,7 +190,7 @@ pub fn resolve_step_size(
     Ok(StepSize {
         value,
         source,
-        condition_number: card.map(|c| c.condition_number(value)),
+        condition_number: card.map(|c| 1.0 / (value * c.certificate.mu.unwrap_or(c.lambda0))),
     })
 }
 
@@ -198,11 +208,11 @@ impl BackendJob for TrainRun<'_> {
         let (x, y) = s.data.to_tensors::<B>(&device);
         let model = s.model.init::<B>(s.config.seed, &device);
         let card = if s.config.card.enabled {
-            Some(estimate_ball(
+            Some(theorem_card(
                 &model,
                 &x,
                 &y,
-                &s.config.card.probes(s.config.seed),
+                &s.config.card.settings(s.config.seed),
             )?)
         } else {
             None
@@ -211,21 +221,40 @@ impl BackendJob for TrainRun<'_> {
         (self.on_card)(card.as_ref(), &step_size);
         let mut train_settings = s.train.clone();
         train_settings.learning_rate = step_size.value;
-        let theorem = card.as_ref().map(|c| TheoremReference {
-            mu_hat: c.mu_hat,
-            radius: c.radius,
-        });
-        let outcome =
-            train_with_metrics(model, &x, &y, &train_settings, theorem, &dir, self.observer)?;
+        let theorem = card.as_ref().and_then(theorem_reference);
+        let outcome = train_with_metrics(
+            model.clone(),
+            &x,
+            &y,
+            &train_settings,
+            theorem,
+            &dir,
+            self.observer,
+        )?;
         write_parameters(&dir, &outcome.model.to_vector())?;
 
+        let travelled = match &card {
+            Some(c) => Some(travelled_ball(
+                c,
+                &model,
+                &x,
+                &y,
+                max_distance(&outcome.records),
+                &trajectory_points(&outcome.records),
+                &s.config.card.settings(s.config.seed).search,
+            )?),
+            None => None,
+        };
         let verdicts = judge(
             card.as_ref(),
-            &outcome.records,
-            step_size.value,
-            s.train.target_loss,
-            &outcome.stop,
-            &s.train.optimizer,
+            travelled.as_ref(),
+            &RunRecords {
+                records: &outcome.records,
+                eta: step_size.value,
+                target_loss: s.train.target_loss,
+                stop: &outcome.stop,
+                optimizer: &s.train.optimizer,
+            },
         );
         let summary = Summary {
             plstar_version: VERSION.into(),
@@ -340,6 +369,39 @@ fn train_with_metrics<B: Backend>(
     Ok(outcome)
 }
 
+/// The certified `μ̂` and radius for the records' bound columns (none without a certificate:
+/// the theorem promises nothing then).
+pub fn theorem_reference(card: &TheoremCard) -> Option<TheoremReference> {
+    let c = &card.certificate;
+    Some(TheoremReference {
+        mu_hat: c.mu?,
+        radius: c.radius?,
+    })
+}
+
+/// `r_T = max_t ‖w_t − w₀‖`.
+pub fn max_distance(records: &[StepRecord]) -> f64 {
+    records
+        .iter()
+        .map(|r| r.distance_from_init)
+        .fold(0.0, f64::max)
+}
+
+/// The kernel evaluations of a trajectory as measured points.
+pub fn trajectory_points(records: &[StepRecord]) -> Vec<PointMeasure> {
+    records
+        .iter()
+        .filter_map(|r| {
+            Some(PointMeasure {
+                kind: PointKind::Trajectory,
+                distance: r.distance_from_init,
+                lambda_min: r.lambda_min?,
+                lambda_max: r.lambda_max?,
+            })
+        })
+        .collect()
+}
+
 /// `dir/parameters.npy` when every parameter is finite; otherwise no stale vector from an
 /// earlier run of the same name may survive.
 fn write_parameters(dir: &Path, w: &[f64]) -> Result<()> {
@@ -349,84 +411,6 @@ fn write_parameters(dir: &Path, w: &[f64]) -> Result<()> {
         let _ = std::fs::remove_file(dir.join("parameters.npy"));
     }
     Ok(())
-}
-
-/// Where each figure of the card came from.
-pub fn card_sources(c: &BallEstimate) -> Vec<(String, String)> {
-    let inside = c
-        .probes
-        .iter()
-        .filter(|q| q.distance <= c.radius * (1.0 + 1e-9));
-    let (mut random, mut adversarial) = (0, 0);
-    for q in inside {
-        match q.kind {
-            PointKind::Random => random += 1,
-            PointKind::Adversarial => adversarial += 1,
-            PointKind::Init => {}
-        }
-    }
-    let probes =
-        format!("probes: w0, {random} random and {adversarial} adversarial points inside B(w0, R)");
-    vec![
-        (
-            "lambda0, lambda_max0, lipschitz_f0, hessian_norm0, residual_norm0, loss0, rho".into(),
-            "w0 (exact up to floating point; ‖H_F‖ by alternating maximization)".into(),
-        ),
-        ("mu_hat, lipschitz_f_hat, beta_f_hat".into(), probes),
-        (
-            "radius".into(),
-            format!(
-                "fixed point R = 2 L̂_F ‖r0‖ / μ̂ after {} rounds",
-                c.radius_history.len()
-            ),
-        ),
-        (
-            "eta_star".into(),
-            "η* = 1/(L̂_F² + β̂_F ‖r0‖) from the probe estimates".into(),
-        ),
-        (
-            "trajectory_mu (verdicts)".into(),
-            "trajectory: λ_min(K(w_t)) at the kernel evaluations".into(),
-        ),
-    ]
-}
-
-/// The card as `(label, value, source)` rows, for the terminal and the report.
-pub fn card_rows(c: &BallEstimate, step: &StepSize) -> Vec<(String, String, &'static str)> {
-    let f = |v: f64| format!("{v:.4e}");
-    vec![
-        (
-            "n, p, width m, depth L".into(),
-            format!("{}, {}, {}, {}", c.n, c.p, c.width, c.depth),
-            "config",
-        ),
-        ("λ₀ = λ_min(K(w₀))".into(), f(c.lambda0), "w₀"),
-        ("λ_max(K(w₀))".into(), f(c.lambda_max0), "w₀"),
-        ("L_F(w₀) = √λ_max".into(), f(c.lipschitz_f0), "w₀"),
-        ("‖H_F(w₀)‖".into(), f(c.hessian_norm0), "w₀"),
-        ("‖F(w₀) − y‖".into(), f(c.residual_norm0), "w₀"),
-        ("L(w₀) = ½‖F(w₀) − y‖²".into(), f(c.loss0), "w₀"),
-        ("ρ = min |σ_out'|".into(), f(c.rho), "w₀"),
-        ("μ̂ = min λ_min(K)".into(), f(c.mu_hat), "probes"),
-        ("L̂_F = max √λ_max(K)".into(), f(c.lipschitz_f_hat), "probes"),
-        ("β̂_F = max ‖H_F‖".into(), f(c.beta_f_hat), "probes"),
-        (
-            "R = 2 L̂_F ‖r₀‖ / μ̂".into(),
-            f(c.radius),
-            "probes (fixed point)",
-        ),
-        ("η* = 1/(L̂_F² + β̂_F ‖r₀‖)".into(), f(c.eta_star), "probes"),
-        (
-            "η used".into(),
-            format!("{} ({})", f(step.value), step.source),
-            "config / card",
-        ),
-        (
-            "κ = 1/(η μ̂)".into(),
-            step.condition_number.map_or("—".into(), f),
-            "probes",
-        ),
-    ]
 }
 
 fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
@@ -447,14 +431,20 @@ fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
         for (k, v, src) in card_rows(c, &s.step_size) {
             md.push_str(&format!("| {k} | {v} | {src} |\n"));
         }
-        md.push_str(&format!("\n{}\n\n", c.diagnosis));
+        md.push_str(&format!(
+            "\n{}\n\n### μ̂, L̂_F, β̂_F over balls B(w₀, r)\n\n",
+            c.diagnosis
+        ));
+        md.push_str(&profile_markdown(c));
+        md.push('\n');
     }
-    md.push_str("## Verdicts\n\n| check | result | numbers |\n|---|---|---|\n");
+    md.push_str("## Verdicts\n\n| check | result | why it applies (or not) | numbers |\n|---|---|---|---|\n");
     for v in &s.verdicts.verdicts {
         md.push_str(&format!(
-            "| {} | {} | {} |\n",
+            "| {} | {} | {} | {} |\n",
             v.check,
-            if v.passed { "pass" } else { "FAIL" },
+            v.state.label(),
+            v.reason,
             v.detail
         ));
     }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::experiment::config::RunConfig;
 use crate::experiment::run::resolve_step_size;
+use crate::experiment::run::{max_distance, theorem_reference, trajectory_points};
 use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
 use crate::measure::infinite::infinite_width_kernel;
 use crate::measure::spectrum::dense_spectrum;
@@ -26,10 +27,10 @@ use crate::model::Activation;
 use crate::report::figures::sweep::{sweep_figures, SeriesKey, SweepSeries};
 use crate::report::figures::Figure;
 use crate::report::files::{write_atomic, write_json, VERSION};
-use crate::report::rows::{read_folder_rows, read_rows, SweepRow, ROW_HEADER};
-use crate::theorem::card::estimate_ball;
-use crate::theorem::verdict::judge;
-use crate::train::{train, Control, StepRecord, TheoremReference};
+use crate::report::rows::{read_folder_rows, read_rows, rows_text, SweepRow};
+use crate::theorem::card::{theorem_card, travelled_ball, TheoremCard};
+use crate::theorem::verdict::{judge, RunRecords, RunVerdicts};
+use crate::train::{train, Control, StepRecord};
 
 /// A sweep file (TOML).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,10 +48,26 @@ pub struct SweepConfig {
     /// Whether to measure `max_k ‖H_{F_k}(w₀)‖₂` (one Lanczos run per sample).
     #[serde(default)]
     pub per_output_hessian: bool,
+    /// Fixed absolute radii `r` of the `mu_r{r}` columns: `μ̂(r)` over `B(w₀, r)` at every
+    /// point (added to every run's card radii).
+    #[serde(default = "default_mu_radii")]
+    pub mu_radii: Vec<f64>,
+    /// The common stage of the kernel-change column: the first step with
+    /// `L(w_t) ≤ kernel_stage · L(w₀)`.
+    #[serde(default = "default_kernel_stage")]
+    pub kernel_stage: f64,
 }
 
 fn default_seeds() -> Vec<u64> {
     vec![0, 1, 2]
+}
+
+fn default_mu_radii() -> Vec<f64> {
+    vec![1.0, 4.0, 16.0]
+}
+
+fn default_kernel_stage() -> f64 {
+    0.01
 }
 
 /// `[grid]`: every combination of the given lists is a point (absent lists keep the base).
@@ -148,6 +165,25 @@ impl SweepConfig {
         if self.grid.widths.is_empty() {
             return Err(Error::config("grid.widths", "give at least one width"));
         }
+        if !(self.kernel_stage > 0.0 && self.kernel_stage < 1.0) {
+            return Err(Error::config(
+                "kernel_stage",
+                format!(
+                    "is a fraction of L(w₀) in (0, 1), got {}",
+                    self.kernel_stage
+                ),
+            ));
+        }
+        let mut radii = self.mu_radii.clone();
+        radii.sort_by(f64::total_cmp);
+        radii.dedup();
+        if radii.len() != self.mu_radii.len() || radii.iter().any(|r| !(r.is_finite() && *r > 0.0))
+        {
+            return Err(Error::config(
+                "mu_radii",
+                format!("give distinct finite radii > 0, got {:?}", self.mu_radii),
+            ));
+        }
         for point in self.points() {
             self.run_config(&point, self.seeds[0]).validate()?;
         }
@@ -204,6 +240,7 @@ impl SweepConfig {
         let mut c = self.base.clone();
         c.name = Some(format!("{}-p{}-s{}", self.name, point.index, seed));
         c.seed = seed;
+        c.card.extra_radii.extend(&self.mu_radii);
         c.model.widths = vec![point.width; point.depth];
         c.model.activation = point.activation;
         c.model.output_activation = point.output_activation;
@@ -334,13 +371,10 @@ impl BackendJob for SweepJob<'_> {
         let rows_path = dir.join(self.shard.rows_file());
         // Drop a torn last line left by a killed run, then append.
         let existing = read_rows(&rows_path)?;
-        let mut text = String::from(ROW_HEADER);
-        text.push('\n');
-        for r in &existing {
-            text.push_str(&r.csv());
-            text.push('\n');
-        }
-        write_atomic(&rows_path, text.as_bytes())?;
+        write_atomic(
+            &rows_path,
+            rows_text(&self.sweep.mu_radii, &existing).as_bytes(),
+        )?;
         let done: BTreeSet<(usize, u64)> = existing.iter().map(|r| (r.point, r.seed)).collect();
         let todo: Vec<(SweepPoint, u64)> = self
             .sweep
@@ -384,7 +418,7 @@ fn run_point<B: Backend>(
     let (x, y) = s.data.to_tensors::<B>(device);
     let model = s.model.init::<B>(seed, device);
     let card = if config.card.enabled {
-        Some(estimate_ball(&model, &x, &y, &config.card.probes(seed))?)
+        Some(theorem_card(&model, &x, &y, &config.card.settings(seed))?)
     } else {
         None
     };
@@ -396,62 +430,110 @@ fn run_point<B: Backend>(
     let step = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
     let mut settings = s.train.clone();
     settings.learning_rate = step.value;
-    let theorem = card.as_ref().map(|c| TheoremReference {
-        mu_hat: c.mu_hat,
-        radius: c.radius,
-    });
-    let out = train(model, &x, &y, &settings, theorem, &mut |_| {
+    settings.kernel_stage = Some(sweep.kernel_stage);
+    let theorem = card.as_ref().and_then(theorem_reference);
+    let out = train(model.clone(), &x, &y, &settings, theorem, &mut |_| {
         Control::Continue
     });
+    let travelled = match &card {
+        Some(c) => Some(travelled_ball(
+            c,
+            &model,
+            &x,
+            &y,
+            max_distance(&out.records),
+            &trajectory_points(&out.records),
+            &config.card.settings(seed).search,
+        )?),
+        None => None,
+    };
     let v = judge(
         card.as_ref(),
-        &out.records,
-        step.value,
-        settings.target_loss,
-        &out.stop,
-        &settings.optimizer,
+        travelled.as_ref(),
+        &RunRecords {
+            records: &out.records,
+            eta: step.value,
+            target_loss: settings.target_loss,
+            stop: &out.stop,
+            optimizer: &settings.optimizer,
+        },
     );
     write_atomic(
         &dir.join("curves")
             .join(format!("point{}_seed{}.csv", point.index, seed)),
         curve_csv(&out.records).as_bytes(),
     )?;
-    let first = &out.records[0];
-    let hessians: Vec<f64> = out.records.iter().filter_map(|r| r.hessian_norm).collect();
+    let mut row = reduce(sweep, point, seed, card.as_ref(), &out.records, &v);
+    row.n = s.data.len();
+    row.p = s.model.parameter_count();
+    row.per_output_hessian0 = per_output_hessian0;
+    row.eta = step.value;
+    row.wall_seconds = started.elapsed().as_secs_f64();
+    Ok(row)
+}
+
+/// A run reduced to its row (`n`, `p`, `per_output_hessian0`, `eta` and `wall_seconds` are the
+/// caller's).
+fn reduce(
+    sweep: &SweepConfig,
+    point: &SweepPoint,
+    seed: u64,
+    card: Option<&TheoremCard>,
+    records: &[StepRecord],
+    v: &RunVerdicts,
+) -> SweepRow {
+    let first = &records[0];
     let hessian_norm0 = card
-        .as_ref()
         .map(|c| c.hessian_norm0)
         .or(first.hessian_norm)
         .unwrap_or(f64::NAN);
-    Ok(SweepRow {
+    let hessians = records.iter().filter_map(|r| r.hessian_norm);
+    let loss0 = first.loss;
+    let stage = records
+        .iter()
+        .find(|r| r.loss <= sweep.kernel_stage * loss0 && r.kernel_change.is_some());
+    let nan = f64::NAN;
+    SweepRow {
         point: point.index,
         seed,
         width: point.width,
         depth: point.depth,
-        n: s.data.len(),
+        n: 0,
         activation: point.activation.name().into(),
         output_activation: point.output_activation.name().into(),
-        p: s.model.parameter_count(),
-        lambda0: first.lambda_min.unwrap_or(f64::NAN),
-        lambda_max0: first.lambda_max.unwrap_or(f64::NAN),
-        mu_trajectory: v.trajectory_mu.unwrap_or(f64::NAN),
-        mu_probes: card.as_ref().map_or(f64::NAN, |c| c.mu_hat),
-        radius: card.as_ref().map_or(f64::NAN, |c| c.radius),
-        max_distance: v.max_distance,
-        hessian_norm0,
-        hessian_norm_max: hessians.iter().copied().fold(hessian_norm0, f64::max),
-        per_output_hessian0,
-        kernel_change: out
-            .records
+        p: 0,
+        lambda0: first.lambda_min.unwrap_or(nan),
+        lambda_max0: first.lambda_max.unwrap_or(nan),
+        positivity_threshold: card.map_or(nan, |c| c.positivity_threshold),
+        mu_trajectory: v.trajectory_mu.unwrap_or(nan),
+        mu_at: sweep
+            .mu_radii
             .iter()
-            .rev()
-            .find_map(|r| r.kernel_change)
-            .unwrap_or(f64::NAN),
+            .map(|&r| (r, card.map_or(nan, |c| profile_mu(c, r))))
+            .collect(),
+        certified: card.is_some_and(|c| c.certificate.certified),
+        certified_radius: card.and_then(|c| c.certificate.radius).unwrap_or(nan),
+        eta_star: card.map_or(nan, |c| c.eta_star()),
+        r_travelled: v.max_distance,
+        mu_travelled: v.travelled.as_ref().map_or(nan, |t| t.mu),
+        hessian_norm0,
+        hessian_norm_max: hessians.fold(hessian_norm0, f64::max),
+        per_output_hessian0: nan,
+        kernel_change: stage.and_then(|r| r.kernel_change).unwrap_or(nan),
+        kernel_stage_step: stage.map_or(-1, |r| r.step as i64),
         steps_to_target: v.steps_to_target.map_or(-1, |s| s as i64),
         final_loss: v.final_loss,
-        eta: step.value,
-        wall_seconds: started.elapsed().as_secs_f64(),
-    })
+        eta: nan,
+        wall_seconds: nan,
+    }
+}
+
+/// `μ̂(r)` from the card's profile at the grid radius `r` (NaN when the card searched nothing).
+fn profile_mu(card: &TheoremCard, r: f64) -> f64 {
+    card.profile
+        .iter()
+        .find(|e| (e.radius - r).abs() <= 1e-12 * r)
+        .map_or(f64::NAN, |e| e.mu)
 }
 
 /// Merges the rows of shard folders into `out`: refuses folders whose `sweep.json` differ;
@@ -498,13 +580,10 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<usize> {
     rows.dedup_by_key(|r| (r.point, r.seed));
     std::fs::create_dir_all(out).map_err(|e| Error::io("cannot create", out, e))?;
     write_json(&out.join("sweep.json"), &record)?;
-    let mut text = String::from(ROW_HEADER);
-    text.push('\n');
-    for r in &rows {
-        text.push_str(&r.csv());
-        text.push('\n');
-    }
-    write_atomic(&out.join("rows.csv"), text.as_bytes())?;
+    write_atomic(
+        &out.join("rows.csv"),
+        rows_text(&record.sweep.mu_radii, &rows).as_bytes(),
+    )?;
     Ok(rows.len())
 }
 
@@ -534,7 +613,7 @@ pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
         .into_iter()
         .filter_map(|k| infinite_width_lambda_min(&record.sweep, &k).map(|l| (k, l)))
         .collect();
-    sweep_figures(dir, &rows, &limits)
+    sweep_figures(dir, &rows, &record.sweep.mu_radii, &limits)
 }
 
 /// `λ_min(K∞)` for series `k` of `sweep`, where a closed form exists: one hidden layer, erf or

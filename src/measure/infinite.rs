@@ -2,7 +2,8 @@
 //! parameterization, both layers trained:
 //! `K∞(x, x′) = E[σ(u)σ(u′)] + (xᵀx′/d) E[σ′(u)σ′(u′)]`, `(u, u′)` centred Gaussian with
 //! covariance `Σ = [[‖x‖², xᵀx′], [xᵀx′, ‖x′‖²]] / d`.
-//! - ReLU: `E[σσ′] = √(Σ₁₁Σ₂₂)(sin θ + (π − θ) cos θ)/(2π)`, `E[σ′σ′′] = (π − θ)/(2π)`;
+//! - ReLU: `E[σσ′] = √(Σ₁₁Σ₂₂)(sin θ + (π − θ) cos θ)/(2π)`, `E[σ′σ′′] = (π − θ)/(2π)`
+//!   (θ the angle between x and x′; a zero input gives 0);
 //! - erf: `E[σσ′] = (2/π) arcsin(2Σ₁₂/√((1+2Σ₁₁)(1+2Σ₂₂)))`,
 //!   `E[σ′σ′′] = (4/π)/√((1+2Σ₁₁)(1+2Σ₂₂) − 4Σ₁₂²)`.
 
@@ -28,9 +29,10 @@ pub fn infinite_width_kernel(act: Activation, data: &Dataset) -> Option<TangentK
                 dot(data.input(i), data.input(j)) / d,
             );
             values[i * n + j] = match act {
+                Activation::Relu if s11 == 0.0 || s22 == 0.0 => 0.0,
                 Activation::Relu => {
-                    let cos = (s12 / (s11 * s22).sqrt()).clamp(-1.0, 1.0);
-                    let theta = cos.acos();
+                    let theta = angle(data.input(i), data.input(j));
+                    let cos = theta.cos();
                     (s11 * s22).sqrt() * (theta.sin() + (PI - theta) * cos) / (2.0 * PI)
                         + s12 * (PI - theta) / (2.0 * PI)
                 }
@@ -43,4 +45,20 @@ pub fn infinite_width_kernel(act: Activation, data: &Dataset) -> Option<TangentK
         }
     }
     Some(TangentKernel { n, values })
+}
+
+/// The angle between `a` and `b`, `2 atan2(‖â − b̂‖, ‖â + b̂‖)`: accurate near 0 and π, where
+/// `acos` of the cosine loses half the digits.
+fn angle(a: &[f64], b: &[f64]) -> f64 {
+    let (na, nb) = (
+        a.iter().map(|v| v * v).sum::<f64>().sqrt(),
+        b.iter().map(|v| v * v).sum::<f64>().sqrt(),
+    );
+    let (mut minus, mut plus) = (0.0, 0.0);
+    for (p, q) in a.iter().zip(b) {
+        let (p, q) = (p / na, q / nb);
+        minus += (p - q) * (p - q);
+        plus += (p + q) * (p + q);
+    }
+    2.0 * minus.sqrt().atan2(plus.sqrt())
 }

@@ -346,6 +346,36 @@ fn tridiagonal(alpha: &[f64], beta: &[f64]) -> faer::Mat<f64> {
     })
 }
 
+/// The eigendecomposition `K = U diag(λ) Uᵀ` of a symmetric kernel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymmetricEigen {
+    /// Eigenvalues, ascending.
+    pub values: Vec<f64>,
+    /// Unit eigenvectors, `vectors[i]` for `values[i]`.
+    pub vectors: Vec<Vec<f64>>,
+}
+
+/// Every eigenpair of `K` (dense, faer), eigenvalues ascending. Cost `O(n³)`.
+pub fn symmetric_eigen(k: &TangentKernel) -> Result<SymmetricEigen> {
+    let evd = k
+        .to_faer()
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|e| {
+            Error::Backend(format!("the symmetric eigensolver did not converge: {e:?}"))
+        })?;
+    let s = evd.S();
+    let u = evd.U();
+    let mut order: Vec<usize> = (0..k.n).collect();
+    order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+    Ok(SymmetricEigen {
+        values: order.iter().map(|&i| s[i]).collect(),
+        vectors: order
+            .iter()
+            .map(|&i| (0..k.n).map(|j| u[(j, i)]).collect())
+            .collect(),
+    })
+}
+
 /// The smallest eigenvalue of `K` and a unit eigenvector (dense, faer).
 pub fn bottom_eigenpair(k: &TangentKernel) -> Result<(f64, Vec<f64>)> {
     let evd = k

@@ -424,6 +424,16 @@ pub fn upload<B: Backend, const D: usize>(
     Tensor::from_data(data, device)
 }
 
+/// The machine epsilon of the backend's float type (`2.2e-16` for f64, `1.2e-7` for f32): the
+/// unit of round-off that thresholds and finite-difference steps scale with.
+pub fn machine_epsilon<B: Backend>() -> f64 {
+    if std::mem::size_of::<B::FloatElem>() <= 4 {
+        f64::from(f32::EPSILON)
+    } else {
+        f64::EPSILON
+    }
+}
+
 /// Per-layer weight matrices and (possibly no) bias vectors as one host vector in the
 /// parameter-vector order of the [module docs](self): `W⁽¹⁾, b⁽¹⁾, W⁽²⁾, b⁽²⁾, …`.
 pub fn flatten<B: Backend>(weights: &[Tensor<B, 2>], biases: &[Tensor<B, 1>]) -> Vec<f64> {

@@ -1,6 +1,11 @@
 //! Sweep rows: one `(point, seed)` run of a sweep reduced to the theory's quantities, one CSV
 //! line each (`rows.csv`, or `rows.shard-I-of-N.csv` per shard). Sweeps append them; figures
 //! and merges read them.
+//!
+//! The columns ([`SweepRow::header`]) are fixed but for one `mu_r{r}` column per fixed radius
+//! `r` of the sweep (`μ̂(r)` over `B(w₀, r)`); a file is read by its header's names, so a row
+//! parses only against the header it was written under. Floats are written with `{:e}` and
+//! round-trip exactly.
 
 use std::path::Path;
 
@@ -31,22 +36,33 @@ pub struct SweepRow {
     pub lambda0: f64,
     /// `λ_max(K(w₀))`.
     pub lambda_max0: f64,
-    /// `min_t λ_min(K(w_t))` along the GD run (μ̂ from the trajectory).
+    /// `n ε λ_max(K(w₀))`: eigenvalues at or below it are round-off.
+    pub positivity_threshold: f64,
+    /// `min_t λ_min(K(w_t))` over the kernel evaluations of the run (`t = 0` included).
     pub mu_trajectory: f64,
-    /// `μ̂` from the probes of the ball (NaN without a card).
-    pub mu_probes: f64,
-    /// `R` (NaN without a card).
-    pub radius: f64,
-    /// `max_t ‖w_t − w₀‖`.
-    pub max_distance: f64,
+    /// `(r, μ̂(r))` at the sweep's fixed radii (NaN where the card did not search: `p < n`).
+    pub mu_at: Vec<(f64, f64)>,
+    /// Whether the card certified a ball.
+    pub certified: bool,
+    /// The certified radius `R_c` (NaN when not certified).
+    pub certified_radius: f64,
+    /// The card's `η*`: certified, else `η*(w₀)`.
+    pub eta_star: f64,
+    /// `r_T = max_t ‖w_t − w₀‖`.
+    pub r_travelled: f64,
+    /// `μ̂(r_T)`.
+    pub mu_travelled: f64,
     /// `‖H_F(w₀)‖`.
     pub hessian_norm0: f64,
     /// `max_t ‖H_F(w_t)‖` over the Hessian evaluations of the run.
     pub hessian_norm_max: f64,
     /// `max_k ‖H_{F_k}(w₀)‖₂` (NaN unless measured).
     pub per_output_hessian0: f64,
-    /// `‖K(w_T) − K(w₀)‖_F / ‖K(w₀)‖_F` at the end.
+    /// `‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F` at the common stage: the first step with
+    /// `L(w_t) ≤ stage · L(w₀)` (NaN when the run never got there).
     pub kernel_change: f64,
+    /// That step (−1: not reached).
+    pub kernel_stage_step: i64,
     /// The step where the target was reached (−1: not reached).
     pub steps_to_target: i64,
     /// Final loss `L(w_T)`.
@@ -57,68 +73,173 @@ pub struct SweepRow {
     pub wall_seconds: f64,
 }
 
-/// The CSV header of [`SweepRow`].
-pub const ROW_HEADER: &str = "point,seed,width,depth,n,activation,output_activation,p,lambda0,lambda_max0,mu_trajectory,mu_probes,radius,max_distance,hessian_norm0,hessian_norm_max,per_output_hessian0,kernel_change,steps_to_target,final_loss,eta,wall_seconds";
+/// The name of the `μ̂(r)` column of radius `r`.
+pub fn mu_column(r: f64) -> String {
+    format!("mu_r{r}")
+}
 
 impl SweepRow {
-    /// One CSV line (no newline); floats round-trip exactly.
-    pub fn csv(&self) -> String {
-        format!(
-            "{},{},{},{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{},{:e},{:e},{:.3}",
-            self.point, self.seed, self.width, self.depth, self.n, self.activation,
-            self.output_activation, self.p, self.lambda0, self.lambda_max0, self.mu_trajectory,
-            self.mu_probes, self.radius, self.max_distance, self.hessian_norm0,
-            self.hessian_norm_max, self.per_output_hessian0, self.kernel_change,
-            self.steps_to_target, self.final_loss, self.eta, self.wall_seconds
-        )
+    /// The header of a rows file whose sweep has the fixed radii `radii`.
+    pub fn header(radii: &[f64]) -> String {
+        let mut names: Vec<String> = HEAD.iter().map(|s| s.to_string()).collect();
+        names.extend(radii.iter().map(|&r| mu_column(r)));
+        names.extend(TAIL.iter().map(|s| s.to_string()));
+        names.join(",")
     }
 
-    /// Parses a line written by [`SweepRow::csv`].
-    pub fn parse(line: &str) -> Option<Self> {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 22 {
+    /// One CSV line (no newline) under [`SweepRow::header`] of this row's radii.
+    pub fn csv(&self) -> String {
+        let e = |v: f64| format!("{v:e}");
+        let mut fields = vec![
+            self.point.to_string(),
+            self.seed.to_string(),
+            self.width.to_string(),
+            self.depth.to_string(),
+            self.n.to_string(),
+            self.activation.clone(),
+            self.output_activation.clone(),
+            self.p.to_string(),
+            e(self.lambda0),
+            e(self.lambda_max0),
+            e(self.positivity_threshold),
+            e(self.mu_trajectory),
+        ];
+        fields.extend(self.mu_at.iter().map(|&(_, mu)| e(mu)));
+        fields.extend([
+            u8::from(self.certified).to_string(),
+            e(self.certified_radius),
+            e(self.eta_star),
+            e(self.r_travelled),
+            e(self.mu_travelled),
+            e(self.hessian_norm0),
+            e(self.hessian_norm_max),
+            e(self.per_output_hessian0),
+            e(self.kernel_change),
+            self.kernel_stage_step.to_string(),
+            self.steps_to_target.to_string(),
+            e(self.final_loss),
+            e(self.eta),
+            format!("{:.3}", self.wall_seconds),
+        ]);
+        fields.join(",")
+    }
+
+    /// Parses a line written under `header` by [`SweepRow::csv`].
+    pub fn parse(header: &str, line: &str) -> Option<Self> {
+        let names: Vec<&str> = header.split(',').collect();
+        let values: Vec<&str> = line.split(',').collect();
+        if names.len() != values.len() {
             return None;
         }
-        let x = |i: usize| f[i].parse::<f64>().ok();
+        let get = |name: &str| names.iter().position(|n| *n == name).map(|i| values[i]);
+        let f = |name: &str| get(name)?.parse::<f64>().ok();
+        let u = |name: &str| get(name)?.parse::<usize>().ok();
+        let i = |name: &str| get(name)?.parse::<i64>().ok();
+        let mu_at = names
+            .iter()
+            .zip(&values)
+            .filter_map(|(n, v)| Some((n.strip_prefix("mu_r")?.parse().ok()?, v.parse().ok()?)))
+            .collect();
         Some(Self {
-            point: f[0].parse().ok()?,
-            seed: f[1].parse().ok()?,
-            width: f[2].parse().ok()?,
-            depth: f[3].parse().ok()?,
-            n: f[4].parse().ok()?,
-            activation: f[5].to_string(),
-            output_activation: f[6].to_string(),
-            p: f[7].parse().ok()?,
-            lambda0: x(8)?,
-            lambda_max0: x(9)?,
-            mu_trajectory: x(10)?,
-            mu_probes: x(11)?,
-            radius: x(12)?,
-            max_distance: x(13)?,
-            hessian_norm0: x(14)?,
-            hessian_norm_max: x(15)?,
-            per_output_hessian0: x(16)?,
-            kernel_change: x(17)?,
-            steps_to_target: f[18].parse().ok()?,
-            final_loss: x(19)?,
-            eta: x(20)?,
-            wall_seconds: x(21)?,
+            point: u("point")?,
+            seed: get("seed")?.parse().ok()?,
+            width: u("width")?,
+            depth: u("depth")?,
+            n: u("n")?,
+            activation: get("activation")?.to_string(),
+            output_activation: get("output_activation")?.to_string(),
+            p: u("p")?,
+            lambda0: f("lambda0")?,
+            lambda_max0: f("lambda_max0")?,
+            positivity_threshold: f("positivity_threshold")?,
+            mu_trajectory: f("mu_trajectory")?,
+            mu_at,
+            certified: u("certified")? == 1,
+            certified_radius: f("certified_radius")?,
+            eta_star: f("eta_star")?,
+            r_travelled: f("r_travelled")?,
+            mu_travelled: f("mu_travelled")?,
+            hessian_norm0: f("hessian_norm0")?,
+            hessian_norm_max: f("hessian_norm_max")?,
+            per_output_hessian0: f("per_output_hessian0")?,
+            kernel_change: f("kernel_change")?,
+            kernel_stage_step: i("kernel_stage_step")?,
+            steps_to_target: i("steps_to_target")?,
+            final_loss: f("final_loss")?,
+            eta: f("eta")?,
+            wall_seconds: f("wall_seconds")?,
         })
+    }
+
+    /// `μ̂(r)` at the fixed radius `r` (NaN when the row has no such column).
+    pub fn mu_at(&self, r: f64) -> f64 {
+        self.mu_at
+            .iter()
+            .find(|(q, _)| *q == r)
+            .map_or(f64::NAN, |(_, mu)| *mu)
     }
 }
 
-/// Reads the complete rows of a rows file (a torn last line is ignored).
+/// The columns before the `mu_r{r}` ones.
+const HEAD: [&str; 12] = [
+    "point",
+    "seed",
+    "width",
+    "depth",
+    "n",
+    "activation",
+    "output_activation",
+    "p",
+    "lambda0",
+    "lambda_max0",
+    "positivity_threshold",
+    "mu_trajectory",
+];
+
+/// The columns after the `mu_r{r}` ones.
+const TAIL: [&str; 14] = [
+    "certified",
+    "certified_radius",
+    "eta_star",
+    "r_travelled",
+    "mu_travelled",
+    "hessian_norm0",
+    "hessian_norm_max",
+    "per_output_hessian0",
+    "kernel_change",
+    "kernel_stage_step",
+    "steps_to_target",
+    "final_loss",
+    "eta",
+    "wall_seconds",
+];
+
+/// A rows file's text: the header for `radii`, then every row.
+pub fn rows_text(radii: &[f64], rows: &[SweepRow]) -> String {
+    let mut text = SweepRow::header(radii);
+    text.push('\n');
+    for r in rows {
+        text.push_str(&r.csv());
+        text.push('\n');
+    }
+    text
+}
+
+/// Reads the complete rows of a rows file (a torn last line is ignored; a missing file has no
+/// rows).
 pub fn read_rows(path: &Path) -> Result<Vec<SweepRow>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
         Err(e) => return Err(Error::io("cannot read", path, e)),
     };
-    Ok(text
-        .split_inclusive('\n')
-        .filter(|l| l.ends_with('\n'))
-        .skip(1)
-        .filter_map(|l| SweepRow::parse(l.trim_end()))
+    let mut lines = text.split_inclusive('\n').filter(|l| l.ends_with('\n'));
+    let Some(header) = lines.next() else {
+        return Ok(vec![]);
+    };
+    let header = header.trim_end();
+    Ok(lines
+        .filter_map(|l| SweepRow::parse(header, l.trim_end()))
         .collect())
 }
 

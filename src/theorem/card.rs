@@ -1,92 +1,119 @@
-//! The constants of the local PL* theorem (THEORY.md), estimated over the ball `B(w₀, R)`.
+//! The theorem card: the constants of the local PL* theorem (THEORY.md) measured at `w₀` and over
+//! balls `B(w₀, r)` of a grid of absolute radii, and the certificate they give.
 //!
-//! `L_F = sup_B √λ_max(K)`, `β_F = sup_B ‖H_F‖` and `μ = inf_B λ_min(K)` are sup/inf over a
-//! ball whose radius `R = 2 L_F ‖F(w₀) − y‖ / μ` depends on them: no program can certify them.
-//! [`estimate_ball`] measures them at `w₀` (exact up to floating point) and at probe points
-//! inside the ball — random directions at several radii, and an adversarial search that moves
-//! inside the ball to lower `λ_min(K)` — and iterates `R ← 2 L̂_F ‖r₀‖ / μ̂` to a fixed point.
-//! Every estimate is a max/min over the points actually measured, and each point is listed with
-//! where it came from.
+//! For every radius `r` of the grid (ascending, each search warm-started from the previous
+//! radius), a constrained search ([`crate::theorem::search`]) gives
+//! - `μ̂(r) = min λ_min(K)` over every measured point inside `B(w₀, r)` (non-increasing in `r`:
+//!   a point of a smaller ball is inside every larger one);
+//! - `L̂_F(r) = max √λ_max(K)` over the same points;
+//! - `β̂_F(r) = max ‖H_F‖` at `w₀` and at the best points of the searches inside the ball (each a
+//!   local maximum of the alternation: a lower bound);
+//! - `R(r) = 2 L̂_F(r) ‖F(w₀) − y‖ / μ̂(r)`, the radius the theorem asks for with these constants.
 //!
-//! The adversarial direction is the exact gradient of the bottom eigenvalue:
-//! with `v` the unit bottom eigenvector of `K(w)`, `λ_min = vᵀK v = ‖DFᵀv‖²`, so
-//! `∇_w λ_min = 2 H(v) DFᵀv` (a Hessian-vector product of `vᵀF`), valid where `λ_min` is simple.
+//! **The certificate.** The theorem applies on `B(w₀, r)` when `μ̂(r) > 0` and `r ≥ R(r)`. At the
+//! smallest grid radius `r_s` where that holds, the constants over `B(w₀, R(r_s)) ⊆ B(w₀, r_s)`
+//! are at least as good, so the certified radius is `R(r_s)`, with
+//! `η* = 1 / (L̂_F(r_s)² + β̂_F(r_s) ‖F(w₀) − y‖)`. The estimates are extremes over the points
+//! measured, not suprema over the ball: the certificate is as good as the search.
+//!
+//! Positivity is judged against the round-off of the kernel's eigenvalues,
+//! `μ̂ > n ε λ_max(K(w₀))` with `ε` the backend's machine epsilon; an under-parameterized model
+//! (`p < n`, so `rank K ≤ p < n`) is not certifiable and is not searched.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::measure::hessian::{
-    hessian_operator_norm, hessian_vector_product, HessianNormSettings, Objective,
-};
-use crate::measure::kernel::{activation_derivative, tangent_kernel, KernelMethod, TangentKernel};
-use crate::measure::loss::contraction_gradient;
-use crate::measure::spectrum::{bottom_eigenpair, dense_spectrum, LanczosSettings};
-use crate::model::{download, Activation, Mlp, MlpConfig};
+use crate::measure::hessian::{hessian_operator_norm, HessianNorm, HessianNormSettings};
+use crate::measure::kernel::{activation_derivative, tangent_kernel, KernelMethod};
+use crate::measure::loss::loss_gradient;
+use crate::measure::spectrum::{symmetric_eigen, LanczosSettings};
+use crate::model::{download, machine_epsilon, Activation, Mlp};
+use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
 
-/// How the ball is probed.
+/// How the card searches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProbeSettings {
-    /// Random unit directions per radius.
-    pub directions: usize,
-    /// Probe radii as fractions of the current `R`.
-    pub radii: Vec<f64>,
-    /// Projected steps of the adversarial search for a lower `λ_min(K)`.
-    pub adversarial_steps: usize,
-    /// Rounds of the fixed point `R ← 2 L̂_F ‖r₀‖ / μ̂`.
-    pub fixed_point_iterations: usize,
-    /// Whether to estimate `‖H_F‖` at the probes (a few dozen HVPs each); `w₀` always is.
-    pub hessian_at_probes: bool,
-    /// Seed of the random directions.
-    pub seed: u64,
+pub struct CardSettings {
+    /// The search of each ball.
+    pub search: SearchSettings,
+    /// Grid radii per doubling. The grid is geometric from a quarter of the linearized GD
+    /// distance `√(r₀ᵀK₀⁻¹r₀)` to eight times `R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀`.
+    pub radii_per_octave: usize,
+    /// The most grid radii (the spacing widens to fit).
+    pub max_radii: usize,
+    /// Absolute radii always searched too (e.g. the fixed radii of a sweep's columns).
+    pub extra_radii: Vec<f64>,
+    /// Measure `‖H_F‖` at the best points of every radius (else `β̂_F` is `‖H_F(w₀)‖` alone).
+    pub hessian_at_searched: bool,
+    /// Keep searching the radii above the certificate (else stop once certified and past every
+    /// extra radius).
+    pub search_past_certificate: bool,
 }
 
-impl Default for ProbeSettings {
+impl Default for CardSettings {
     fn default() -> Self {
         Self {
-            directions: 3,
-            radii: vec![0.25, 0.5, 1.0],
-            adversarial_steps: 4,
-            fixed_point_iterations: 3,
-            hessian_at_probes: true,
-            seed: 0,
+            search: SearchSettings::default(),
+            radii_per_octave: 1,
+            max_radii: 14,
+            extra_radii: vec![],
+            hessian_at_searched: true,
+            search_past_certificate: false,
         }
     }
 }
 
-/// Where a measured point came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PointKind {
-    /// The initialization `w₀`.
-    Init,
-    /// `w₀ + r u` for a random unit `u`.
-    Random,
-    /// A step of the adversarial search.
-    Adversarial,
+/// The estimates over one ball `B(w₀, r)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RadiusEstimate {
+    /// `r`.
+    pub radius: f64,
+    /// `μ̂(r) = min λ_min(K)` over the measured points inside the ball.
+    pub mu: f64,
+    /// `L̂_F(r) = max √λ_max(K)` over those points.
+    pub lipschitz_f: f64,
+    /// `β̂_F(r) = max ‖H_F‖` over the Hessian points inside the ball (a lower bound).
+    pub beta_f: f64,
+    /// Whether every `‖H_F‖` behind `β̂_F(r)` converged.
+    pub beta_f_converged: bool,
+    /// `R(r) = 2 L̂_F(r) ‖r₀‖ / μ̂(r)` (infinite when `μ̂(r)` is not positive).
+    pub theorem_radius: f64,
+    /// Measured points inside the ball.
+    pub points: usize,
+    /// Whether this radius was searched (else its values are those of the last searched radius:
+    /// `μ̂` was already not positive, or the certificate was already found).
+    pub searched: bool,
 }
 
-/// The kernel (and Hessian) at one point of the ball.
+/// The certificate: where the theorem applies, as far as the search measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PointMeasure {
-    /// Where the point came from.
-    pub kind: PointKind,
-    /// `‖w − w₀‖`.
-    pub distance: f64,
-    /// `λ_min(K(w))`.
-    pub lambda_min: f64,
-    /// `λ_max(K(w))`.
-    pub lambda_max: f64,
-    /// `‖H_F(w)‖` when measured.
-    pub hessian_norm: Option<f64>,
+pub struct Certificate {
+    /// Whether some searched ball satisfies `μ̂(r) > 0` and `r ≥ R(r)`.
+    pub certified: bool,
+    /// The certified radius `R(r_s)` (see the module docs).
+    pub radius: Option<f64>,
+    /// `r_s`, the searched radius whose constants certify.
+    pub searched_radius: Option<f64>,
+    /// `μ̂(r_s)`.
+    pub mu: Option<f64>,
+    /// `L̂_F(r_s)`.
+    pub lipschitz_f: Option<f64>,
+    /// `β̂_F(r_s)`.
+    pub beta_f: Option<f64>,
+    /// `η* = 1 / (L̂_F(r_s)² + β̂_F(r_s) ‖r₀‖)`.
+    pub eta_star: Option<f64>,
+    /// Every grid radius.
+    pub searched_radii: Vec<f64>,
+    /// `μ̂(r)` at every grid radius.
+    pub mu_profile: Vec<f64>,
+    /// Why it is (or is not) certified, in plain words.
+    pub reason: String,
 }
 
-/// The theorem's quantities: at `w₀`, and estimated over the ball.
+/// The theorem's quantities at `w₀` and over balls around it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BallEstimate {
+pub struct TheoremCard {
     /// `n`.
     pub n: usize,
     /// `p`.
@@ -95,71 +122,383 @@ pub struct BallEstimate {
     pub width: usize,
     /// The depth `L`.
     pub depth: usize,
+    /// The backend's machine epsilon `ε`.
+    pub machine_epsilon: f64,
+    /// `n ε λ_max(K(w₀))`: eigenvalues at or below it are round-off.
+    pub positivity_threshold: f64,
     /// `λ₀ = λ_min(K(w₀))`.
     pub lambda0: f64,
     /// `λ_max(K(w₀))`.
     pub lambda_max0: f64,
     /// `L_F(w₀) = √λ_max(K(w₀))`.
     pub lipschitz_f0: f64,
-    /// `‖H_F(w₀)‖`.
+    /// `‖H_F(w₀)‖` (alternating maximization: a lower bound when not converged).
     pub hessian_norm0: f64,
+    /// Whether `‖H_F(w₀)‖` converged.
+    pub hessian_norm0_converged: bool,
     /// `‖F(w₀) − y‖`.
     pub residual_norm0: f64,
     /// `L(w₀) = ½‖F(w₀) − y‖²`.
     pub loss0: f64,
-    /// `max_i K_ii(w₀) = max_i ‖∇f(x_i)‖²` (per-sample smoothness, for the SGD rule).
+    /// `max_i K_ii(w₀) = max_i ‖∇f(x_i)‖²`.
     pub max_kernel_diagonal0: f64,
     /// `max_i |f(x_i) − y_i|` at `w₀`.
     pub max_abs_residual0: f64,
     /// `ρ = min_i |σ_out'(z_i)|` at `w₀` over the data (1 for a linear output).
     pub rho: f64,
-    /// `μ̂ = min λ_min(K)` over the measured points inside `B(w₀, R)`.
-    pub mu_hat: f64,
-    /// `L̂_F = max √λ_max(K)` over those points.
-    pub lipschitz_f_hat: f64,
-    /// `β̂_F = max ‖H_F‖` over those points.
-    pub beta_f_hat: f64,
-    /// `R = 2 L̂_F ‖F(w₀) − y‖ / μ̂` at the last fixed-point round (infinite if `μ̂ ≤ 0`).
-    pub radius: f64,
-    /// `R` after each fixed-point round (the first from `w₀` alone).
-    pub radius_history: Vec<f64>,
-    /// Whether the last round changed `R` by at most 5%. When it did not, `R` kept growing
-    /// (probes far from `w₀` see a larger `L̂_F`): the width is too small for the theorem's ball,
-    /// and the estimates are those of the last ball probed.
-    pub radius_settled: bool,
-    /// `η* = 1 / (L̂_F² + β̂_F ‖F(w₀) − y‖)`.
-    pub eta_star: f64,
+    /// `√(r₀ᵀ K₀⁻¹ r₀)`: how far gradient descent on the linearized model travels.
+    pub linearized_distance: f64,
+    /// `R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀`, the theorem's radius with the constants at `w₀`.
+    pub radius0: f64,
+    /// `η*(w₀) = 1 / (λ_max(K(w₀)) + ‖H_F(w₀)‖ ‖r₀‖)`: the step size with the constants at `w₀`
+    /// alone (no ball), used when nothing is certified.
+    pub eta_star0: f64,
+    /// The estimates over every grid radius, ascending.
+    pub profile: Vec<RadiusEstimate>,
+    /// The certificate.
+    pub certificate: Certificate,
     /// Every measured point.
-    pub probes: Vec<PointMeasure>,
-    /// Whether PL* can hold: `μ̂ > 0` (numerically, above `1e-10 λ_max`).
-    pub pl_star_possible: bool,
-    /// Plain words on what the estimates mean, e.g. why PL* cannot hold.
+    pub points: Vec<PointMeasure>,
+    /// Plain words on what the card means.
     pub diagnosis: String,
+    /// The best `λ_min` point of each searched radius (warm starts for later searches).
+    #[serde(skip)]
+    pub bottom_points: Vec<(f64, Vec<f64>)>,
 }
 
-impl BallEstimate {
-    /// `κ = 1/(η μ̂)` for the step size `η`.
-    pub fn condition_number(&self, eta: f64) -> f64 {
-        1.0 / (eta * self.mu_hat)
+impl TheoremCard {
+    /// The step size the card recommends for gradient descent: the certified `η*`, else
+    /// `η*(w₀)`.
+    pub fn eta_star(&self) -> f64 {
+        self.certificate.eta_star.unwrap_or(self.eta_star0)
     }
 
-    /// The theorem's rate bound `(1 − η μ̂)^t L(w₀)` (clamped at 0 when `η μ̂ > 1`).
-    pub fn loss_bound(&self, eta: f64, step: usize) -> f64 {
-        (1.0 - eta * self.mu_hat).max(0.0).powi(step as i32) * self.loss0
+    /// Whether `value` is a positive eigenvalue, above round-off.
+    pub fn is_positive(&self, value: f64) -> bool {
+        value > self.positivity_threshold
+    }
+
+    /// The rate bound `(1 − η μ)^t L(w₀)` (clamped at 0 when `η μ > 1`).
+    pub fn loss_bound(&self, eta: f64, mu: f64, step: usize) -> f64 {
+        (1.0 - eta * mu).max(0.0).powi(step as i32) * self.loss0
     }
 }
 
-/// The kernel's extremes at `w`.
-fn kernel_extremes<B: Backend>(
+/// The card of `model` (at `w₀`) on inputs `x` `[n, d]`, targets `y` `[n]`.
+///
+/// Cost: at `w₀`, the kernel's eigendecomposition and `‖H_F‖`; per grid radius, two searches
+/// (each `restarts × steps` kernel eigendecompositions and eigenvalue gradients, one
+/// Hessian-vector product each) and, with `hessian_at_searched`, two `‖H_F‖`.
+pub fn theorem_card<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
-) -> Result<(f64, f64, TangentKernel)> {
-    let k = tangent_kernel(model, x, KernelMethod::Structured);
-    let s = dense_spectrum(&k)?;
-    Ok((s.lambda_min, s.lambda_max, k))
+    y: &Tensor<B, 1>,
+    settings: &CardSettings,
+) -> Result<TheoremCard> {
+    let cfg = model.config().clone();
+    let n = x.dims()[0];
+    let w0 = model.to_vector();
+    let p = w0.len();
+    let init = InitMeasures::at(model, x, y)?;
+    let eps = machine_epsilon::<B>();
+    let threshold = n as f64 * eps * init.lambda_max0;
+    let mut card = TheoremCard {
+        n,
+        p,
+        width: cfg.min_width(),
+        depth: cfg.depth(),
+        machine_epsilon: eps,
+        positivity_threshold: threshold,
+        lambda0: init.lambda0,
+        lambda_max0: init.lambda_max0,
+        lipschitz_f0: init.lambda_max0.sqrt(),
+        hessian_norm0: init.hessian0.value,
+        hessian_norm0_converged: init.hessian0.converged,
+        residual_norm0: norm(&init.r0),
+        loss0: 0.5 * norm(&init.r0).powi(2),
+        max_kernel_diagonal0: init.max_kernel_diagonal0,
+        max_abs_residual0: init.r0.iter().map(|v| v.abs()).fold(0.0, f64::max),
+        rho: init.rho,
+        linearized_distance: init.linearized_distance,
+        radius0: f64::INFINITY,
+        eta_star0: 1.0 / (init.lambda_max0 + init.hessian0.value * norm(&init.r0)),
+        profile: vec![],
+        certificate: Certificate::none(String::new()),
+        points: vec![PointMeasure {
+            kind: PointKind::Init,
+            distance: 0.0,
+            lambda_min: init.lambda0,
+            lambda_max: init.lambda_max0,
+        }],
+        diagnosis: String::new(),
+        bottom_points: vec![],
+    };
+    if card.is_positive(card.lambda0) {
+        card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
+    }
+    if p < n {
+        card.certificate = Certificate::none(format!(
+            "not certifiable: rank K ≤ p = {p} < n = {n}, so λ_min(K) = 0 everywhere (measured \
+             λ₀ = {:.3e}, round-off level {threshold:.1e})",
+            card.lambda0
+        ));
+    } else if !card.is_positive(card.lambda0) {
+        card.certificate = Certificate::none(format!(
+            "not certifiable: λ₀ = {:.3e} is at the round-off level n ε λ_max = {threshold:.1e} \
+             although p = {p} ≥ n = {n} (duplicated inputs or a degenerate architecture)",
+            card.lambda0
+        ));
+    } else {
+        let loss_grad = loss_gradient(model, x, y).to_vector();
+        let mut search = BallSearch::new(&cfg, &w0, x, &loss_grad, &settings.search);
+        search_profile(&mut card, &mut search, &w0, x, settings)?;
+        card.certificate = Certificate::from_profile(&card);
+    }
+    card.diagnosis = card.certificate.reason.clone();
+    Ok(card)
 }
 
-fn probe_hessian_settings() -> HessianNormSettings {
+/// The grid of radii: geometric from `d_lin / 4` to `8 R(w₀)`, with the extra radii.
+fn radius_grid(card: &TheoremCard, settings: &CardSettings) -> Vec<f64> {
+    let lo = (card.linearized_distance / 4.0).min(card.radius0 / 4.0);
+    let hi = 8.0 * card.radius0;
+    let mut grid = vec![];
+    if lo.is_finite() && hi.is_finite() && lo > 0.0 {
+        let octaves = (hi / lo).log2().max(0.0);
+        let count = ((octaves * settings.radii_per_octave.max(1) as f64).ceil() as usize + 1)
+            .clamp(2, settings.max_radii.max(2));
+        let ratio = (hi / lo).powf(1.0 / (count - 1) as f64);
+        grid.extend((0..count).map(|i| lo * ratio.powi(i as i32)));
+    }
+    grid.extend(settings.extra_radii.iter().copied().filter(|r| *r > 0.0));
+    grid.sort_by(f64::total_cmp);
+    grid.dedup_by(|a, b| (*a - *b).abs() <= 1e-12 * b.abs());
+    grid
+}
+
+/// Searches every grid radius, inward out, filling the card's profile and points.
+fn search_profile<B: Backend>(
+    card: &mut TheoremCard,
+    search: &mut BallSearch<'_, B>,
+    w0: &[f64],
+    x: &Tensor<B, 2>,
+    settings: &CardSettings,
+) -> Result<()> {
+    let cfg = search.config().clone();
+    let grid = radius_grid(card, settings);
+    let last_extra = settings.extra_radii.iter().copied().fold(0.0, f64::max);
+    let mut hessian_points: Vec<(f64, HessianNorm)> = vec![];
+    let (mut warm_bottom, mut warm_top): (Option<Vec<f64>>, Option<Vec<f64>>) = (None, None);
+    let mut certified = false;
+    for &r in &grid {
+        let done = !card.is_positive(card.profile.last().map_or(card.lambda0, |e| e.mu))
+            || (certified && !settings.search_past_certificate && r > last_extra);
+        if done {
+            let mut e = card.profile.last().cloned().expect("a radius was searched");
+            (e.radius, e.searched) = (r, false);
+            card.profile.push(e);
+            continue;
+        }
+        let bottom = search.search(r, Extreme::Bottom, warm_bottom.as_deref())?;
+        let top = search.search(r, Extreme::Top, warm_top.as_deref())?;
+        card.points.extend(bottom.points.iter().cloned());
+        card.points.extend(top.points.iter().cloned());
+        if settings.hessian_at_searched {
+            for w in [&bottom.best, &top.best] {
+                let m = Mlp::<B>::from_vector(&cfg, w, &x.device())?;
+                let d = distance(w, w0);
+                hessian_points.push((
+                    d,
+                    hessian_operator_norm(&m, x, &searched_hessian_settings()),
+                ));
+            }
+        }
+        card.bottom_points.push((r, bottom.best.clone()));
+        let e = radius_estimate(card, r, &hessian_points);
+        certified |= card.is_positive(e.mu) && e.theorem_radius <= r;
+        card.profile.push(e);
+        (warm_bottom, warm_top) = (Some(bottom.best), Some(top.best));
+    }
+    Ok(())
+}
+
+/// `‖a − b‖`.
+fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The estimates over `B(w₀, r)` from every point measured so far.
+fn radius_estimate(card: &TheoremCard, r: f64, hessians: &[(f64, HessianNorm)]) -> RadiusEstimate {
+    let inside = |d: f64| d <= r * (1.0 + 1e-9);
+    let mut mu = f64::INFINITY;
+    let mut lambda_max: f64 = 0.0;
+    let mut points = 0;
+    for q in card.points.iter().filter(|q| inside(q.distance)) {
+        mu = mu.min(q.lambda_min);
+        lambda_max = lambda_max.max(q.lambda_max);
+        points += 1;
+    }
+    let (mut beta, mut converged) = (card.hessian_norm0, card.hessian_norm0_converged);
+    for (_, h) in hessians.iter().filter(|(d, _)| inside(*d)) {
+        beta = beta.max(h.value);
+        converged &= h.converged;
+    }
+    let lipschitz_f = lambda_max.sqrt();
+    RadiusEstimate {
+        radius: r,
+        mu,
+        lipschitz_f,
+        beta_f: beta,
+        beta_f_converged: converged,
+        theorem_radius: if card.is_positive(mu) {
+            2.0 * lipschitz_f * card.residual_norm0 / mu
+        } else {
+            f64::INFINITY
+        },
+        points,
+        searched: true,
+    }
+}
+
+impl Certificate {
+    /// No certificate, for `reason`.
+    fn none(reason: String) -> Self {
+        Self {
+            certified: false,
+            radius: None,
+            searched_radius: None,
+            mu: None,
+            lipschitz_f: None,
+            beta_f: None,
+            eta_star: None,
+            searched_radii: vec![],
+            mu_profile: vec![],
+            reason,
+        }
+    }
+
+    /// The certificate of a searched profile: the smallest searched radius `r` with
+    /// `μ̂(r) > 0` and `r ≥ R(r)`.
+    fn from_profile(card: &TheoremCard) -> Self {
+        let mut c = Self::none(String::new());
+        c.searched_radii = card.profile.iter().map(|e| e.radius).collect();
+        c.mu_profile = card.profile.iter().map(|e| e.mu).collect();
+        let found = card
+            .profile
+            .iter()
+            .find(|e| e.searched && card.is_positive(e.mu) && e.theorem_radius <= e.radius);
+        let largest = card.profile.iter().rev().find(|e| e.searched);
+        match (found, largest) {
+            (Some(e), _) => {
+                let eta = 1.0 / (e.lipschitz_f.powi(2) + e.beta_f * card.residual_norm0);
+                c.certified = true;
+                c.radius = Some(e.theorem_radius);
+                c.searched_radius = Some(e.radius);
+                c.mu = Some(e.mu);
+                c.lipschitz_f = Some(e.lipschitz_f);
+                c.beta_f = Some(e.beta_f);
+                c.eta_star = Some(eta);
+                c.reason = format!(
+                    "certified: on B(w₀, r = {:.3e}) the search found μ̂ = {:.3e} > 0 over {} \
+                     points, and r ≥ R = 2 L̂_F ‖r₀‖ / μ̂ = {:.3e}; PL* holds on B(w₀, R) as far as \
+                     measured, η* = {eta:.3e}{}",
+                    e.radius,
+                    e.mu,
+                    e.points,
+                    e.theorem_radius,
+                    if e.beta_f_converged {
+                        ""
+                    } else {
+                        " (‖H_F‖ did not converge everywhere: β̂_F is a lower bound)"
+                    }
+                );
+            }
+            (None, Some(e)) if !card.is_positive(e.mu) => {
+                c.reason = format!(
+                    "not certified: the search found λ_min(K) = {:.3e} ≤ 0 (round-off level \
+                     {:.1e}) inside B(w₀, {:.3e}); the width is too small for the theorem's ball",
+                    e.mu, card.positivity_threshold, e.radius
+                );
+            }
+            (None, Some(e)) => {
+                c.reason = format!(
+                    "not certified up to the largest radius searched, r = {:.3e}: there \
+                     μ̂ = {:.3e} gives R = {:.3e} > r (R(w₀) = {:.3e}); the width is too small \
+                     for the theorem's ball",
+                    e.radius, e.mu, e.theorem_radius, card.radius0
+                );
+            }
+            (None, None) => c.reason = "not certified: no radius was searched".into(),
+        }
+        c
+    }
+}
+
+/// PL* on the ball a run actually used: `r_T = max_t ‖w_t − w₀‖` and `μ̂(r_T)`, the smallest
+/// `λ_min(K)` over the card's points inside `B(w₀, r_T)`, the trajectory's kernel evaluations and
+/// a descent search at `r_T` warm-started from the card's nearest searched radius.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TravelledBall {
+    /// `r_T`.
+    pub radius: f64,
+    /// `μ̂(r_T)`.
+    pub mu: f64,
+    /// Measured points inside `B(w₀, r_T)`.
+    pub points: usize,
+    /// Whether a search ran at `r_T` (not when `r_T = 0` or `λ₀` is already not positive).
+    pub searched: bool,
+}
+
+/// The [`TravelledBall`] of a run from `model` (= `w₀`) that travelled `radius`; `trajectory`
+/// holds the kernel evaluations along it.
+pub fn travelled_ball<B: Backend>(
+    card: &TheoremCard,
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    radius: f64,
+    trajectory: &[PointMeasure],
+    settings: &SearchSettings,
+) -> Result<TravelledBall> {
+    let inside = |d: f64| d <= radius * (1.0 + 1e-9);
+    let mut points: Vec<PointMeasure> = card
+        .points
+        .iter()
+        .chain(trajectory)
+        .filter(|q| inside(q.distance))
+        .cloned()
+        .collect();
+    let searched = radius > 0.0 && card.p >= card.n && card.is_positive(card.lambda0);
+    if searched {
+        let cfg = model.config().clone();
+        let w0 = model.to_vector();
+        let loss_grad = loss_gradient(model, x, y).to_vector();
+        let warm = card
+            .bottom_points
+            .iter()
+            .find(|(r, _)| *r >= radius)
+            .or(card.bottom_points.last())
+            .map(|(_, w)| w.as_slice());
+        let mut search = BallSearch::new(&cfg, &w0, x, &loss_grad, settings);
+        points.extend(search.search(radius, Extreme::Bottom, warm)?.points);
+    }
+    Ok(TravelledBall {
+        radius,
+        mu: points
+            .iter()
+            .map(|q| q.lambda_min)
+            .fold(f64::INFINITY, f64::min),
+        points: points.len(),
+        searched,
+    })
+}
+
+/// `‖H_F‖` settings at the searched points: fewer rounds than at `w₀`.
+fn searched_hessian_settings() -> HessianNormSettings {
     HessianNormSettings {
         lanczos: LanczosSettings {
             max_iter: 20,
@@ -168,97 +507,8 @@ fn probe_hessian_settings() -> HessianNormSettings {
         },
         max_rounds: 6,
         tol: 1e-3,
-        step: 1e-4,
+        step: None,
     }
-}
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|a| a * a).sum::<f64>().sqrt()
-}
-
-/// Estimates the theorem's constants for `model` (at `w₀`) on inputs `x`, targets `y`.
-///
-/// Cost per probe: one tangent kernel and its dense spectrum, plus `‖H_F‖` (when enabled) and,
-/// for adversarial steps, one Hessian-vector product.
-pub fn estimate_ball<B: Backend>(
-    model: &Mlp<B>,
-    x: &Tensor<B, 2>,
-    y: &Tensor<B, 1>,
-    settings: &ProbeSettings,
-) -> Result<BallEstimate> {
-    let cfg = model.config().clone();
-    let n = x.dims()[0];
-    let w0 = model.to_vector();
-    let p = w0.len();
-    let init = InitMeasures::at(model, x, y)?;
-    let mut probes = vec![PointMeasure {
-        kind: PointKind::Init,
-        distance: 0.0,
-        lambda_min: init.lambda0,
-        lambda_max: init.lambda_max0,
-        hessian_norm: Some(init.hessian_norm0),
-    }];
-    let tiny = 1e-10 * init.lambda_max0;
-    let radius_of = |mu: f64, lf: f64| {
-        if mu > tiny {
-            2.0 * lf * init.residual_norm0 / mu
-        } else {
-            f64::INFINITY
-        }
-    };
-    let mut radius = radius_of(init.lambda0, init.lambda_max0.sqrt());
-    let mut radius_history = vec![radius];
-    let mut radius_settled = false;
-    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(settings.seed);
-    let ball = Ball {
-        w0: &w0,
-        x,
-        settings,
-    };
-
-    if radius.is_finite() {
-        for _ in 0..settings.fixed_point_iterations {
-            ball.random_probes(&cfg, radius, &mut rng, &mut probes)?;
-            ball.adversarial_probes(&cfg, radius, &mut probes)?;
-            let (mu, lf, _) = summarize(&probes, radius, init.hessian_norm0);
-            let next = radius_of(mu, lf);
-            radius_history.push(next);
-            radius_settled = (next - radius).abs() <= 0.05 * radius;
-            radius = next;
-            if radius_settled || !radius.is_finite() {
-                break;
-            }
-        }
-    }
-    let (mu_hat, lipschitz_f_hat, beta_f_hat) = summarize(&probes, radius, init.hessian_norm0);
-    let eta_star = 1.0 / (lipschitz_f_hat.powi(2) + beta_f_hat * init.residual_norm0);
-    let pl_star_possible = mu_hat > tiny;
-    let diagnosis = diagnose(&init, n, p, tiny, mu_hat, radius, &probes);
-    Ok(BallEstimate {
-        n,
-        p,
-        width: cfg.min_width(),
-        depth: cfg.depth(),
-        lambda0: init.lambda0,
-        lambda_max0: init.lambda_max0,
-        lipschitz_f0: init.lambda_max0.sqrt(),
-        hessian_norm0: init.hessian_norm0,
-        residual_norm0: init.residual_norm0,
-        loss0: 0.5 * init.residual_norm0 * init.residual_norm0,
-        max_kernel_diagonal0: init.max_kernel_diagonal0,
-        max_abs_residual0: init.r0.iter().map(|v| v.abs()).fold(0.0, f64::max),
-        rho: init.rho,
-        mu_hat,
-        lipschitz_f_hat,
-        beta_f_hat,
-        radius,
-        radius_history,
-        radius_settled,
-        eta_star,
-        probes,
-        pl_star_possible,
-        diagnosis,
-    })
 }
 
 /// The card's quantities at `w₀`.
@@ -266,206 +516,44 @@ struct InitMeasures {
     lambda0: f64,
     lambda_max0: f64,
     max_kernel_diagonal0: f64,
-    hessian_norm0: f64,
+    hessian0: HessianNorm,
     /// `r₀ = F(w₀) − y`.
     r0: Vec<f64>,
-    residual_norm0: f64,
+    linearized_distance: f64,
     rho: f64,
 }
 
 impl InitMeasures {
     fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, y: &Tensor<B, 1>) -> Result<Self> {
         let n = x.dims()[0];
-        let (lambda0, lambda_max0, k0) = kernel_extremes(model, x)?;
-        let max_kernel_diagonal0 = (0..n).map(|i| k0.get(i, i)).fold(0.0, f64::max);
-        let hessian_norm0 = hessian_operator_norm(model, x, &HessianNormSettings::default()).value;
+        let k0 = tangent_kernel(model, x, KernelMethod::Structured);
+        let eig = symmetric_eigen(&k0)?;
+        let (lambda0, lambda_max0) = (eig.values[0], eig.values[n - 1]);
         let f0 = download(model.forward(x.clone()));
         let y_host = download(y.clone());
         let r0: Vec<f64> = f0.iter().zip(&y_host).map(|(a, b)| a - b).collect();
+        // √(r₀ᵀ K₀⁻¹ r₀) = √Σ (u_iᵀ r₀)² / λ_i (infinite when K₀ is singular).
+        let linearized_distance = eig
+            .values
+            .iter()
+            .zip(&eig.vectors)
+            .map(|(l, u)| u.iter().zip(&r0).map(|(a, b)| a * b).sum::<f64>().powi(2) / l)
+            .sum::<f64>()
+            .sqrt();
         Ok(Self {
             lambda0,
             lambda_max0,
-            max_kernel_diagonal0,
-            hessian_norm0,
-            residual_norm0: norm(&r0),
+            max_kernel_diagonal0: (0..n).map(|i| k0.get(i, i)).fold(0.0, f64::max),
+            hessian0: hessian_operator_norm(model, x, &HessianNormSettings::default()),
             r0,
+            linearized_distance: if lambda0 > 0.0 {
+                linearized_distance
+            } else {
+                f64::INFINITY
+            },
             rho: output_rho(model, x),
         })
     }
-}
-
-/// The ball around `w₀` being probed, on inputs `x`.
-struct Ball<'a, B: Backend> {
-    w0: &'a [f64],
-    x: &'a Tensor<B, 2>,
-    settings: &'a ProbeSettings,
-}
-
-impl<B: Backend> Ball<'_, B> {
-    /// The kernel extremes (and `‖H_F‖` when asked) at the point `w`.
-    fn measure(
-        &self,
-        cfg: &MlpConfig,
-        w: &[f64],
-        kind: PointKind,
-        with_hessian: bool,
-    ) -> Result<PointMeasure> {
-        let m = Mlp::<B>::from_vector(cfg, w, &self.x.device())?;
-        let (lmin, lmax, _) = kernel_extremes(&m, self.x)?;
-        let h = with_hessian
-            .then(|| hessian_operator_norm(&m, self.x, &probe_hessian_settings()).value);
-        Ok(PointMeasure {
-            kind,
-            distance: norm(
-                &w.iter()
-                    .zip(self.w0)
-                    .map(|(a, b)| a - b)
-                    .collect::<Vec<_>>(),
-            ),
-            lambda_min: lmin,
-            lambda_max: lmax,
-            hessian_norm: h,
-        })
-    }
-
-    /// `directions` random unit directions at each fraction of `radius`.
-    fn random_probes(
-        &self,
-        cfg: &MlpConfig,
-        radius: f64,
-        rng: &mut rand::rngs::ChaCha8Rng,
-        probes: &mut Vec<PointMeasure>,
-    ) -> Result<()> {
-        let p = self.w0.len();
-        for &frac in &self.settings.radii {
-            for _ in 0..self.settings.directions {
-                let u: Vec<f64> = (0..p).map(|_| StandardNormal.sample(rng)).collect();
-                let nu = norm(&u);
-                let w: Vec<f64> = self
-                    .w0
-                    .iter()
-                    .zip(&u)
-                    .map(|(a, b)| a + frac * radius * b / nu)
-                    .collect();
-                probes.push(self.measure(
-                    cfg,
-                    &w,
-                    PointKind::Random,
-                    self.settings.hessian_at_probes,
-                )?);
-            }
-        }
-        Ok(())
-    }
-
-    /// The adversarial search: projected steps along `−∇λ_min`, each of length `2R/steps`.
-    fn adversarial_probes(
-        &self,
-        cfg: &MlpConfig,
-        radius: f64,
-        probes: &mut Vec<PointMeasure>,
-    ) -> Result<()> {
-        let (x, w0) = (self.x, self.w0);
-        let mut w = w0.to_vec();
-        let step = 2.0 * radius / self.settings.adversarial_steps.max(1) as f64;
-        for _ in 0..self.settings.adversarial_steps {
-            let m = Mlp::<B>::from_vector(cfg, &w, &x.device())?;
-            let k = tangent_kernel(&m, x, KernelMethod::Structured);
-            let (_, v) = bottom_eigenpair(&k)?;
-            let g_v = contraction_gradient(&m, x, &v);
-            let grad = hessian_vector_product(&m, x, &Objective::Contraction(v), &g_v).hv;
-            let ng = norm(&grad);
-            if ng == 0.0 {
-                break;
-            }
-            w.iter_mut()
-                .zip(&grad)
-                .for_each(|(a, g)| *a -= step * g / ng);
-            let d: Vec<f64> = w.iter().zip(w0).map(|(a, b)| a - b).collect();
-            let nd = norm(&d);
-            if nd > radius {
-                w = w0
-                    .iter()
-                    .zip(&d)
-                    .map(|(a, b)| a + radius * b / nd)
-                    .collect();
-            }
-            probes.push(self.measure(
-                cfg,
-                &w,
-                PointKind::Adversarial,
-                self.settings.hessian_at_probes,
-            )?);
-        }
-        Ok(())
-    }
-}
-
-/// Plain words on what the estimates mean.
-fn diagnose(
-    init: &InitMeasures,
-    n: usize,
-    p: usize,
-    tiny: f64,
-    mu_hat: f64,
-    radius: f64,
-    probes: &[PointMeasure],
-) -> String {
-    let lambda0 = init.lambda0;
-    if lambda0 <= tiny {
-        if p < n {
-            format!(
-                "PL* cannot hold: the model is under-parameterized (p = {p} < n = {n}), so \
-                 rank K ≤ min(n, p) = {p} < n and λ_min(K) = 0 everywhere (measured λ₀ = {lambda0:.3e}); \
-                 gradient descent can stall above zero loss"
-            )
-        } else {
-            format!(
-                "PL* fails at w₀: λ₀ = {lambda0:.3e} is numerically zero (≤ 1e-10 λ_max) although \
-                 p = {p} ≥ n = {n}: duplicated inputs or a degenerate architecture"
-            )
-        }
-    } else if mu_hat <= tiny {
-        format!(
-            "λ₀ = {lambda0:.3e} > 0, but a probe inside the ball found λ_min ≤ 0: PL* is not \
-             certified on B(w₀, R) by these estimates"
-        )
-    } else {
-        format!(
-            "μ̂ = {mu_hat:.3e} > 0 on {} measured points of B(w₀, R = {radius:.3e}) \
-             ({} random, {} adversarial, plus w₀): PL* holds there as far as measured",
-            probes
-                .iter()
-                .filter(|q| q.distance <= radius * (1.0 + 1e-9))
-                .count(),
-            probes
-                .iter()
-                .filter(|q| q.kind == PointKind::Random)
-                .count(),
-            probes
-                .iter()
-                .filter(|q| q.kind == PointKind::Adversarial)
-                .count(),
-        )
-    }
-}
-
-/// `(μ̂, L̂_F, β̂_F)` over the probes inside `B(w₀, radius)`.
-fn summarize(probes: &[PointMeasure], radius: f64, hessian_norm0: f64) -> (f64, f64, f64) {
-    let inside = probes
-        .iter()
-        .filter(|q| q.distance <= radius * (1.0 + 1e-9));
-    let mut mu = f64::INFINITY;
-    let mut lf: f64 = 0.0;
-    let mut beta = hessian_norm0;
-    for q in inside {
-        mu = mu.min(q.lambda_min);
-        lf = lf.max(q.lambda_max.sqrt());
-        if let Some(h) = q.hessian_norm {
-            beta = beta.max(h);
-        }
-    }
-    (mu, lf, beta)
 }
 
 /// `ρ = min_i |σ_out'(z_i)|` at the model's parameters over the inputs.

@@ -1,44 +1,103 @@
-//! Verdicts: does a finished run agree with the PL* theorem (THEORY.md), each with its numbers?
+//! Verdicts: does a finished run agree with the PL* theorem (THEORY.md)? Each check is `pass`,
+//! `fail`, or `not_applicable` with the reason (a precondition that does not hold): a check never
+//! passes because its premise is vacuous. Each records its preconditions in `reason`.
 //!
-//! 0. (only when it fails) PL* is certified: `μ̂ > 0` — else checks 1–2 are vacuous and skipped;
-//! 1. stayed in the ball: `max_t ‖w_t − w₀‖ ≤ R`;
-//! 2. the rate bound held at every step: `L(w_t) ≤ (1 − η μ̂)^t L(w₀)` (first failing step);
-//! 3. `pl_ratio ≥ λ_min(K(w_t))` at every kernel evaluation (an identity: a failure means a
+//! With the certificate ([`crate::theorem::card::Certificate`], radius `R_c`, `μ̂(r_s)`, `η*`),
+//! for gradient descent with `η ≤ η*` (else not applicable):
+//! 1. stayed in the certified ball: `max_t ‖w_t − w₀‖ ≤ R_c`;
+//! 2. the certified rate bound: `L(w_t) ≤ (1 − η μ̂(r_s))^t L(w₀)` at every step.
+//!
+//! On the ball the run actually used, `r_T = max_t ‖w_t − w₀‖` (always applicable with a card):
+//! 3. PL* there: `μ̂(r_T) > 0` ([`crate::theorem::card::TravelledBall`]);
+//! 4. the rate bound with `μ̂(r_T)` at every step (not applicable when 3 fails; for SGD the GD
+//!    bound on the full-batch loss, which SGD has in expectation only).
+//!
+//! And:
+//! 5. `pl_ratio ≥ λ_min(K(w_t))` at every kernel evaluation (an identity: a failure means a
 //!    numerical problem);
-//! 4. the probes were conservative: `min_t λ_min(K(w_t))` along the trajectory `≥ μ̂` from the
-//!    probes (else the probes missed a worse point and `μ̂` over-estimates `μ`);
-//! 5. the target loss was reached (steps to reach it).
-//!
-//! For SGD the rate bound is the GD bound, checked on the full-batch loss: the theorem promises
-//! it in expectation only, so its verdict is informative.
+//! 6. the certificate's search was conservative: every trajectory point inside the certified
+//!    search ball has `λ_min(K(w_t)) ≥ μ̂(r_s)`;
+//! 7. the target loss was reached.
 
 use serde::{Deserialize, Serialize};
 
-use crate::theorem::card::BallEstimate;
+use crate::theorem::card::{TheoremCard, TravelledBall};
 use crate::train::{Optimizer, StepRecord, StopReason};
 
 /// Relative slack for comparisons of floating-point quantities.
 pub const SLACK: f64 = 1e-9;
+
+/// The outcome of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictState {
+    /// The check applies and holds.
+    Pass,
+    /// The check applies and does not hold.
+    Fail,
+    /// A precondition does not hold (see the reason).
+    NotApplicable,
+}
+
+impl VerdictState {
+    /// `pass`, `FAIL` or `n/a`, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            VerdictState::Pass => "pass",
+            VerdictState::Fail => "FAIL",
+            VerdictState::NotApplicable => "n/a",
+        }
+    }
+}
 
 /// One check and its outcome.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// What is checked.
     pub check: String,
-    /// Whether it passed.
-    pub passed: bool,
+    /// Pass, fail or not applicable.
+    pub state: VerdictState,
+    /// The preconditions (when it applies) or the one that does not hold (when not).
+    pub reason: String,
     /// The numbers behind it.
     pub detail: String,
+}
+
+impl Verdict {
+    fn applies(check: String, passed: bool, reason: String, detail: String) -> Self {
+        let state = if passed {
+            VerdictState::Pass
+        } else {
+            VerdictState::Fail
+        };
+        Self {
+            check,
+            state,
+            reason,
+            detail,
+        }
+    }
+
+    fn not_applicable(check: String, reason: String) -> Self {
+        Self {
+            check,
+            state: VerdictState::NotApplicable,
+            reason,
+            detail: String::new(),
+        }
+    }
 }
 
 /// All verdicts of a run and the figures they rest on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunVerdicts {
-    /// The checks, in the order of the module docs (theorem checks only with a card).
+    /// The checks, in the order of the module docs.
     pub verdicts: Vec<Verdict>,
-    /// `max_t ‖w_t − w₀‖`.
+    /// `r_T = max_t ‖w_t − w₀‖`.
     pub max_distance: f64,
-    /// `min_t λ_min(K(w_t))` over the kernel evaluations (μ̂ along the trajectory).
+    /// PL* on `B(w₀, r_T)` (with a card).
+    pub travelled: Option<TravelledBall>,
+    /// `min_t λ_min(K(w_t))` over the kernel evaluations.
     pub trajectory_mu: Option<f64>,
     /// The step where the target was reached.
     pub steps_to_target: Option<usize>,
@@ -49,21 +108,33 @@ pub struct RunVerdicts {
 }
 
 impl RunVerdicts {
-    /// Whether every verdict passed.
-    pub fn all_passed(&self) -> bool {
-        self.verdicts.iter().all(|v| v.passed)
+    /// Whether no verdict failed.
+    pub fn none_failed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.state != VerdictState::Fail)
     }
 }
 
-/// Judges `records` of a run with step size `eta` against the `card`.
+/// What a run did, for [`judge`].
+pub struct RunRecords<'a> {
+    /// Every record.
+    pub records: &'a [StepRecord],
+    /// The step size used.
+    pub eta: f64,
+    /// The target loss.
+    pub target_loss: f64,
+    /// How it stopped.
+    pub stop: &'a StopReason,
+    /// GD or SGD.
+    pub optimizer: &'a Optimizer,
+}
+
+/// Judges a run against its `card` and the ball it `travelled` (both absent without a card).
 pub fn judge(
-    card: Option<&BallEstimate>,
-    records: &[StepRecord],
-    eta: f64,
-    target_loss: f64,
-    stop: &StopReason,
-    optimizer: &Optimizer,
+    card: Option<&TheoremCard>,
+    travelled: Option<&TravelledBall>,
+    run: &RunRecords<'_>,
 ) -> RunVerdicts {
+    let records = run.records;
     let max_distance = records
         .iter()
         .map(|r| r.distance_from_init)
@@ -72,55 +143,27 @@ pub fn judge(
         .iter()
         .filter_map(|r| r.lambda_min)
         .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.min(v))));
-    let steps_to_target = match stop {
+    let steps_to_target = match run.stop {
         StopReason::TargetReached { step } => Some(*step),
         _ => None,
     };
     let epsilon_reached = records.iter().map(|r| r.loss).fold(f64::INFINITY, f64::min);
     let final_loss = records.last().map_or(f64::NAN, |r| r.loss);
-    let mut verdicts = vec![];
-    if let Some(card) = card.filter(|c| !c.pl_star_possible) {
-        verdicts.push(Verdict {
-            check: "PL* certified on the ball: μ̂ > 0".into(),
-            passed: false,
-            detail: format!(
-                "μ̂ = {:.4e} ≤ 1e-10 λ_max: {} (the ball and rate checks are vacuous and skipped)",
-                card.mu_hat, card.diagnosis
-            ),
-        });
-    }
-    if let Some(card) = card.filter(|c| c.pl_star_possible) {
-        verdicts.push(Verdict {
-            check: "stayed in the ball B(w0, R)".into(),
-            passed: max_distance <= card.radius * (1.0 + SLACK),
-            detail: format!(
-                "max_t ‖w_t − w0‖ = {max_distance:.4e} vs R = {:.4e}",
-                card.radius
-            ),
-        });
-        verdicts.push(rate_bound(card, records, eta, optimizer));
-    }
-    verdicts.extend(pl_ratio(records));
-    if let (Some(card), Some(tmu)) = (card, trajectory_mu) {
-        verdicts.push(Verdict {
-            check: "probes were conservative: min λ_min along the trajectory ≥ μ̂ (probes)".into(),
-            passed: tmu >= card.mu_hat - SLACK * card.lambda_max0,
-            detail: format!(
-                "trajectory min λ_min = {tmu:.4e}, probes μ̂ = {:.4e}, λ₀ = {:.4e}",
-                card.mu_hat, card.lambda0
-            ),
-        });
-    }
+    let mut verdicts = certified_checks(card, run, max_distance);
+    verdicts.extend(travelled_checks(card, travelled, run));
+    verdicts.push(pl_ratio(records));
+    verdicts.push(search_conservative(card, records));
     verdicts.push(target(
-        target_loss,
+        run.target_loss,
         steps_to_target,
         final_loss,
         epsilon_reached,
-        stop,
+        run.stop,
     ));
     RunVerdicts {
         verdicts,
         max_distance,
+        travelled: travelled.cloned(),
         trajectory_mu,
         steps_to_target,
         epsilon_reached,
@@ -128,70 +171,198 @@ pub fn judge(
     }
 }
 
-/// Check 2: `L(w_t) ≤ (1 − η μ̂)^t L(w₀)` at every step (the first failing step otherwise).
-fn rate_bound(
-    card: &BallEstimate,
-    records: &[StepRecord],
-    eta: f64,
-    optimizer: &Optimizer,
-) -> Verdict {
-    let first_fail = records
-        .iter()
-        .find(|r| r.loss > card.loss_bound(eta, r.step) * (1.0 + SLACK) + f64::MIN_POSITIVE);
-    let sgd = matches!(optimizer, Optimizer::Sgd { .. });
-    Verdict {
-        check: format!(
-            "rate bound L(w_t) ≤ (1 − η μ̂)^t L(w0) at every step{}",
-            if sgd {
-                " (GD bound; SGD has it in expectation)"
-            } else {
-                ""
-            }
-        ),
-        passed: first_fail.is_none(),
-        detail: match first_fail {
-            None => format!(
-                "held at all {} steps with η = {eta:.4e}, μ̂ = {:.4e} (1 − ημ̂ = {:.6})",
-                records.len(),
-                card.mu_hat,
-                1.0 - eta * card.mu_hat
-            ),
-            Some(r) => format!(
-                "first failed at step {}: L = {:.4e} > bound {:.4e}",
-                r.step,
-                r.loss,
-                card.loss_bound(eta, r.step)
-            ),
-        },
+/// Checks 1 and 2, on the certified ball.
+fn certified_checks(
+    card: Option<&TheoremCard>,
+    run: &RunRecords<'_>,
+    max_distance: f64,
+) -> Vec<Verdict> {
+    let ball = "stayed in the certified ball B(w₀, R_c)".to_string();
+    let rate = "certified rate bound L(w_t) ≤ (1 − η μ̂)^t L(w₀) at every step".to_string();
+    let not_applicable = |reason: String| {
+        vec![
+            Verdict::not_applicable(ball.clone(), reason.clone()),
+            Verdict::not_applicable(rate.clone(), reason),
+        ]
+    };
+    let Some(card) = card else {
+        return not_applicable("no theorem card (card.enabled = false)".into());
+    };
+    let c = &card.certificate;
+    let (Some(radius), Some(mu), Some(eta_star)) = (c.radius, c.mu, c.eta_star) else {
+        return not_applicable(format!("no certificate: {}", c.reason));
+    };
+    if matches!(run.optimizer, Optimizer::Sgd { .. }) {
+        return not_applicable(
+            "SGD: the theorem's ball and rate statements are for gradient descent (SGD has the \
+             rate in expectation only)"
+                .into(),
+        );
     }
+    let eta = run.eta;
+    if eta > eta_star * (1.0 + SLACK) {
+        return not_applicable(format!(
+            "η = {eta:.4e} > η* = {eta_star:.4e}: the theorem covers η ≤ η* only"
+        ));
+    }
+    let reason = format!(
+        "certified (R_c = {radius:.4e}, μ̂ = {mu:.4e}), GD, η = {eta:.4e} ≤ η* = {eta_star:.4e}"
+    );
+    vec![
+        Verdict::applies(
+            ball,
+            max_distance <= radius * (1.0 + SLACK),
+            reason.clone(),
+            format!("max_t ‖w_t − w₀‖ = {max_distance:.4e} vs R_c = {radius:.4e}"),
+        ),
+        rate_bound(rate, card, run, mu, reason),
+    ]
 }
 
-/// Check 3: `‖∇L‖²/(2L) ≥ λ_min(K(w_t))` at every kernel evaluation (none without one).
-fn pl_ratio(records: &[StepRecord]) -> Option<Verdict> {
+/// Checks 3 and 4, on the travelled ball.
+fn travelled_checks(
+    card: Option<&TheoremCard>,
+    travelled: Option<&TravelledBall>,
+    run: &RunRecords<'_>,
+) -> Vec<Verdict> {
+    let pl = "PL* on the travelled ball: μ̂(r_T) > 0".to_string();
+    let sgd = matches!(run.optimizer, Optimizer::Sgd { .. });
+    let rate = format!(
+        "rate bound with μ̂(r_T): L(w_t) ≤ (1 − η μ̂(r_T))^t L(w₀) at every step{}",
+        if sgd {
+            " (GD bound; SGD has it in expectation)"
+        } else {
+            ""
+        }
+    );
+    let (Some(card), Some(t)) = (card, travelled) else {
+        let reason = "no theorem card (card.enabled = false)".to_string();
+        return vec![
+            Verdict::not_applicable(pl, reason.clone()),
+            Verdict::not_applicable(rate, reason),
+        ];
+    };
+    let positive = card.is_positive(t.mu);
+    let detail = format!(
+        "r_T = {:.4e}, μ̂(r_T) = {:.4e} over {} points{}, round-off level {:.1e}",
+        t.radius,
+        t.mu,
+        t.points,
+        if t.searched {
+            " (with a search at r_T)"
+        } else {
+            ""
+        },
+        card.positivity_threshold
+    );
+    let mut out = vec![Verdict::applies(
+        pl,
+        positive,
+        "always applies (the ball the run used)".into(),
+        detail,
+    )];
+    out.push(if positive {
+        rate_bound(rate, card, run, t.mu, format!("μ̂(r_T) = {:.4e} > 0", t.mu))
+    } else {
+        Verdict::not_applicable(rate, format!("μ̂(r_T) = {:.4e} is not positive", t.mu))
+    });
+    out
+}
+
+/// `L(w_t) ≤ (1 − η μ)^t L(w₀)` at every step (the first failing step otherwise).
+fn rate_bound(
+    check: String,
+    card: &TheoremCard,
+    run: &RunRecords<'_>,
+    mu: f64,
+    reason: String,
+) -> Verdict {
+    let eta = run.eta;
+    let first_fail = run
+        .records
+        .iter()
+        .find(|r| r.loss > card.loss_bound(eta, mu, r.step) * (1.0 + SLACK) + f64::MIN_POSITIVE);
+    let detail = match first_fail {
+        None => format!(
+            "held at all {} steps with η = {eta:.4e}, μ̂ = {mu:.4e} (1 − ημ̂ = {:.6})",
+            run.records.len(),
+            1.0 - eta * mu
+        ),
+        Some(r) => format!(
+            "first failed at step {}: L = {:.4e} > bound {:.4e}",
+            r.step,
+            r.loss,
+            card.loss_bound(eta, mu, r.step)
+        ),
+    };
+    Verdict::applies(check, first_fail.is_none(), reason, detail)
+}
+
+/// Check 5: `‖∇L‖²/(2L) ≥ λ_min(K(w_t))` at every kernel evaluation.
+fn pl_ratio(records: &[StepRecord]) -> Verdict {
+    let check = "PL ratio ‖∇L‖²/(2L) ≥ λ_min(K(w_t)) at every evaluation".to_string();
     let evaluated: Vec<&StepRecord> = records.iter().filter(|r| r.lambda_min.is_some()).collect();
     if evaluated.is_empty() {
-        return None;
+        return Verdict::not_applicable(check, "no kernel evaluation in the run".into());
     }
     let bad = evaluated.iter().find(|r| {
         let lmin = r.lambda_min.expect("filtered");
         r.pl_ratio < lmin - SLACK * r.lambda_max.unwrap_or(lmin).abs()
     });
-    Some(Verdict {
-        check: "PL ratio ‖∇L‖²/(2L) ≥ λ_min(K(w_t)) at every evaluation".into(),
-        passed: bad.is_none(),
-        detail: match bad {
-            None => format!("held at all {} kernel evaluations", evaluated.len()),
-            Some(r) => format!(
-                "failed at step {}: pl_ratio = {:.4e} < λ_min = {:.4e}",
-                r.step,
-                r.pl_ratio,
-                r.lambda_min.unwrap_or(f64::NAN)
-            ),
-        },
-    })
+    let detail = match bad {
+        None => format!("held at all {} kernel evaluations", evaluated.len()),
+        Some(r) => format!(
+            "failed at step {}: pl_ratio = {:.4e} < λ_min = {:.4e}",
+            r.step,
+            r.pl_ratio,
+            r.lambda_min.unwrap_or(f64::NAN)
+        ),
+    };
+    Verdict::applies(
+        check,
+        bad.is_none(),
+        "an identity (‖∇L‖² = rᵀKr): a failure is a numerical problem".into(),
+        detail,
+    )
 }
 
-/// Check 5: the target loss was reached (or why not, with the smallest loss reached).
+/// Check 6: no trajectory point inside the certificate's searched ball is below its `μ̂`.
+fn search_conservative(card: Option<&TheoremCard>, records: &[StepRecord]) -> Verdict {
+    let check =
+        "the certificate's search was conservative: λ_min(K(w_t)) ≥ μ̂(r_s) inside B(w₀, r_s)"
+            .to_string();
+    let Some(card) = card else {
+        return Verdict::not_applicable(check, "no theorem card (card.enabled = false)".into());
+    };
+    let (Some(r_s), Some(mu)) = (card.certificate.searched_radius, card.certificate.mu) else {
+        return Verdict::not_applicable(check, "no certificate".into());
+    };
+    let inside: Vec<&StepRecord> = records
+        .iter()
+        .filter(|r| r.lambda_min.is_some() && r.distance_from_init <= r_s * (1.0 + SLACK))
+        .collect();
+    if inside.is_empty() {
+        return Verdict::not_applicable(
+            check,
+            "no kernel evaluation of the trajectory inside the searched ball".into(),
+        );
+    }
+    let low = inside
+        .iter()
+        .map(|r| r.lambda_min.expect("filtered"))
+        .fold(f64::INFINITY, f64::min);
+    Verdict::applies(
+        check,
+        low >= mu - SLACK * card.lambda_max0,
+        format!(
+            "certified, {} trajectory evaluations inside r_s",
+            inside.len()
+        ),
+        format!("trajectory min λ_min = {low:.4e}, certified μ̂ = {mu:.4e}, r_s = {r_s:.4e}"),
+    )
+}
+
+/// Check 7: the target loss was reached (or why not, with the smallest loss reached).
 fn target(
     target_loss: f64,
     steps_to_target: Option<usize>,
@@ -199,20 +370,22 @@ fn target(
     epsilon_reached: f64,
     stop: &StopReason,
 ) -> Verdict {
-    Verdict {
-        check: format!("reached the target loss {target_loss:.1e}"),
-        passed: steps_to_target.is_some(),
-        detail: match steps_to_target {
-            Some(s) => format!("at step {s} (L = {final_loss:.4e})"),
-            None => format!(
-                "not reached: {}, final L = {final_loss:.4e}, smallest L = {epsilon_reached:.4e} (the ε of PL*_ε)",
-                match stop {
-                    StopReason::StepBudget => "step budget used".to_string(),
-                    StopReason::Diverged { step, .. } => format!("diverged at step {step}"),
-                    StopReason::Interrupted { step } => format!("interrupted after step {step}"),
-                    StopReason::TargetReached { .. } => unreachable!(),
-                }
-            ),
-        },
-    }
+    let detail = match steps_to_target {
+        Some(s) => format!("at step {s} (L = {final_loss:.4e})"),
+        None => format!(
+            "not reached: {}, final L = {final_loss:.4e}, smallest L = {epsilon_reached:.4e} (the ε of PL*_ε)",
+            match stop {
+                StopReason::StepBudget => "step budget used".to_string(),
+                StopReason::Diverged { step, .. } => format!("diverged at step {step}"),
+                StopReason::Interrupted { step } => format!("interrupted after step {step}"),
+                StopReason::TargetReached { .. } => unreachable!(),
+            }
+        ),
+    };
+    Verdict::applies(
+        format!("reached the target loss {target_loss:.1e}"),
+        steps_to_target.is_some(),
+        "always applies".into(),
+        detail,
+    )
 }

@@ -106,12 +106,12 @@ fn summary_json_and_files_are_complete(run: &Path) {
         "hessian_norm0",
         "residual_norm0",
         "loss0",
-        "mu_hat",
-        "lipschitz_f_hat",
-        "beta_f_hat",
-        "radius",
-        "eta_star",
-        "probes",
+        "linearized_distance",
+        "radius0",
+        "eta_star0",
+        "profile",
+        "certificate",
+        "points",
         "diagnosis",
         "width",
         "rho",
@@ -123,9 +123,30 @@ fn summary_json_and_files_are_complete(run: &Path) {
     }
     assert_eq!(summary["step_size"]["value"], 1.0);
     assert_eq!(summary["step_size"]["source"], "config");
-    assert!(summary["verdicts"]["verdicts"].as_array().unwrap().len() >= 4);
+    let certificate = &summary["card"]["certificate"];
+    for key in [
+        "certified",
+        "radius",
+        "mu",
+        "lipschitz_f",
+        "beta_f",
+        "eta_star",
+        "searched_radii",
+        "mu_profile",
+        "reason",
+    ] {
+        assert!(certificate.get(key).is_some(), "certificate lacks {key}");
+    }
+    let verdicts = summary["verdicts"]["verdicts"].as_array().unwrap();
+    assert!(verdicts.len() >= 7, "{verdicts:?}");
+    for v in verdicts {
+        let state = v["state"].as_str().unwrap();
+        assert!(["pass", "fail", "not_applicable"].contains(&state), "{v}");
+        assert!(!v["reason"].as_str().unwrap().is_empty(), "{v}");
+    }
     for key in [
         "max_distance",
+        "travelled",
         "trajectory_mu",
         "epsilon_reached",
         "final_loss",

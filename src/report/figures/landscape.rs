@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use plotters::style::RGBColor;
 use serde::{Deserialize, Serialize};
 
-use super::{measured, save_if_drawable, Curve, Figure, LineChart, PALETTE};
+use super::{measured, save_if_drawable, Curve, Figure, LineChart, PALETTE, REFERENCE};
 use crate::error::Result;
 
 /// What figure (f) draws: two minimizers of an over-parameterized model and the segment
@@ -121,9 +120,9 @@ fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Fig
             PALETTE[1],
         ),
         Curve {
-            label: "0".into(),
+            label: "λ_min = 0: below it the loss is not locally convex".into(),
             points: vec![(x0, 0.0), (x1, 0.0)],
-            color: RGBColor(0, 0, 0),
+            color: REFERENCE,
             dashed: true,
             error_bars: vec![],
         },

@@ -151,7 +151,7 @@ macro_rules! draw_curves {
                     format!("{v:.0e}")
                 }
             })
-            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .y_label_formatter(&|v| tick_label(*v))
             .draw()
             .map_err(|e| e.to_string())?;
         for c in &chart.curves {
@@ -188,34 +188,86 @@ macro_rules! draw_curves {
             let style = ShapeStyle::from(&color).stroke_width(2);
             if c.dashed {
                 ctx.draw_series(DashedLineSeries::new(points, 8, 5, style))
-                    .map_err(|e| e.to_string())?
-                    .label(c.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                    .map_err(|e| e.to_string())?;
             } else {
                 ctx.draw_series(LineSeries::new(points, style))
-                    .map_err(|e| e.to_string())?
-                    .label(c.label.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                    .map_err(|e| e.to_string())?;
             }
         }
-        ctx.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| e.to_string())?;
     }};
 }
 
-fn draw<DB: DrawingBackend>(
-    area: DrawingArea<DB, Shift>,
+/// Height of one legend row, pixels.
+const LEGEND_ROW: u32 = 22;
+/// Size of the plot above the legend, pixels.
+const PLOT_SIZE: (u32, u32) = (900, 560);
+
+/// A tick label with at most three significant digits and no trailing zeros (`1e-3`,
+/// `2.5e-3`), so that nearby ticks never print the same text.
+fn tick_label(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let text = format!("{v:.2e}");
+    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+    format!("{mantissa}e{exponent}")
+}
+
+/// The curves that have a legend entry (a non-empty label).
+fn legend_entries(chart: &LineChart) -> Vec<&Curve> {
+    chart
+        .curves
+        .iter()
+        .filter(|c| !c.label.is_empty())
+        .collect()
+}
+
+/// The legend below the plot, one entry a row: a swatch drawn like its series (dashed for
+/// dashed, with a dot for series drawn with markers) and the label.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
     chart: &LineChart,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
-    area.fill(&WHITE).map_err(|e| e.to_string())?;
+    for (i, c) in legend_entries(chart).into_iter().enumerate() {
+        let y = (i as u32 * LEGEND_ROW + LEGEND_ROW / 2) as i32;
+        let x = 90;
+        let style = ShapeStyle::from(&c.color).stroke_width(2);
+        let segments: Vec<(i32, i32)> = if c.dashed {
+            vec![(x, x + 8), (x + 13, x + 21), (x + 26, x + 34)]
+        } else {
+            vec![(x, x + 34)]
+        };
+        for (a, b) in segments {
+            area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
+                .map_err(|e| e.to_string())?;
+        }
+        if !c.dashed && c.points.len() <= 60 {
+            area.draw(&Circle::new((x + 17, y), 3, style.filled()))
+                .map_err(|e| e.to_string())?;
+        }
+        area.draw(&Text::new(
+            c.label.clone(),
+            (x + 44, y - 7),
+            ("sans-serif", 13).into_font().color(&BLACK),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    chart: &LineChart,
+) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (area, legend) = root.split_vertically(PLOT_SIZE.1);
     let (x0, x1, y0, y1) = chart.axis_ranges()?;
     let mut builder = ChartBuilder::on(&area);
     builder
@@ -249,7 +301,8 @@ where
             chart
         ),
     }
-    area.present().map_err(|e| e.to_string())
+    draw_legend(&legend, chart)?;
+    root.present().map_err(|e| e.to_string())
 }
 
 /// Writes `chart` as `<stem>.svg` and `<stem>.png` in `dir`; returns both paths.
@@ -259,16 +312,25 @@ pub fn save(chart: &LineChart, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     let png = dir.join(format!("{stem}.png"));
     let tmp_svg = dir.join(format!("{stem}.partial.svg"));
     let tmp_png = dir.join(format!("{stem}.partial.png"));
-    draw(
-        SVGBackend::new(&tmp_svg, (900, 560)).into_drawing_area(),
-        chart,
-    )
-    .map_err(|e| plot_error(&svg, e))?;
-    draw(
-        BitMapBackend::new(&tmp_png, (900, 560)).into_drawing_area(),
-        chart,
-    )
-    .map_err(|e| plot_error(&png, e))?;
+    let size = (
+        PLOT_SIZE.0,
+        PLOT_SIZE.1 + LEGEND_ROW * legend_entries(chart).len() as u32 + 8,
+    );
+    let drawn = draw(SVGBackend::new(&tmp_svg, size).into_drawing_area(), chart)
+        .map_err(|e| plot_error(&svg, e))
+        .and_then(|_| {
+            draw(
+                BitMapBackend::new(&tmp_png, size).into_drawing_area(),
+                chart,
+            )
+            .map_err(|e| plot_error(&png, e))
+        });
+    if let Err(e) = drawn {
+        // Nothing half-written stays behind.
+        let _ = std::fs::remove_file(&tmp_svg);
+        let _ = std::fs::remove_file(&tmp_png);
+        return Err(e);
+    }
     for (tmp, dest) in [(&tmp_svg, &svg), (&tmp_png, &png)] {
         std::fs::rename(tmp, dest).map_err(|e| Error::io("cannot rename into place", dest, e))?;
     }
@@ -317,14 +379,19 @@ pub struct Figure {
     pub numbers: Vec<(String, String)>,
 }
 
+/// Okabe–Ito colours, distinguishable with the common colour-vision deficiencies: blue,
+/// vermillion, bluish green, reddish purple, orange, sky blue.
 pub(crate) const PALETTE: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
 ];
+
+/// Black, for references that belong to no series (e.g. `p = n`, `0`).
+pub(crate) const REFERENCE: RGBColor = RGBColor(0, 0, 0);
 
 /// Per-series, per-x aggregates over seeds: `(x, mean, min, max)`.
 pub(crate) fn aggregate(
@@ -365,9 +432,13 @@ pub(crate) fn measured(label: String, agg: &[(f64, f64, f64, f64)], color: RGBCo
 /// Saves `chart` unless it has nothing to draw (e.g. only non-positive values on a log
 /// axis); returns whether it was drawn.
 pub(crate) fn save_if_drawable(chart: &LineChart, dir: &Path, stem: &str) -> Result<bool> {
-    match save(chart, dir, stem) {
-        Ok(_) => Ok(true),
-        Err(e) if e.to_string().contains("nothing to draw") => Ok(false),
-        Err(e) => Err(e),
+    Ok(!save_drawable(chart, dir, stem)?.is_empty())
+}
+
+/// [`save`], or nothing (no file, no error) when the chart has nothing to draw.
+pub(crate) fn save_drawable(chart: &LineChart, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+    if chart.axis_ranges().is_err() {
+        return Ok(vec![]);
     }
+    save(chart, dir, stem)
 }

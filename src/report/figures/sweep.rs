@@ -1,18 +1,24 @@
-//! The figures of a sweep, drawn from its rows (and the loss curves in `curves/`) as plain data:
-//! (a) λ₀ and μ̂/λ₀ against width, with the infinite-width λ_min where the caller supplies one;
-//! (b) ‖H_F(w₀)‖ against width (log-log, fitted slope, −½ reference);
-//! (c) the relative kernel change after training against width (log-log, fitted slope);
-//! (d) loss curves of several widths against each width's bound (seed of the first row);
-//! (e) λ_min(K(w₀)) and the final loss against p/n. Error bars: min–max over seeds.
+//! The figures of a sweep, drawn from its rows (and the loss curves in `curves/`) as plain data.
+//! Every error bar is the min–max over seeds and every dot the mean; a "theory" label names a
+//! bound or a prediction and sits only on the series it speaks of (smooth hidden activation,
+//! identity output: the wide-network theorem's hypotheses).
+//!
+//! - (a) `λ₀` against width, with the infinite-width `λ_min(K∞)` where the caller supplies one;
+//! - (a) `μ̂(r)/λ₀` against width at fixed radii `r`: conditioning over balls of fixed size
+//!   becoming uniform as the width grows (the headline figure);
+//! - (a) the certified radius and the distance gradient descent travelled against width;
+//! - (b) `‖H_F(w₀)‖` against width (log-log, fitted slope);
+//! - (c) the relative kernel change at a common stage of training against width;
+//! - (d) loss curves of several widths against each certified width's bound;
+//! - (e) `λ₀` and the final loss against `p/n`, drawn only when the sweep has `p < n` and
+//!   `p ≥ n` points.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use plotters::style::RGBColor;
-
 use super::{
     aggregate, measured, read_metrics, save_if_drawable, step_column, Curve, Figure, LineChart,
-    PALETTE,
+    PALETTE, REFERENCE,
 };
 use crate::error::Result;
 use crate::report::fit::power_law;
@@ -64,21 +70,28 @@ fn label(k: &SeriesKey) -> String {
     format!("{} / out {} / L = {} / n = {}", k.1, k.0, k.2, k.3)
 }
 
+/// Whether the wide-network theorem speaks of series `k`: a smooth hidden activation (ReLU is
+/// outside its hypotheses) and an identity output.
+fn theorem_series(k: &SeriesKey) -> bool {
+    k.0 == "identity" && k.1 != "relu" && k.1 != "identity"
+}
+
 /// Every figure of the sweep whose rows are `rows`, written into `dir` (which holds the loss
 /// curves in `curves/`). `limits` maps a series to `λ_min(K∞)`, the infinite-width limit drawn
-/// in figure (a), where one is known.
+/// in figure (a), where one is known; `radii` are the sweep's fixed radii.
 pub fn sweep_figures(
     dir: &Path,
     rows: &[SweepRow],
+    radii: &[f64],
     limits: &BTreeMap<SeriesKey, f64>,
 ) -> Result<Vec<Figure>> {
     let sweep = SweepSeries::new(rows);
     let mut figures = vec![];
     figures.extend(lambda0_vs_width(dir, &sweep, limits)?);
-    figures.extend(mu_ratio_vs_width(dir, &sweep)?);
-    for spec in &POWER_LAWS {
-        figures.extend(power_law_vs_width(dir, &sweep, spec)?);
-    }
+    figures.extend(mu_at_radius_vs_width(dir, &sweep, radii)?);
+    figures.extend(certified_radius_vs_width(dir, &sweep)?);
+    figures.extend(hessian_vs_width(dir, &sweep)?);
+    figures.extend(kernel_change_vs_width(dir, &sweep)?);
     figures.extend(loss_curves(dir, &sweep)?);
     figures.extend(p_over_n(dir, &sweep)?);
     Ok(figures)
@@ -93,8 +106,7 @@ fn lambda0_vs_width(
     let mut curves = vec![];
     let mut numbers = vec![];
     for (i, k) in sweep.keys.iter().enumerate() {
-        let s = sweep.series(k);
-        let agg = aggregate(&s, |r| r.width as f64, |r| r.lambda0);
+        let agg = aggregate(&sweep.series(k), |r| r.width as f64, |r| r.lambda0);
         curves.push(measured(
             format!("λ₀ = λ_min(K(w₀)): {}", label(k)),
             &agg,
@@ -106,21 +118,17 @@ fn lambda0_vs_width(
                 format!("{:.4e}", last.1),
             ));
         }
-        if let Some(&lambda_min) = limits.get(k) {
-            let (x0, x1) = (
-                agg.first().map_or(1.0, |a| a.0),
-                agg.last().map_or(2.0, |a| a.0),
-            );
+        if let (Some(&limit), Some(first), Some(last)) = (limits.get(k), agg.first(), agg.last()) {
             curves.push(Curve {
-                label: format!("λ_min(K∞) = {lambda_min:.3e} (infinite width, closed form)"),
-                points: vec![(x0, lambda_min), (x1, lambda_min)],
+                label: format!("theory (prediction): λ_min(K∞) = {limit:.3e}, the m → ∞ limit"),
+                points: vec![(first.0, limit), (last.0, limit)],
                 color: PALETTE[i % 6],
                 dashed: true,
                 error_bars: vec![],
             });
             numbers.push((
-                format!("λ_min(K∞) ({})", label(k)),
-                format!("{lambda_min:.4e}"),
+                format!("λ_min(K∞), closed form ({})", label(k)),
+                format!("{limit:.4e}"),
             ));
         }
     }
@@ -138,265 +146,363 @@ fn lambda0_vs_width(
     )?;
     Ok(drawn.then(|| Figure {
         stem: "a_lambda0_vs_width".into(),
-        caption: "λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m, mean over seeds with min–max bars; dashed: λ_min of the closed-form infinite-width kernel (one hidden layer, erf/ReLU, no bias), the limit λ₀ approaches.".into(),
+        caption: "λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m; dots: mean over seeds, bars: min–max. Dashed: λ_min of the closed-form infinite-width kernel (one hidden layer, erf/ReLU, no bias), the limit λ₀ approaches.".into(),
         numbers,
     }))
 }
 
-/// (a) μ̂/λ₀ against width, from the trajectory and from the probes of the ball.
-fn mu_ratio_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+/// (a) `μ̂(r)/λ₀` against width at each fixed radius: uniform conditioning over balls of a fixed
+/// size as the width grows.
+fn mu_at_radius_vs_width(
+    dir: &Path,
+    sweep: &SweepSeries<'_>,
+    radii: &[f64],
+) -> Result<Option<Figure>> {
     let mut curves = vec![];
     let mut numbers = vec![];
+    let (mut x0, mut x1) = (f64::INFINITY, 0.0f64);
     for (i, k) in sweep.keys.iter().enumerate() {
         let s = sweep.series(k);
-        let agg = aggregate(&s, |r| r.width as f64, |r| r.mu_trajectory / r.lambda0);
-        curves.push(measured(
-            format!("μ̂ (trajectory) / λ₀: {}", label(k)),
-            &agg,
-            PALETTE[i % 6],
-        ));
-        let probes = aggregate(&s, |r| r.width as f64, |r| r.mu_probes / r.lambda0);
-        if !probes.is_empty() {
-            let mut c = measured(
-                format!("μ̂ (ball probes) / λ₀: {}", label(k)),
-                &probes,
-                PALETTE[(i + 3) % 6],
-            );
-            c.dashed = false;
-            curves.push(c);
-        }
-        if let (Some(a), Some(b)) = (agg.first(), agg.last()) {
-            numbers.push((
-                format!("μ̂/λ₀ (trajectory), width {} → {} ({})", a.0, b.0, label(k)),
-                format!("{:.4} → {:.4} (theory: → 1)", a.1, b.1),
+        for (j, &r) in radii.iter().enumerate() {
+            let agg = aggregate(&s, |q| q.width as f64, |q| q.mu_at(r) / q.lambda0);
+            let (Some(a), Some(b)) = (agg.first(), agg.last()) else {
+                continue;
+            };
+            (x0, x1) = (x0.min(a.0), x1.max(b.0));
+            curves.push(measured(
+                format!("r = {r}: {}", label(k)),
+                &agg,
+                PALETTE[(i * radii.len() + j) % 6],
             ));
-        }
-        if let (Some(a), Some(b)) = (probes.first(), probes.last()) {
             numbers.push((
-                format!("μ̂/λ₀ (probes), width {} → {} ({})", a.0, b.0, label(k)),
+                format!("μ̂(r = {r})/λ₀, width {} → {} ({})", a.0, b.0, label(k)),
                 format!("{:.4} → {:.4}", a.1, b.1),
             ));
         }
     }
+    if sweep.keys.iter().any(theorem_series) && x1 > 0.0 {
+        curves.push(Curve {
+            label: "theory (prediction): μ̂(r)/λ₀ → 1 as m → ∞ (smooth σ, identity output)".into(),
+            points: vec![(x0, 1.0), (x1, 1.0)],
+            color: REFERENCE,
+            dashed: true,
+            error_bars: vec![],
+        });
+    }
     let drawn = save_if_drawable(
         &LineChart {
-            title: "(a) μ̂ / λ₀ against width: uniform conditioning as m grows".into(),
+            title: "(a) Uniform conditioning: μ̂(r)/λ₀ over balls of fixed radius r vs width".into(),
             x_label: "width m (log scale)".into(),
-            y_label: "μ̂ / λ₀".into(),
+            y_label: "μ̂(r) / λ₀ = min over B(w₀, r) of λ_min(K) / λ_min(K(w₀))".into(),
             log_y: false,
             log_x: true,
             curves,
         },
         dir,
-        "a_mu_ratio_vs_width",
+        "a_mu_at_radius_vs_width",
     )?;
     Ok(drawn.then(|| Figure {
-        stem: "a_mu_ratio_vs_width".into(),
-        caption: "μ̂/λ₀ against width: μ̂ is the smallest λ_min(K) measured along the GD trajectory (solid) and over probes of the ball B(w₀, R) (second colour); the theory predicts μ̂/λ₀ → 1 as m grows.".into(),
+        stem: "a_mu_at_radius_vs_width".into(),
+        caption: format!(
+            "μ̂(r) = the smallest λ_min(K) found by a constrained search (projected descent with exact eigenvalue gradients, several starts) over the ball B(w₀, r) of absolute radius r ∈ {radii:?}, divided by λ₀ of the same run, against the width m; dots: mean over seeds, bars: min–max. μ̂(r) ≤ λ₀ by construction (w₀ is in every ball); the ratio rising to 1 is the theorem's uniform conditioning. Rows with p < n have no search and are not drawn."
+        ),
         numbers,
     }))
 }
 
-/// A log-log figure of one row column against width, with a fitted slope and a reference.
-struct PowerLawFigure {
-    stem: &'static str,
-    title: &'static str,
-    y_label: &'static str,
-    column: fn(&SweepRow) -> f64,
-    reference: f64,
-    caption: &'static str,
-}
-
-/// (b) and (c).
-const POWER_LAWS: [PowerLawFigure; 2] = [
-    PowerLawFigure {
-        stem: "b_hessian_vs_width",
-        title: "(b) Hessian norm ‖H_F(w₀)‖ against width",
-        y_label: "‖H_F(w₀)‖ (log scale)",
-        column: |r| r.hessian_norm0,
-        reference: -0.5,
-        caption: "‖H_F(w₀)‖ = sup over unit z, u of |uᵀ(Σ_k z_k H_{F_k})u| against width, log-log, with the least-squares slope; dashed: slope −½, the theory's rate for a linear output (≈ 0 for a non-linear output layer).",
-    },
-    PowerLawFigure {
-        stem: "c_kernel_change_vs_width",
-        title: "(c) Relative kernel change after training against width",
-        y_label: "‖K(w_T) − K(w₀)‖_F / ‖K(w₀)‖_F (log scale)",
-        column: |r| r.kernel_change,
-        reference: -0.5,
-        caption: "Relative change of the tangent kernel between w₀ and the end of GD, log-log, with the least-squares slope; dashed: slope −½, the theory's rate.",
-    },
-];
-
-/// One [`PowerLawFigure`] over every series.
-fn power_law_vs_width(
-    dir: &Path,
-    sweep: &SweepSeries<'_>,
-    spec: &PowerLawFigure,
-) -> Result<Option<Figure>> {
-    let reference = spec.reference;
+/// (a) The certified radius `R_c` and the distance `r_T` gradient descent travelled against
+/// width, with the narrowest certified width.
+fn certified_radius_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
     let mut curves = vec![];
     let mut numbers = vec![];
     for (i, k) in sweep.keys.iter().enumerate() {
         let s = sweep.series(k);
-        let agg = aggregate(&s, |r| r.width as f64, spec.column);
-        let xs: Vec<f64> = s.iter().map(|r| r.width as f64).collect();
-        let ys: Vec<f64> = s.iter().map(|r| (spec.column)(r)).collect();
-        let fit = power_law(&xs, &ys);
-        let fit_text = fit.map_or("no fit".to_string(), |f| {
-            format!("slope {:.3} ± {:.3}", f.slope, f.slope_stderr)
-        });
+        let certified: Vec<&SweepRow> = s.iter().copied().filter(|r| r.certified).collect();
+        let rc = aggregate(&certified, |r| r.width as f64, |r| r.certified_radius);
+        let rt = aggregate(&s, |r| r.width as f64, |r| r.r_travelled);
         curves.push(measured(
-            format!("{} ({fit_text})", label(k)),
-            &agg,
-            PALETTE[i % 6],
+            format!("certified radius R_c: {}", label(k)),
+            &rc,
+            PALETTE[(2 * i) % 6],
         ));
-        if let (Some(f), Some(first), Some(last)) = (fit, agg.first(), agg.last()) {
-            let c0 = first.1 / first.0.powf(reference);
-            curves.push(Curve {
-                label: format!("reference slope {reference}"),
-                points: vec![(first.0, first.1), (last.0, c0 * last.0.powf(reference))],
-                color: PALETTE[i % 6],
-                dashed: true,
-                error_bars: vec![],
-            });
-            numbers.push((
-                format!("fitted slope ({})", label(k)),
-                format!(
-                    "{:.3} ± {:.3} (theory: {} for a linear output)",
-                    f.slope, f.slope_stderr, reference
-                ),
-            ));
-        }
+        curves.push(measured(
+            format!("distance travelled r_T = max_t ‖w_t − w₀‖: {}", label(k)),
+            &rt,
+            PALETTE[(2 * i + 1) % 6],
+        ));
+        let all_seeds = |m: usize| s.iter().filter(|r| r.width == m).all(|r| r.certified);
+        let narrowest = s.iter().map(|r| r.width).filter(|&m| all_seeds(m)).min();
+        numbers.push((
+            format!("narrowest width certified for every seed ({})", label(k)),
+            narrowest.map_or("none in the sweep".into(), |m| format!("m = {m}")),
+        ));
+        numbers.push((
+            format!("certified runs ({})", label(k)),
+            format!("{} of {}", certified.len(), s.len()),
+        ));
     }
     let drawn = save_if_drawable(
         &LineChart {
-            title: spec.title.into(),
+            title: "(a) How wide is wide enough: certified radius and GD distance vs width".into(),
             x_label: "width m (log scale)".into(),
-            y_label: spec.y_label.into(),
+            y_label: "radius ‖w − w₀‖ (log scale)".into(),
             log_y: true,
             log_x: true,
             curves,
         },
         dir,
-        spec.stem,
+        "a_certified_radius_vs_width",
     )?;
     Ok(drawn.then(|| Figure {
-        stem: spec.stem.into(),
-        caption: spec.caption.into(),
+        stem: "a_certified_radius_vs_width".into(),
+        caption: "The certified radius R_c = 2 L̂_F ‖r₀‖ / μ̂ of the smallest searched ball B(w₀, r) with μ̂(r) > 0 and r ≥ R(r) (certified seeds only; widths where no seed certifies have no dot), and the distance gradient descent actually travelled, r_T = max_t ‖w_t − w₀‖ (every seed); dots: mean over seeds, bars: min–max. The theorem promises r_T ≤ R_c wherever it certifies.".into(),
         numbers,
     }))
 }
 
-/// (d) Loss curves against their bounds: the first series, the seed of its first row.
+/// A power-law reference through the first point of `agg`: `c m^slope`, dashed.
+fn reference_line(agg: &[(f64, f64, f64, f64)], slope: f64, label: String) -> Option<Curve> {
+    let (first, last) = (agg.first()?, agg.last()?);
+    let c0 = first.1 / first.0.powf(slope);
+    Some(Curve {
+        label,
+        points: vec![(first.0, first.1), (last.0, c0 * last.0.powf(slope))],
+        color: REFERENCE,
+        dashed: true,
+        error_bars: vec![],
+    })
+}
+
+/// A series' curve with its fitted log-log slope, and the slope's line for `numbers`.
+fn fitted(
+    s: &[&SweepRow],
+    column: fn(&SweepRow) -> f64,
+    name: String,
+    color: plotters::style::RGBColor,
+) -> (Curve, Option<(f64, f64)>, Vec<(f64, f64, f64, f64)>) {
+    let agg = aggregate(s, |r| r.width as f64, column);
+    let xs: Vec<f64> = s.iter().map(|r| r.width as f64).collect();
+    let ys: Vec<f64> = s.iter().map(|r| column(r)).collect();
+    let fit = power_law(&xs, &ys).map(|f| (f.slope, f.slope_stderr));
+    let text = fit.map_or("no fit".to_string(), |(a, e)| {
+        format!("fitted slope {a:.3} ± {e:.3}")
+    });
+    (measured(format!("{name} ({text})"), &agg, color), fit, agg)
+}
+
+/// (b) `‖H_F(w₀)‖` against width, with the `m^{−1/2}` prediction on the theorem's series.
+fn hessian_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+    let mut curves = vec![];
+    let mut numbers = vec![];
+    let mut reference = None;
+    for (i, k) in sweep.keys.iter().enumerate() {
+        let s = sweep.series(k);
+        let (curve, fit, agg) = fitted(&s, |r| r.hessian_norm0, label(k), PALETTE[i % 6]);
+        curves.push(curve);
+        if let Some((a, e)) = fit {
+            let theory = if theorem_series(k) {
+                "(theory, prediction: −0.5)"
+            } else {
+                "(no prediction: non-linear output or ReLU)"
+            };
+            numbers.push((
+                format!("fitted slope ({})", label(k)),
+                format!("{a:.3} ± {e:.3} {theory}"),
+            ));
+        }
+        if theorem_series(k) && reference.is_none() {
+            reference = reference_line(
+                &agg,
+                -0.5,
+                format!(
+                    "theory (prediction): ∝ m^(−1/2), through the first point of {}",
+                    label(k)
+                ),
+            );
+        }
+    }
+    curves.extend(reference);
+    let drawn = save_if_drawable(
+        &LineChart {
+            title: "(b) Hessian norm ‖H_F(w₀)‖ against width".into(),
+            x_label: "width m (log scale)".into(),
+            y_label: "‖H_F(w₀)‖ (log scale)".into(),
+            log_y: true,
+            log_x: true,
+            curves,
+        },
+        dir,
+        "b_hessian_vs_width",
+    )?;
+    Ok(drawn.then(|| Figure {
+        stem: "b_hessian_vs_width".into(),
+        caption: "‖H_F(w₀)‖ = sup over unit z, u of |uᵀ(Σ_k z_k H_{F_k})u| (alternating maximization: a lower bound) against width, log-log, with the least-squares slope over every seed; dots: mean, bars: min–max. Dashed: the m^(−1/2) prediction of the linearity paper for a smooth activation and a linear output; a non-linear output layer keeps ‖H_F‖ of order 1.".into(),
+        numbers,
+    }))
+}
+
+/// (c) The relative kernel change at the common stage against width, with the `m^{−1/2}` upper
+/// bound and the `1/m` prediction on the theorem's series.
+fn kernel_change_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+    let mut curves = vec![];
+    let mut numbers = vec![];
+    let mut references = vec![];
+    for (i, k) in sweep.keys.iter().enumerate() {
+        let s = sweep.series(k);
+        let (curve, fit, agg) = fitted(&s, |r| r.kernel_change, label(k), PALETTE[i % 6]);
+        curves.push(curve);
+        if let Some((a, e)) = fit {
+            let theory = if theorem_series(k) {
+                "(theory: −1 predicted, −0.5 an upper bound)"
+            } else {
+                "(no prediction)"
+            };
+            numbers.push((
+                format!("fitted slope ({})", label(k)),
+                format!("{a:.3} ± {e:.3} {theory}"),
+            ));
+        }
+        if theorem_series(k) && references.is_empty() {
+            references.extend(reference_line(
+                &agg,
+                -0.5,
+                "theory (upper bound, THEORY.md): ∝ m^(−1/2)".into(),
+            ));
+            references.extend(reference_line(
+                &agg,
+                -1.0,
+                "theory (prediction, Dyer & Gur-Ari 2019): ∝ 1/m".into(),
+            ));
+            if let Some(r) = references.last_mut() {
+                r.color = PALETTE[5];
+            }
+        }
+    }
+    curves.extend(references);
+    let drawn = save_if_drawable(
+        &LineChart {
+            title: "(c) Relative kernel change at a common stage of training vs width".into(),
+            x_label: "width m (log scale)".into(),
+            y_label: "‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F (log scale)".into(),
+            log_y: true,
+            log_x: true,
+            curves,
+        },
+        dir,
+        "c_kernel_change_vs_width",
+    )?;
+    Ok(drawn.then(|| Figure {
+        stem: "c_kernel_change_vs_width".into(),
+        caption: "Relative change of the tangent kernel between w₀ and the first step t where L(w_t) ≤ stage · L(w₀) (the same stage for every width; runs that never get there are left out), log-log, with the least-squares slope; dots: mean, bars: min–max. Dashed: the m^(−1/2) upper bound of THEORY.md (‖H_F‖ R) and the 1/m prediction for NTK parameterization (Dyer & Gur-Ari 2019), both through the first point.".into(),
+        numbers,
+    }))
+}
+
+/// (d) Loss curves of the first series (seed of its first row) against each certified run's
+/// bound.
 fn loss_curves(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
     let Some(k) = sweep.keys.first() else {
         return Ok(None);
     };
-    {
-        let s = sweep.series(k);
-        let seed = s[0].seed;
-        let mut curves = vec![];
-        for (i, r) in s.iter().filter(|r| r.seed == seed).enumerate() {
-            let path = dir
-                .join("curves")
-                .join(format!("point{}_seed{}.csv", r.point, r.seed));
-            let Ok(m) = read_metrics(&path) else { continue };
-            let col = |name: &str| step_column(&m, name);
+    let s = sweep.series(k);
+    let seed = s[0].seed;
+    let mut curves = vec![];
+    for (i, r) in s.iter().filter(|r| r.seed == seed).enumerate() {
+        let path = dir
+            .join("curves")
+            .join(format!("point{}_seed{}.csv", r.point, r.seed));
+        let Ok(m) = read_metrics(&path) else { continue };
+        let col = |name: &str| step_column(&m, name);
+        curves.push(Curve {
+            label: format!("m = {}: L(w_t), η = {:.3e}", r.width, r.eta),
+            points: col("loss"),
+            color: PALETTE[i % 6],
+            dashed: false,
+            error_bars: vec![],
+        });
+        let bound = col("loss_bound");
+        if !bound.is_empty() {
             curves.push(Curve {
-                label: format!("m = {}: L(w_t)", r.width),
-                points: col("loss"),
+                label: format!(
+                    "m = {}: theory (bound, certified): (1 − ημ̂)^t L(w₀)",
+                    r.width
+                ),
+                points: bound,
                 color: PALETTE[i % 6],
-                dashed: false,
+                dashed: true,
                 error_bars: vec![],
             });
-            let bound = col("loss_bound");
-            if !bound.is_empty() {
-                curves.push(Curve {
-                    label: format!("m = {}: bound (1 − ημ̂)^t L(w₀)", r.width),
-                    points: bound,
-                    color: PALETTE[i % 6],
-                    dashed: true,
-                    error_bars: vec![],
-                });
-            }
-        }
-        if curves.is_empty() {
-            return Ok(None);
-        }
-        {
-            let drawn = save_if_drawable(
-                &LineChart {
-                    title: "(d) Loss curves against each width's PL* bound".into(),
-                    x_label: "step t".into(),
-                    y_label: "L(w_t) = ½‖F − y‖² (log scale)".into(),
-                    log_y: true,
-                    log_x: false,
-                    curves,
-                },
-                dir,
-                "d_loss_curves",
-            )?;
-            Ok(drawn.then(|| Figure {
-                stem: "d_loss_curves".into(),
-                caption: format!("GD loss curves (seed {seed}) for each width (solid) against the theorem's bound (1 − η μ̂)^t L(w₀) with that run's μ̂ from the probes (dashed)."),
-                numbers: vec![],
-            }))
         }
     }
+    if curves.is_empty() {
+        return Ok(None);
+    }
+    let drawn = save_if_drawable(
+        &LineChart {
+            title: format!("(d) Loss curves against the PL* bound ({})", label(k)),
+            x_label: "step t".into(),
+            y_label: "L(w_t) = ½‖F − y‖² (log scale)".into(),
+            log_y: true,
+            log_x: false,
+            curves,
+        },
+        dir,
+        "d_loss_curves",
+    )?;
+    Ok(drawn.then(|| Figure {
+        stem: "d_loss_curves".into(),
+        caption: format!("Gradient-descent loss curves (seed {seed}) for each width (solid), and for every width whose card certified a ball, the theorem's bound (1 − η μ̂)^t L(w₀) with that run's certified μ̂ (dashed, same colour). Widths without a certificate have no bound: the theorem promises nothing there."),
+        numbers: vec![],
+    }))
 }
 
-/// (e) λ₀ and the final loss against p/n.
+/// (e) λ₀ and the final loss against p/n, drawn when the sweep has both `p < n` and `p ≥ n`.
 fn p_over_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+    let under = sweep.rows.iter().any(|r| r.p < r.n);
+    let over = sweep.rows.iter().any(|r| r.p >= r.n);
+    if !(under && over) {
+        return Ok(None);
+    }
     let mut curves = vec![];
     let mut numbers = vec![];
     for (i, k) in sweep.keys.iter().enumerate() {
         let s = sweep.series(k);
-        let lam = aggregate(
-            &s,
-            |r| r.p as f64 / r.n as f64,
-            |r| r.lambda0.abs().max(1e-18),
-        );
-        let loss = aggregate(&s, |r| r.p as f64 / r.n as f64, |r| r.final_loss.max(1e-18));
+        let ratio = |r: &SweepRow| r.p as f64 / r.n as f64;
+        let lam = aggregate(&s, ratio, |r| r.lambda0.abs().max(1e-18));
+        let loss = aggregate(&s, ratio, |r| r.final_loss.max(1e-18));
         curves.push(measured(
             format!("abs(λ₀) ({})", label(k)),
             &lam,
-            PALETTE[i % 6],
+            PALETTE[(2 * i) % 6],
         ));
-        let mut c = measured(
+        curves.push(measured(
             format!("final loss ({})", label(k)),
             &loss,
-            PALETTE[(i + 3) % 6],
-        );
-        c.dashed = false;
-        curves.push(c);
-        let under: Vec<f64> = s
+            PALETTE[(2 * i + 1) % 6],
+        ));
+        let max_under = s
             .iter()
             .filter(|r| r.p < r.n)
             .map(|r| r.lambda0.abs())
-            .collect();
-        let over: Vec<f64> = s.iter().filter(|r| r.p >= r.n).map(|r| r.lambda0).collect();
-        if !under.is_empty() && !over.is_empty() {
-            numbers.push((
-                format!("max abs(λ₀) with p < n ({})", label(k)),
-                format!(
-                    "{:.3e} (theory: 0)",
-                    under.iter().copied().fold(0.0, f64::max)
-                ),
-            ));
-            numbers.push((
-                format!("min λ₀ with p ≥ n ({})", label(k)),
-                format!(
-                    "{:.3e} (theory: > 0)",
-                    over.iter().copied().fold(f64::INFINITY, f64::min)
-                ),
-            ));
-        }
+            .fold(0.0, f64::max);
+        let min_over = s
+            .iter()
+            .filter(|r| r.p >= r.n)
+            .map(|r| r.lambda0)
+            .fold(f64::INFINITY, f64::min);
+        numbers.push((
+            format!("max abs(λ₀) with p < n ({})", label(k)),
+            format!("{max_under:.3e} (theory: 0, rank K ≤ p < n)"),
+        ));
+        numbers.push((
+            format!("min λ₀ with p ≥ n ({})", label(k)),
+            format!("{min_over:.3e} (theory: > 0 generically)"),
+        ));
     }
-    let x_cross = vec![(1.0, 1e-18), (1.0, 1e3)];
     curves.push(Curve {
         label: "p = n".into(),
-        points: x_cross,
-        color: RGBColor(0, 0, 0),
+        points: vec![(1.0, 1e-18), (1.0, 1e3)],
+        color: REFERENCE,
         dashed: true,
         error_bars: vec![],
     });
@@ -415,7 +521,7 @@ fn p_over_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
     )?;
     Ok(drawn.then(|| Figure {
         stem: "e_p_over_n".into(),
-        caption: "The absolute value of λ_min(K(w₀)) and the final training loss against p/n: rank K ≤ min(n, p), so λ₀ is zero (round-off) for p < n and positive for p ≥ n; the loss reaches the target only in the second case. Values below 1e-18 are drawn at 1e-18.".into(),
+        caption: "The absolute value of λ_min(K(w₀)) and the final training loss against p/n; dots: mean over seeds, bars: min–max. rank K ≤ min(n, p), so λ₀ is zero (round-off) for p < n and positive for p ≥ n; the loss reaches the target only in the second case. Values below 1e-18 are drawn at 1e-18.".into(),
         numbers,
     }))
 }

@@ -2,9 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plotters::style::RGBColor;
-
-use super::{read_metrics, save, step_column, Curve, LineChart};
+use super::{read_metrics, save_drawable, step_column, Curve, LineChart, PALETTE};
 use crate::error::{Error, Result};
 
 /// The two figures of a training run, from `dir/metrics.csv` and `dir/summary.json`:
@@ -19,26 +17,29 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
     .map_err(|e| Error::io("cannot parse", &summary_path, std::io::Error::other(e)))?;
     let col = |name: &str| step_column(&rows, name);
     let eta = summary["step_size"]["value"].as_f64().unwrap_or(f64::NAN);
-    let mu = summary["card"]["mu_hat"].as_f64();
-    let radius = summary["card"]["radius"].as_f64();
+    let certificate = &summary["card"]["certificate"];
+    let mu = certificate["mu"].as_f64();
+    let radius = certificate["radius"].as_f64();
     let mut out = vec![];
     let mut curves = vec![Curve {
         label: "L(w_t) = ½‖F(w_t) − y‖² (measured)".into(),
         points: col("loss"),
-        color: RGBColor(31, 119, 180),
+        color: PALETTE[0],
         dashed: false,
         error_bars: vec![],
     }];
     if let Some(mu) = mu {
         curves.push(Curve {
-            label: format!("bound (1 − η μ̂)^t L(w₀), η = {eta:.3e}, μ̂ = {mu:.3e}"),
+            label: format!(
+                "theory (bound, certified ball): (1 − η μ̂)^t L(w₀), η = {eta:.3e}, μ̂ = {mu:.3e}"
+            ),
             points: col("loss_bound"),
-            color: RGBColor(214, 39, 40),
+            color: PALETTE[1],
             dashed: true,
             error_bars: vec![],
         });
     }
-    out.extend(save(
+    out.extend(save_drawable(
         &LineChart {
             title: "Training loss against the PL* rate bound".into(),
             x_label: "step t".into(),
@@ -54,23 +55,23 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut curves = vec![Curve {
         label: "‖w_t − w₀‖ (measured)".into(),
         points: dist.clone(),
-        color: RGBColor(44, 160, 44),
+        color: PALETTE[2],
         dashed: false,
         error_bars: vec![],
     }];
     if let Some(r) = radius.filter(|r| r.is_finite()) {
         let last = dist.last().map_or(1.0, |p| p.0);
         curves.push(Curve {
-            label: format!("R = 2 L̂_F ‖r₀‖ / μ̂ = {r:.3e}"),
+            label: format!("theory (bound): certified radius R_c = 2 L̂_F ‖r₀‖ / μ̂ = {r:.3e}"),
             points: vec![(0.0, r), (last, r)],
-            color: RGBColor(214, 39, 40),
+            color: PALETTE[1],
             dashed: true,
             error_bars: vec![],
         });
     }
-    out.extend(save(
+    out.extend(save_drawable(
         &LineChart {
-            title: "Distance from initialization against the ball radius R".into(),
+            title: "Distance from initialization against the certified radius".into(),
             x_label: "step t".into(),
             y_label: "‖w_t − w₀‖ (log scale)".into(),
             log_y: true,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use plstar::report::rows::{read_rows, SweepRow, ROW_HEADER};
+use plstar::report::rows::{read_rows, SweepRow};
 
 use crate::BIN;
 
@@ -28,11 +28,10 @@ learning_rate = 0.5
 target_loss = 1e-3
 eval_every = 20
 [base.card]
-directions = 1
-radii = [1.0]
-adversarial_steps = 1
-fixed_point_iterations = 1
-hessian_at_probes = false
+restarts = 2
+steps = 2
+max_radii = 3
+hessian_at_searched = false
 "#;
 
 /// A fresh folder for one test, holding `tiny.toml`.
@@ -74,7 +73,11 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows_path = dir.join("out/tiny/rows.csv");
     let text = std::fs::read_to_string(&rows_path).unwrap();
-    assert_eq!(text.lines().next().unwrap(), ROW_HEADER);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        SweepRow::header(&[1.0, 4.0, 16.0]),
+        "the default fixed radii give the mu_r columns"
+    );
     let rows = read_rows(&rows_path).unwrap();
     assert_eq!(rows.len(), 8);
     for r in &rows {
@@ -82,9 +85,23 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
             r.lambda0 > 0.0
                 && r.lambda_max0 >= r.lambda0
                 && r.hessian_norm0 > 0.0
-                && r.kernel_change >= 0.0,
+                && r.r_travelled > 0.0
+                && r.mu_travelled <= r.lambda0
+                && r.eta_star > 0.0,
             "{r:?}"
         );
+        // The kernel change is measured at the common stage, or is NaN when never reached.
+        assert!(
+            (r.kernel_stage_step > 0 && r.kernel_change >= 0.0)
+                || (r.kernel_stage_step == -1 && r.kernel_change.is_nan()),
+            "{r:?}"
+        );
+        // μ̂(r) over nested balls can only fall.
+        assert!(
+            r.mu_at(1.0) >= r.mu_at(4.0) && r.mu_at(4.0) >= r.mu_at(16.0),
+            "{r:?}"
+        );
+        assert!(r.mu_at(1.0) <= r.lambda0, "{r:?}");
         assert_eq!(r.p, 8 * r.width + r.width);
     }
     // Re-running skips every finished row: nothing is appended.
@@ -100,11 +117,11 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for stem in [
         "a_lambda0_vs_width",
-        "a_mu_ratio_vs_width",
+        "a_mu_at_radius_vs_width",
+        "a_certified_radius_vs_width",
         "b_hessian_vs_width",
         "c_kernel_change_vs_width",
         "d_loss_curves",
-        "e_p_over_n",
     ] {
         for ext in ["svg", "png"] {
             let len = std::fs::metadata(dir.join(format!("out/tiny/{stem}.{ext}")))
@@ -113,6 +130,8 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
             assert!(len > 2000, "{stem}.{ext}: {len} bytes");
         }
     }
+    // Every run has p ≥ n: the p/n panel has nothing to say and is not drawn.
+    assert!(!dir.join("out/tiny/e_p_over_n.svg").exists());
     let md = std::fs::read_to_string(dir.join("out/tiny/figures.md")).unwrap();
     assert!(md.contains("fitted slope"), "{md}");
 }
@@ -265,7 +284,7 @@ fn reproduce_quick_writes_the_report_and_its_trends_follow_the_theory() {
         let v: Vec<f64> = linear
             .iter()
             .filter(|r| r.width == w)
-            .map(|r| r.mu_probes / r.lambda0)
+            .map(|r| r.mu_at(4.0) / r.lambda0)
             .collect();
         v.iter().sum::<f64>() / v.len() as f64
     };

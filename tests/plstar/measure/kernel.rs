@@ -150,35 +150,12 @@ fn the_pl_identity_holds_and_the_pl_ratio_is_at_least_lambda_min() {
 /// The infinite-width NTK of one hidden layer, no bias, NTK parameterization, both layers
 /// trained (THEORY.md): `K∞ = E[σ(u)σ(u′)] + (xᵀx′/d) E[σ′(u)σ′(u′)]`, `(u, u′)` Gaussian with
 /// covariance `[[‖x‖², xᵀx′], [xᵀx′, ‖x′‖²]] / d`.
+/// The closed-form `K∞` of `src/measure/infinite.rs` (itself tested against independent
+/// numerical Gaussian integrals in `measure::infinite`).
 fn infinite_width_kernel(act: Activation, data: &data::Dataset) -> Vec<f64> {
-    use std::f64::consts::PI;
-    let (n, d) = (data.len(), data.dim as f64);
-    let mut k = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-            let (s11, s22, s12) = (
-                dot(data.input(i), data.input(i)) / d,
-                dot(data.input(j), data.input(j)) / d,
-                dot(data.input(i), data.input(j)) / d,
-            );
-            k[i * n + j] = match act {
-                Activation::Relu => {
-                    let cos = (s12 / (s11 * s22).sqrt()).clamp(-1.0, 1.0);
-                    let theta = cos.acos();
-                    (s11 * s22).sqrt() * (theta.sin() + (PI - theta) * cos) / (2.0 * PI)
-                        + s12 * (PI - theta) / (2.0 * PI)
-                }
-                Activation::Erf => {
-                    let a = (1.0 + 2.0 * s11) * (1.0 + 2.0 * s22);
-                    (2.0 / PI) * (2.0 * s12 / a.sqrt()).asin()
-                        + s12 * (4.0 / PI) / (a - 4.0 * s12 * s12).sqrt()
-                }
-                _ => unreachable!("closed forms for relu and erf only"),
-            };
-        }
-    }
-    k
+    plstar::measure::infinite::infinite_width_kernel(act, data)
+        .expect("relu and erf have closed forms")
+        .values
 }
 
 /// Least-squares slope of `ln y` against `ln x`.

@@ -1,0 +1,173 @@
+//! The theorem card in words and tables: what the terminal prints, `report.md` shows and
+//! `summary.json` cites as the source of each figure.
+
+use crate::experiment::run::StepSize;
+use crate::theorem::card::TheoremCard;
+
+/// Where each figure of the card came from.
+pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
+    let searched = c.profile.iter().filter(|e| e.searched).count();
+    vec![
+        (
+            "lambda0, lambda_max0, lipschitz_f0, hessian_norm0, residual_norm0, loss0, rho, \
+             linearized_distance, radius0, eta_star0"
+                .into(),
+            "w0 (exact up to floating point; ‖H_F‖ by alternating maximization, a lower bound \
+             when not converged)"
+                .into(),
+        ),
+        (
+            "profile (mu, lipschitz_f, beta_f per radius)".into(),
+            format!(
+                "{searched} balls B(w0, r) searched inward out, {} points measured in all: \
+                 projected descent on λ_min(K) and ascent on λ_max(K) with exact gradients; \
+                 β̂_F = max ‖H_F‖ at w0 and the best points (lower bounds)",
+                c.points.len()
+            ),
+        ),
+        (
+            "certificate".into(),
+            "the smallest searched r with μ̂(r) > n ε λ_max and r ≥ R(r) = 2 L̂_F(r) ‖r0‖ / μ̂(r); \
+             certified radius R(r), η* = 1/(L̂_F(r)² + β̂_F(r) ‖r0‖)"
+                .into(),
+        ),
+        (
+            "verdicts.travelled".into(),
+            "B(w0, r_T), r_T = max_t ‖w_t − w0‖: the card's points inside it, the trajectory's \
+             kernel evaluations and a descent search at r_T"
+                .into(),
+        ),
+    ]
+}
+
+/// The card as `(label, value, source)` rows, for the terminal and the report.
+pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, &'static str)> {
+    let f = |v: f64| format!("{v:.4e}");
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), f);
+    let cert = &c.certificate;
+    let mut rows = vec![
+        (
+            "n, p, width m, depth L".into(),
+            format!("{}, {}, {}, {}", c.n, c.p, c.width, c.depth),
+            "config",
+        ),
+        ("λ₀ = λ_min(K(w₀))".into(), f(c.lambda0), "w₀"),
+        ("λ_max(K(w₀))".into(), f(c.lambda_max0), "w₀"),
+        (
+            "‖H_F(w₀)‖".into(),
+            hessian(c.hessian_norm0, c.hessian_norm0_converged),
+            "w₀",
+        ),
+        ("‖F(w₀) − y‖".into(), f(c.residual_norm0), "w₀"),
+        ("ρ = min |σ_out'|".into(), f(c.rho), "w₀"),
+        (
+            "GD distance, linearized √(r₀ᵀK₀⁻¹r₀)".into(),
+            f(c.linearized_distance),
+            "w₀",
+        ),
+        ("R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀".into(), f(c.radius0), "w₀"),
+        (
+            "round-off level n ε λ_max".into(),
+            format!("{:.1e}", c.positivity_threshold),
+            "w₀",
+        ),
+        (
+            "certificate".into(),
+            if cert.certified {
+                "certified"
+            } else {
+                "not certified"
+            }
+            .into(),
+            "search",
+        ),
+    ];
+    if cert.certified {
+        rows.extend([
+            (
+                "searched radius r_s".into(),
+                opt(cert.searched_radius),
+                "search",
+            ),
+            ("μ̂(r_s) = min λ_min(K)".into(), opt(cert.mu), "search"),
+            (
+                "L̂_F(r_s) = max √λ_max(K)".into(),
+                opt(cert.lipschitz_f),
+                "search",
+            ),
+            (
+                "β̂_F(r_s) = max ‖H_F‖".into(),
+                opt(cert.beta_f),
+                "search (lower bound)",
+            ),
+            (
+                "certified radius R_c = 2 L̂_F ‖r₀‖ / μ̂".into(),
+                opt(cert.radius),
+                "search",
+            ),
+            (
+                "η* = 1/(L̂_F² + β̂_F ‖r₀‖)".into(),
+                opt(cert.eta_star),
+                "search",
+            ),
+        ]);
+    } else {
+        rows.push((
+            "η*(w₀) = 1/(λ_max + ‖H_F‖ ‖r₀‖)".into(),
+            f(c.eta_star0),
+            "w₀",
+        ));
+    }
+    rows.extend([
+        (
+            "η used".into(),
+            format!("{} ({})", f(step.value), step.source),
+            "config / card",
+        ),
+        (
+            "κ = 1/(η μ)".into(),
+            step.condition_number.map_or("—".into(), f),
+            if cert.certified { "search" } else { "w₀" },
+        ),
+    ]);
+    rows
+}
+
+fn hessian(value: f64, converged: bool) -> String {
+    if converged {
+        format!("{value:.4e}")
+    } else {
+        format!("{value:.4e} (lower bound: not converged)")
+    }
+}
+
+/// The profile `μ̂(r)`, `L̂_F(r)`, `β̂_F(r)`, `R(r)` as a markdown table.
+pub fn profile_markdown(c: &TheoremCard) -> String {
+    let mut md = String::from(
+        "| r | μ̂(r) | L̂_F(r) | β̂_F(r) | R(r) | points | |\n|---|---|---|---|---|---|---|\n",
+    );
+    for e in &c.profile {
+        md.push_str(&format!(
+            "| {:.3e} | {:.4e} | {:.4e} | {}{} | {:.3e} | {} | {} |\n",
+            e.radius,
+            e.mu,
+            e.lipschitz_f,
+            format_args!("{:.4e}", e.beta_f),
+            if e.beta_f_converged {
+                ""
+            } else {
+                " (lower bound)"
+            },
+            e.theorem_radius,
+            e.points,
+            if !e.searched {
+                "not searched"
+            } else if c.is_positive(e.mu) && e.theorem_radius <= e.radius {
+                "r ≥ R(r)"
+            } else {
+                ""
+            }
+        ));
+    }
+    md
+}
