@@ -43,6 +43,10 @@ pub struct NtkArgs {
     /// layer{l}_weight.npy, layer{l}_bias.npy, manifest.json) to this folder.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
+    /// Also search balls around the point for the theorem's certificate (the config's [card]
+    /// settings) and add it to ntk.json.
+    #[arg(long)]
+    certify: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -82,6 +86,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         hessian: !args.no_hessian,
         parameters,
         export: args.export.clone(),
+        certify: args.certify,
     };
     let report = dispatch(
         backend,
@@ -150,6 +155,18 @@ fn print_ntk(r: &NtkReport) {
     row("‖F(w) − y‖", format!("{:.6e}", r.residual_norm));
     row("L(w) = ½‖F(w) − y‖²", format!("{:.6e}", r.loss));
     row("PL ratio ‖∇L‖²/(2L)", format!("{:.6e}", r.pl_ratio));
+    if let Some(c) = &r.certificate {
+        row(
+            "certificate",
+            match (c.radius, c.eta_star) {
+                (Some(radius), Some(eta)) => {
+                    format!("certified radius {radius:.4e}, η* = {eta:.4e}")
+                }
+                _ => "not certified".into(),
+            },
+        );
+        row("", c.reason.clone());
+    }
     row(
         "PL ratio ≥ λ_min(K)",
         if r.pl_ratio_at_least_lambda_min {

@@ -1,7 +1,8 @@
 //! Data sets: `n` inputs `x_i ∈ ℝᵈ` with scalar targets `y_i`, held on the host in f64.
 //!
-//! Three sources:
+//! Four sources:
 //! - [`sphere`]: points uniform on the unit sphere `S^{d−1}` with synthetic targets;
+//! - [`orthogonal`]: the orthonormal inputs `e_1 … e_n` with synthetic targets;
 //! - [`digits`]: the UCI optical digits shipped with plstar (two classes → ±1 targets);
 //! - [`csv`]: a user file, one sample a line, one column the target.
 
@@ -112,6 +113,30 @@ pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Datas
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
         inputs.extend(g.iter().map(|v| v / norm));
     }
+    with_targets(inputs, dim, target, &mut rng)
+}
+
+/// The `n` orthonormal inputs `e_1 … e_n ∈ ℝⁿ` (so `d = n`) with targets from `target`, drawn
+/// from a ChaCha8 stream seeded with `seed`. For one hidden layer without bias the
+/// infinite-width kernel on them is diagonal: `λ_min(K)` is as large as it gets for `n` unit
+/// inputs, and the theorem's ball is small (the certificate's showcase).
+pub fn orthogonal(n: usize, target: SyntheticTarget, seed: u64) -> Dataset {
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+    let mut inputs = vec![0.0; n * n];
+    for i in 0..n {
+        inputs[i * n + i] = 1.0;
+    }
+    with_targets(inputs, n, target, &mut rng)
+}
+
+/// The data set of `inputs` (`[n, dim]`, row-major) with synthetic targets.
+fn with_targets(
+    inputs: Vec<f64>,
+    dim: usize,
+    target: SyntheticTarget,
+    rng: &mut rand::rngs::ChaCha8Rng,
+) -> Dataset {
+    let n = inputs.len() / dim;
     let targets = match target {
         SyntheticTarget::Teacher => {
             let v: Vec<f64> = (0..TEACHER_WIDTH * dim)

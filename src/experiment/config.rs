@@ -208,6 +208,8 @@ pub struct ModelSection {
 pub enum DataSource {
     /// Uniform on the unit sphere, synthetic targets.
     Sphere,
+    /// The orthonormal inputs `e_1 … e_n` (`d = n`), synthetic targets.
+    Orthogonal,
     /// The embedded UCI digits.
     Digits,
     /// A user CSV file.
@@ -223,10 +225,10 @@ pub struct DataSection {
     /// Sample count (required for `sphere`; a subset for `digits`/`csv`).
     #[serde(default)]
     pub n: Option<usize>,
-    /// Input dimension (`sphere` only).
+    /// Input dimension (`sphere` only; `orthogonal` has `d = n`).
     #[serde(default)]
     pub dim: Option<usize>,
-    /// Target rule (`sphere` only).
+    /// Target rule (`sphere`, `orthogonal`).
     #[serde(default)]
     pub target: Option<SyntheticTarget>,
     /// The two digit classes, `+1` and `−1` (`digits` only).
@@ -244,7 +246,7 @@ pub struct DataSection {
     /// 0-based target column, default the last (`csv` only).
     #[serde(default)]
     pub target_column: Option<usize>,
-    /// Seed of the data draw (`sphere`) or subset (`digits`).
+    /// Seed of the data draw (`sphere`, `orthogonal`) or subset (`digits`).
     #[serde(default)]
     pub seed: u64,
 }
@@ -491,64 +493,48 @@ impl TrainSection {
 impl DataSection {
     /// Loads the data set this section describes, rejecting fields that do not apply.
     pub fn load(&self) -> Result<Dataset> {
-        let unused = |key: &str, present: bool, source: &str| -> Result<()> {
-            if present {
-                Err(Error::config(
+        let source = match self.source {
+            DataSource::Sphere => "sphere",
+            DataSource::Orthogonal => "orthogonal",
+            DataSource::Digits => "digits",
+            DataSource::Csv => "csv",
+        };
+        let fields = [
+            (
+                "n",
+                self.n.is_some(),
+                ["sphere", "orthogonal", "digits", "csv"].as_slice(),
+            ),
+            ("dim", self.dim.is_some(), &["sphere"]),
+            ("target", self.target.is_some(), &["sphere", "orthogonal"]),
+            ("classes", self.classes.is_some(), &["digits"]),
+            ("normalize", self.normalize.is_some(), &["digits", "csv"]),
+            ("path", self.path.is_some(), &["csv"]),
+            ("header", self.header.is_some(), &["csv"]),
+            ("target_column", self.target_column.is_some(), &["csv"]),
+        ];
+        for (key, present, sources) in fields {
+            if present && !sources.contains(&source) {
+                return Err(Error::config(
                     format!("data.{key}"),
                     format!("is not used with source = \"{source}\"; remove it"),
-                ))
-            } else {
-                Ok(())
+                ));
             }
-        };
+        }
+        let target = self.target.unwrap_or_default();
         match self.source {
-            DataSource::Sphere => {
-                for (k, present) in [
-                    ("classes", self.classes.is_some()),
-                    ("normalize", self.normalize.is_some()),
-                    ("path", self.path.is_some()),
-                    ("header", self.header.is_some()),
-                    ("target_column", self.target_column.is_some()),
-                ] {
-                    unused(k, present, "sphere")?;
-                }
-                let n = match self.n {
-                    Some(n) if n >= 1 => n,
-                    Some(_) => return Err(Error::config("data.n", "must be ≥ 1, got 0")),
-                    None => {
-                        return Err(Error::config(
-                            "data.n",
-                            "is required with source = \"sphere\" (the number of points)",
-                        ))
-                    }
-                };
-                let dim = match self.dim {
-                    Some(d) if d >= 1 => d,
-                    Some(_) => return Err(Error::config("data.dim", "must be ≥ 1, got 0")),
-                    None => {
-                        return Err(Error::config(
-                            "data.dim",
-                            "is required with source = \"sphere\" (the input dimension d)",
-                        ))
-                    }
-                };
-                Ok(data::sphere(
-                    n,
-                    dim,
-                    self.target.unwrap_or_default(),
-                    self.seed,
-                ))
-            }
+            DataSource::Sphere => Ok(data::sphere(
+                self.required_n("the number of points")?,
+                positive(self.dim, "data.dim", "sphere", "the input dimension d")?,
+                target,
+                self.seed,
+            )),
+            DataSource::Orthogonal => Ok(data::orthogonal(
+                self.required_n("the number of points, also d")?,
+                target,
+                self.seed,
+            )),
             DataSource::Digits => {
-                for (k, present) in [
-                    ("dim", self.dim.is_some()),
-                    ("target", self.target.is_some()),
-                    ("path", self.path.is_some()),
-                    ("header", self.header.is_some()),
-                    ("target_column", self.target_column.is_some()),
-                ] {
-                    unused(k, present, "digits")?;
-                }
                 let classes = self.classes.ok_or_else(|| {
                     Error::config(
                         "data.classes",
@@ -563,13 +549,6 @@ impl DataSection {
                 )
             }
             DataSource::Csv => {
-                for (k, present) in [
-                    ("dim", self.dim.is_some()),
-                    ("target", self.target.is_some()),
-                    ("classes", self.classes.is_some()),
-                ] {
-                    unused(k, present, "csv")?;
-                }
                 let path = self.path.as_ref().ok_or_else(|| {
                     Error::config(
                         "data.path",
@@ -585,5 +564,27 @@ impl DataSection {
                 )
             }
         }
+    }
+
+    /// `data.n` for a synthetic source, which needs it.
+    fn required_n(&self, what: &str) -> Result<usize> {
+        let source = if self.source == DataSource::Sphere {
+            "sphere"
+        } else {
+            "orthogonal"
+        };
+        positive(self.n, "data.n", source, what)
+    }
+}
+
+/// A required count `≥ 1`.
+fn positive(value: Option<usize>, key: &str, source: &str, what: &str) -> Result<usize> {
+    match value {
+        Some(v) if v >= 1 => Ok(v),
+        Some(_) => Err(Error::config(key, "must be ≥ 1, got 0")),
+        None => Err(Error::config(
+            key,
+            format!("is required with source = \"{source}\" ({what})"),
+        )),
     }
 }

@@ -31,6 +31,7 @@ use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::{download, Mlp, MlpConfig};
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
+use crate::theorem::card::{theorem_card, Certificate};
 
 /// Above this `n`, the kernel's extreme eigenvalues come from Lanczos instead of the dense
 /// eigensolver.
@@ -47,6 +48,9 @@ pub struct NtkOptions {
     pub parameters: Option<(Vec<f64>, PathBuf)>,
     /// Where to write the interchange bundle.
     pub export: Option<PathBuf>,
+    /// Also compute the theorem card's certificate around the evaluated point (the config's
+    /// `[card]` settings).
+    pub certify: bool,
 }
 
 /// `‖H_F‖` as reported.
@@ -117,6 +121,9 @@ pub struct NtkReport {
     pub hessian: Option<HessianSummary>,
     /// Seconds spent on the kernel and its spectrum.
     pub kernel_seconds: f64,
+    /// The certificate around the evaluated point, with `--certify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Certificate>,
 }
 
 /// The report as a [`BackendJob`].
@@ -164,6 +171,12 @@ impl BackendJob for NtkJob<'_> {
         let pl_ratio = grad_norm_sq / (2.0 * loss);
 
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x));
+        let certificate = if opts.certify {
+            let settings = s.config.card.settings(s.config.seed);
+            Some(theorem_card(&model, &x, &y, &settings)?.certificate)
+        } else {
+            None
+        };
 
         let report = NtkReport {
             plstar_version: VERSION.into(),
@@ -191,6 +204,7 @@ impl BackendJob for NtkJob<'_> {
             pl_ratio_at_least_lambda_min: pl_ratio >= lambda_min - 1e-9 * lambda_max,
             hessian,
             kernel_seconds,
+            certificate,
         };
 
         if let Some(dir) = &opts.export {

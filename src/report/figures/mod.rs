@@ -142,15 +142,7 @@ macro_rules! draw_curves {
             .x_desc(chart.x_label.as_str())
             .y_desc(chart.y_label.as_str())
             .label_style(("sans-serif", 13))
-            .x_label_formatter(&|v| {
-                if v.abs() >= 10.0 || *v == 0.0 {
-                    format!("{v:.0}")
-                } else if v.abs() >= 0.01 {
-                    format!("{v:.2}")
-                } else {
-                    format!("{v:.0e}")
-                }
-            })
+            .x_label_formatter(&|v| tick_label(*v))
             .y_label_formatter(&|v| tick_label(*v))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -168,13 +160,12 @@ macro_rules! draw_curves {
                 .copied()
                 .filter(|&(x, lo, hi)| chart.keeps_x(x) && chart.keeps_y(lo) && chart.keeps_y(hi))
                 .collect();
+            // Bars: a plain vertical line from min to max (no marker of their own).
             ctx.draw_series(bars.into_iter().map(|(x, lo, hi)| {
-                let mid = if chart.log_y {
-                    (lo * hi).sqrt()
-                } else {
-                    0.5 * (lo + hi)
-                };
-                ErrorBar::new_vertical(x, lo, mid, hi, ShapeStyle::from(&color).stroke_width(1), 8)
+                PathElement::new(
+                    vec![(x, lo), (x, hi)],
+                    ShapeStyle::from(&color).stroke_width(1),
+                )
             }))
             .map_err(|e| e.to_string())?;
             if !c.dashed && points.len() <= 60 {
@@ -202,11 +193,21 @@ const LEGEND_ROW: u32 = 22;
 /// Size of the plot above the legend, pixels.
 const PLOT_SIZE: (u32, u32) = (900, 560);
 
-/// A tick label with at most three significant digits and no trailing zeros (`1e-3`,
-/// `2.5e-3`), so that nearby ticks never print the same text.
+/// A tick label with at most three significant digits and no trailing zeros: plain between
+/// `1e-2` and `1e5` (`0.25`, `1024`), else scientific (`1e-3`, `2.5e-7`), so that nearby ticks
+/// never print the same text.
 fn tick_label(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
+    }
+    if (1e-2..1e5).contains(&v.abs()) {
+        let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+        let text = format!("{v:.digits$}");
+        return if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            text
+        };
     }
     let text = format!("{v:.2e}");
     let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
@@ -392,6 +393,8 @@ pub(crate) const PALETTE: [RGBColor; 6] = [
 
 /// Black, for references that belong to no series (e.g. `p = n`, `0`).
 pub(crate) const REFERENCE: RGBColor = RGBColor(0, 0, 0);
+/// Grey, for a second reference in the same figure.
+pub(crate) const REFERENCE_2: RGBColor = RGBColor(130, 130, 130);
 
 /// Per-series, per-x aggregates over seeds: `(x, mean, min, max)`.
 pub(crate) fn aggregate(

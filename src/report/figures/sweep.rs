@@ -18,7 +18,7 @@ use std::path::Path;
 
 use super::{
     aggregate, measured, read_metrics, save_if_drawable, step_column, Curve, Figure, LineChart,
-    PALETTE, REFERENCE,
+    PALETTE, REFERENCE, REFERENCE_2,
 };
 use crate::error::Result;
 use crate::report::fit::power_law;
@@ -232,6 +232,22 @@ fn certified_radius_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Opti
         ));
         let all_seeds = |m: usize| s.iter().filter(|r| r.width == m).all(|r| r.certified);
         let narrowest = s.iter().map(|r| r.width).filter(|&m| all_seeds(m)).min();
+        if let (Some(m), Some(lo), Some(hi)) = (
+            narrowest,
+            rt.iter().map(|a| a.2).reduce(f64::min),
+            rc.iter().map(|a| a.3).reduce(f64::max),
+        ) {
+            curves.push(Curve {
+                label: format!(
+                    "narrowest width certified for every seed, m = {m}: {}",
+                    label(k)
+                ),
+                points: vec![(m as f64, lo), (m as f64, hi)],
+                color: PALETTE[(2 * i) % 6],
+                dashed: true,
+                error_bars: vec![],
+            });
+        }
         numbers.push((
             format!("narrowest width certified for every seed ({})", label(k)),
             narrowest.map_or("none in the sweep".into(), |m| format!("m = {m}")),
@@ -374,7 +390,7 @@ fn kernel_change_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<
                 "theory (prediction, Dyer & Gur-Ari 2019): ∝ 1/m".into(),
             ));
             if let Some(r) = references.last_mut() {
-                r.color = PALETTE[5];
+                r.color = REFERENCE_2;
             }
         }
     }
