@@ -131,6 +131,18 @@ fn print_ntk(r: &NtkReport) {
     row("widths", format!("{:?}", r.widths));
     row("λ_min(K)", format!("{:.6e}", r.lambda_min));
     row("λ_max(K)", format!("{:.6e}", r.lambda_max));
+    if let Some(e) = &r.eigen_residuals {
+        row(
+            "Lanczos residuals (min, max)",
+            format!(
+                "{:.2e}, {:.2e} after {} steps{}",
+                e.min,
+                e.max,
+                e.iterations,
+                if e.converged { "" } else { " (not converged)" }
+            ),
+        );
+    }
     row("κ = λ_max/λ_min", format!("{:.6e}", r.condition_number));
     row("tr K", format!("{:.6e}", r.trace));
     row("L_F(w) = √λ_max(K)", format!("{:.6e}", r.lipschitz_f));

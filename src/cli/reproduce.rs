@@ -22,7 +22,7 @@ pub struct ReproduceArgs {
     /// Output root: each sweep goes to <OUT>/<sweep name>/, the report to <OUT>/REPORT.md.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
-    /// A reduced grid (three widths, two seeds, a tenth of the steps).
+    /// A reduced grid (the first four widths, two seeds, a tenth of the steps).
     #[arg(long)]
     quick: bool,
     /// No progress bar.

@@ -97,6 +97,10 @@ pub struct NtkReport {
     pub kernel_method: KernelMethod,
     /// `dense` (faer, every eigenvalue) or `lanczos` (extremes only).
     pub eigen_method: &'static str,
+    /// Lanczos only: the residuals `‖K v − λ v‖` of the `(λ_min, λ_max)` Ritz pairs and whether
+    /// both met the tolerance (dense eigenvalues are exact to round-off: `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eigen_residuals: Option<EigenResiduals>,
     /// `λ_min(K)` (reported as computed, never clipped).
     pub lambda_min: f64,
     /// `λ_max(K)`.
@@ -155,7 +159,8 @@ impl BackendJob for NtkJob<'_> {
 
         let started = Instant::now();
         let kernel = tangent_kernel(&model, &x, opts.method);
-        let (eigen_method, lambda_min, lambda_max, eigenvalues) = kernel_extremes(&kernel)?;
+        let (eigen_method, lambda_min, lambda_max, eigenvalues, eigen_residuals) =
+            kernel_extremes(&kernel)?;
         let kernel_seconds = started.elapsed().as_secs_f64();
 
         let outputs = download(model.forward(x.clone()));
@@ -192,6 +197,7 @@ impl BackendJob for NtkJob<'_> {
             widths: s.model.widths.clone(),
             kernel_method: opts.method,
             eigen_method,
+            eigen_residuals,
             lambda_min,
             lambda_max,
             condition_number: lambda_max / lambda_min,
@@ -222,9 +228,32 @@ impl BackendJob for NtkJob<'_> {
     }
 }
 
-/// `(method, λ_min, λ_max, every eigenvalue)`: dense up to [`DENSE_LIMIT`] samples, Lanczos
-/// (extremes only) above.
-fn kernel_extremes(kernel: &TangentKernel) -> Result<(&'static str, f64, f64, Option<Vec<f64>>)> {
+/// The residuals of a Lanczos run on the kernel.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EigenResiduals {
+    /// `‖K v − λ_min v‖`.
+    pub min: f64,
+    /// `‖K v − λ_max v‖`.
+    pub max: f64,
+    /// Whether both are below the tolerance (relative to `max |λ|`).
+    pub converged: bool,
+    /// Lanczos steps taken.
+    pub iterations: usize,
+}
+
+/// What [`kernel_extremes`] returns: the method, `λ_min`, `λ_max`, every eigenvalue (dense only)
+/// and the residuals (Lanczos only).
+type Extremes = (
+    &'static str,
+    f64,
+    f64,
+    Option<Vec<f64>>,
+    Option<EigenResiduals>,
+);
+
+/// The kernel's extremes: dense up to [`DENSE_LIMIT`] samples, Lanczos (extremes only, with
+/// their residuals) above.
+fn kernel_extremes(kernel: &TangentKernel) -> Result<Extremes> {
     Ok(if kernel.n <= DENSE_LIMIT {
         let spec = dense_spectrum(kernel)?;
         (
@@ -232,6 +261,7 @@ fn kernel_extremes(kernel: &TangentKernel) -> Result<(&'static str, f64, f64, Op
             spec.lambda_min,
             spec.lambda_max,
             Some(spec.eigenvalues),
+            None,
         )
     } else {
         let mut k = kernel.clone();
@@ -243,7 +273,13 @@ fn kernel_extremes(kernel: &TangentKernel) -> Result<(&'static str, f64, f64, Op
                 seed: 0,
             },
         );
-        ("lanczos", e.min.value, e.max.value, None)
+        let residuals = EigenResiduals {
+            min: e.min.residual,
+            max: e.max.residual,
+            converged: e.converged,
+            iterations: e.iterations,
+        };
+        ("lanczos", e.min.value, e.max.value, None, Some(residuals))
     })
 }
 

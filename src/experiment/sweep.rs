@@ -24,7 +24,7 @@ use crate::measure::infinite::infinite_width_kernel;
 use crate::measure::spectrum::dense_spectrum;
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Activation;
-use crate::report::figures::sweep::{sweep_figures, SeriesKey, SweepSeries};
+use crate::report::figures::sweep::{sweep_figures, Panel, SeriesKey, SweepSeries};
 use crate::report::figures::Figure;
 use crate::report::files::{write_atomic, write_json, VERSION};
 use crate::report::rows::{read_folder_rows, read_rows, rows_text, SweepRow};
@@ -56,6 +56,10 @@ pub struct SweepConfig {
     /// `L(w_t) ≤ kernel_stage · L(w₀)`.
     #[serde(default = "default_kernel_stage")]
     pub kernel_stage: f64,
+    /// The figures `plot` draws (default: every one the rows speak to). Presentation only:
+    /// changing it keeps the rows.
+    #[serde(default)]
+    pub panels: Option<Vec<Panel>>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -108,6 +112,15 @@ pub struct SweepPoint {
 }
 
 impl SweepConfig {
+    /// Whether `other` makes the same rows (everything but the presentation agrees).
+    pub fn same_rows(&self, other: &SweepConfig) -> bool {
+        let strip = |s: &SweepConfig| SweepConfig {
+            panels: None,
+            ..s.clone()
+        };
+        strip(self) == strip(other)
+    }
+
     /// Reads a sweep file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
@@ -140,17 +153,10 @@ impl SweepConfig {
         Ok(s)
     }
 
-    /// A smaller version for a quick look: every other width (the first, third, …; at most
-    /// four), two seeds, a tenth of the steps (at least 50).
+    /// A smaller version for a quick look: the first four widths, two seeds, a tenth of the
+    /// steps (at least 50).
     pub fn quick(mut self) -> Self {
-        self.grid.widths = self
-            .grid
-            .widths
-            .iter()
-            .copied()
-            .step_by(2)
-            .take(4)
-            .collect();
+        self.grid.widths.truncate(4);
         self.seeds.truncate(2);
         self.base.train.steps = (self.base.train.steps / 10).max(50);
         self.name = format!("{}-quick", self.name);
@@ -329,13 +335,14 @@ pub struct SweepRecord {
     pub backend: BackendInfo,
 }
 
-/// Checks `dir/sweep.json` against `record` (or writes it when absent).
+/// Checks `dir/sweep.json` against `record` (or writes it when absent): rows of a different
+/// sweep, backend or precision are refused; a new choice of panels is recorded.
 pub fn claim_dir(dir: &Path, record: &SweepRecord) -> Result<()> {
     let path = dir.join("sweep.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let old: SweepRecord = serde_json::from_str(&text)
             .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
-        if old.sweep != record.sweep
+        if !old.sweep.same_rows(&record.sweep)
             || old.backend.backend != record.backend.backend
             || old.backend.precision != record.backend.precision
         {
@@ -348,7 +355,18 @@ pub fn claim_dir(dir: &Path, record: &SweepRecord) -> Result<()> {
                 ),
             ));
         }
-        return Ok(());
+        if old.sweep.panels == record.sweep.panels {
+            return Ok(());
+        }
+        // The same rows, another presentation: keep the rows, record the new panels.
+        let updated = SweepRecord {
+            sweep: SweepConfig {
+                panels: record.sweep.panels.clone(),
+                ..old.sweep
+            },
+            ..old
+        };
+        return write_json(&path, &updated);
     }
     write_json(&path, record)
 }
@@ -548,7 +566,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<usize> {
         let r: SweepRecord = serde_json::from_str(&text)
             .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
         if let Some(first) = &record {
-            if first.sweep != r.sweep || first.backend.precision != r.backend.precision {
+            if !first.sweep.same_rows(&r.sweep) || first.backend.precision != r.backend.precision {
                 return Err(Error::config(
                     "merge",
                     format!(
@@ -613,7 +631,12 @@ pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
         .into_iter()
         .filter_map(|k| infinite_width_lambda_min(&record.sweep, &k).map(|l| (k, l)))
         .collect();
-    sweep_figures(dir, &rows, &record.sweep.mu_radii, &limits)
+    let panels = record
+        .sweep
+        .panels
+        .clone()
+        .unwrap_or_else(|| Panel::ALL.to_vec());
+    sweep_figures(dir, &rows, &record.sweep.mu_radii, &panels, &limits)
 }
 
 /// `λ_min(K∞)` for series `k` of `sweep`, where a closed form exists: one hidden layer, erf or

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{measured, save_if_drawable, Curve, Figure, LineChart, PALETTE, REFERENCE};
+use super::{measured, save_if_drawable, Aggregate, Curve, Figure, LineChart, PALETTE, REFERENCE};
 use crate::error::Result;
 
 /// What figure (f) draws: two minimizers of an over-parameterized model and the segment
@@ -78,7 +78,7 @@ fn segment_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Figure>> {
 }
 
 /// `(δ, value)` pairs grouped by `δ` (in increasing order for `δ ≥ 0`): `(δ, mean, min, max)`.
-fn aggregate_pairs(pts: &[(f64, f64)]) -> Vec<(f64, f64, f64, f64)> {
+fn aggregate_pairs(pts: &[(f64, f64)]) -> Vec<Aggregate> {
     let mut by: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
     for &(d, l) in pts {
         by.entry(d.to_bits()).or_default().push(l);

@@ -215,12 +215,17 @@ fn tick_label(v: f64) -> String {
     format!("{mantissa}e{exponent}")
 }
 
-/// The curves that have a legend entry (a non-empty label).
+/// The curves that have a legend entry: a non-empty label and something drawn.
 fn legend_entries(chart: &LineChart) -> Vec<&Curve> {
     chart
         .curves
         .iter()
-        .filter(|c| !c.label.is_empty())
+        .filter(|c| {
+            !c.label.is_empty()
+                && c.points
+                    .iter()
+                    .any(|&(x, y)| chart.keeps_x(x) && chart.keeps_y(y))
+        })
         .collect()
 }
 
@@ -396,12 +401,15 @@ pub(crate) const REFERENCE: RGBColor = RGBColor(0, 0, 0);
 /// Grey, for a second reference in the same figure.
 pub(crate) const REFERENCE_2: RGBColor = RGBColor(130, 130, 130);
 
+/// One x of a series aggregated over seeds: `(x, mean, min, max)`.
+pub(crate) type Aggregate = (f64, f64, f64, f64);
+
 /// Per-series, per-x aggregates over seeds: `(x, mean, min, max)`.
 pub(crate) fn aggregate(
     rows: &[&SweepRow],
     x: impl Fn(&SweepRow) -> f64,
     y: impl Fn(&SweepRow) -> f64,
-) -> Vec<(f64, f64, f64, f64)> {
+) -> Vec<Aggregate> {
     let mut by_x: std::collections::BTreeMap<u64, (f64, Vec<f64>)> = Default::default();
     for r in rows {
         let (xv, yv) = (x(r), y(r));
@@ -409,7 +417,7 @@ pub(crate) fn aggregate(
             by_x.entry(xv.to_bits()).or_insert((xv, vec![])).1.push(yv);
         }
     }
-    let mut out: Vec<(f64, f64, f64, f64)> = by_x
+    let mut out: Vec<Aggregate> = by_x
         .into_values()
         .map(|(xv, ys)| {
             let mean = ys.iter().sum::<f64>() / ys.len() as f64;
@@ -422,7 +430,7 @@ pub(crate) fn aggregate(
     out
 }
 
-pub(crate) fn measured(label: String, agg: &[(f64, f64, f64, f64)], color: RGBColor) -> Curve {
+pub(crate) fn measured(label: String, agg: &[Aggregate], color: RGBColor) -> Curve {
     Curve {
         label,
         points: agg.iter().map(|a| (a.0, a.1)).collect(),

@@ -16,9 +16,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use super::{
-    aggregate, measured, read_metrics, save_if_drawable, step_column, Curve, Figure, LineChart,
-    PALETTE, REFERENCE, REFERENCE_2,
+    aggregate, measured, read_metrics, save_if_drawable, step_column, Aggregate, Curve, Figure,
+    LineChart, PALETTE, REFERENCE, REFERENCE_2,
 };
 use crate::error::Result;
 use crate::report::fit::power_law;
@@ -65,6 +67,15 @@ impl<'a> SweepSeries<'a> {
     }
 }
 
+/// A ratio for the numbers table: 4 decimals, or 2 significant digits below 0.01.
+fn ratio_text(v: f64) -> String {
+    if v.abs() < 0.01 {
+        format!("{v:.1e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 /// The legend text of series `k`.
 fn label(k: &SeriesKey) -> String {
     format!("{} / out {} / L = {} / n = {}", k.1, k.0, k.2, k.3)
@@ -76,24 +87,65 @@ fn theorem_series(k: &SeriesKey) -> bool {
     k.0 == "identity" && k.1 != "relu" && k.1 != "identity"
 }
 
-/// Every figure of the sweep whose rows are `rows`, written into `dir` (which holds the loss
-/// curves in `curves/`). `limits` maps a series to `λ_min(K∞)`, the infinite-width limit drawn
-/// in figure (a), where one is known; `radii` are the sweep's fixed radii.
+/// The panels of a sweep's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Panel {
+    /// (a) `μ̂(r)/λ₀` at fixed radii against width.
+    MuAtRadius,
+    /// (a) The certified radius and the GD distance against width.
+    CertifiedRadius,
+    /// (a) `λ₀` against width.
+    Lambda0,
+    /// (b) `‖H_F(w₀)‖` against width.
+    Hessian,
+    /// (c) The kernel change against width.
+    KernelChange,
+    /// (d) Loss curves against their bounds.
+    LossCurves,
+    /// (e) `λ₀` and the final loss against `p/n`.
+    POverN,
+}
+
+impl Panel {
+    /// Every panel, in drawing order.
+    pub const ALL: [Panel; 7] = [
+        Panel::Lambda0,
+        Panel::MuAtRadius,
+        Panel::CertifiedRadius,
+        Panel::Hessian,
+        Panel::KernelChange,
+        Panel::LossCurves,
+        Panel::POverN,
+    ];
+}
+
+/// The figures of `panels` for the sweep whose rows are `rows`, written into `dir` (which holds
+/// the loss curves in `curves/`). `limits` maps a series to `λ_min(K∞)`, the infinite-width
+/// limit drawn in figure (a), where one is known; `radii` are the sweep's fixed radii. Rows
+/// with `p < n` take part in the `p/n` panel only.
 pub fn sweep_figures(
     dir: &Path,
     rows: &[SweepRow],
     radii: &[f64],
+    panels: &[Panel],
     limits: &BTreeMap<SeriesKey, f64>,
 ) -> Result<Vec<Figure>> {
-    let sweep = SweepSeries::new(rows);
+    let all = SweepSeries::new(rows);
+    let over: Vec<SweepRow> = rows.iter().filter(|r| r.p >= r.n).cloned().collect();
+    let sweep = SweepSeries::new(&over);
     let mut figures = vec![];
-    figures.extend(lambda0_vs_width(dir, &sweep, limits)?);
-    figures.extend(mu_at_radius_vs_width(dir, &sweep, radii)?);
-    figures.extend(certified_radius_vs_width(dir, &sweep)?);
-    figures.extend(hessian_vs_width(dir, &sweep)?);
-    figures.extend(kernel_change_vs_width(dir, &sweep)?);
-    figures.extend(loss_curves(dir, &sweep)?);
-    figures.extend(p_over_n(dir, &sweep)?);
+    for panel in Panel::ALL.into_iter().filter(|p| panels.contains(p)) {
+        figures.extend(match panel {
+            Panel::Lambda0 => lambda0_vs_width(dir, &sweep, limits)?,
+            Panel::MuAtRadius => mu_at_radius_vs_width(dir, &sweep, radii)?,
+            Panel::CertifiedRadius => certified_radius_vs_width(dir, &sweep)?,
+            Panel::Hessian => hessian_vs_width(dir, &sweep)?,
+            Panel::KernelChange => kernel_change_vs_width(dir, &sweep)?,
+            Panel::LossCurves => loss_curves(dir, &sweep)?,
+            Panel::POverN => p_over_n(dir, &all)?,
+        });
+    }
     Ok(figures)
 }
 
@@ -176,7 +228,7 @@ fn mu_at_radius_vs_width(
             ));
             numbers.push((
                 format!("μ̂(r = {r})/λ₀, width {} → {} ({})", a.0, b.0, label(k)),
-                format!("{:.4} → {:.4}", a.1, b.1),
+                format!("{} → {}", ratio_text(a.1), ratio_text(b.1)),
             ));
         }
     }
@@ -204,7 +256,7 @@ fn mu_at_radius_vs_width(
     Ok(drawn.then(|| Figure {
         stem: "a_mu_at_radius_vs_width".into(),
         caption: format!(
-            "μ̂(r) = the smallest λ_min(K) found by a constrained search (projected descent with exact eigenvalue gradients, several starts) over the ball B(w₀, r) of absolute radius r ∈ {radii:?}, divided by λ₀ of the same run, against the width m; dots: mean over seeds, bars: min–max. μ̂(r) ≤ λ₀ by construction (w₀ is in every ball); the ratio rising to 1 is the theorem's uniform conditioning. Rows with p < n have no search and are not drawn."
+            "μ̂(r) = the smallest λ_min(K) found by a constrained search (projected descent with exact eigenvalue gradients, several starts) over the ball B(w₀, r) of absolute radius r ∈ {radii:?}, divided by λ₀ of the same run, against the width m; dots: mean over seeds, bars: min–max. μ̂(r) ≤ λ₀ by construction (w₀ is in every ball); the ratio rising to 1 is the theorem's uniform conditioning, predicted for a smooth activation and an identity output (a non-linear output is outside the theorem). Rows with p < n have no search and are not drawn."
         ),
         numbers,
     }))
@@ -277,7 +329,7 @@ fn certified_radius_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Opti
 }
 
 /// A power-law reference through the first point of `agg`: `c m^slope`, dashed.
-fn reference_line(agg: &[(f64, f64, f64, f64)], slope: f64, label: String) -> Option<Curve> {
+fn reference_line(agg: &[Aggregate], slope: f64, label: String) -> Option<Curve> {
     let (first, last) = (agg.first()?, agg.last()?);
     let c0 = first.1 / first.0.powf(slope);
     Some(Curve {
@@ -295,7 +347,7 @@ fn fitted(
     column: fn(&SweepRow) -> f64,
     name: String,
     color: plotters::style::RGBColor,
-) -> (Curve, Option<(f64, f64)>, Vec<(f64, f64, f64, f64)>) {
+) -> (Curve, Option<(f64, f64)>, Vec<Aggregate>) {
     let agg = aggregate(s, |r| r.width as f64, column);
     let xs: Vec<f64> = s.iter().map(|r| r.width as f64).collect();
     let ys: Vec<f64> = s.iter().map(|r| column(r)).collect();
