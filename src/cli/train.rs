@@ -10,7 +10,8 @@ use clap::Args;
 
 use plstar::experiment::card_text::card_rows;
 use plstar::experiment::config::Settings;
-use plstar::experiment::run::{RunSummary, StepSize, TrainRun};
+use plstar::experiment::run::{RunSummary, TrainRun};
+use plstar::experiment::step::StepSize;
 use plstar::model::backend::{dispatch, BackendKind};
 use plstar::theorem::card::TheoremCard;
 use plstar::theorem::verdict::VerdictState;

@@ -1,7 +1,7 @@
 //! The theorem card in words and tables: what the terminal prints, `report.md` shows and
 //! `summary.json` cites as the source of each figure.
 
-use crate::experiment::run::StepSize;
+use crate::experiment::step::StepSize;
 use crate::theorem::card::TheoremCard;
 
 /// Where each figure of the card came from.

@@ -3,6 +3,7 @@
 //! - [`config`]: TOML run configurations → validated [`config::Settings`];
 //! - [`run`]: one training run with its theorem card, verdicts and files ([`card_text`]: the
 //!   card in words and tables);
+//! - [`step`]: the step size from the config or the card;
 //! - [`sweep`]: grids of runs reduced to resumable rows, shards and merges;
 //! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
 //! - [`ntk`]: the kernel report at one point and the numpy bundle;
@@ -14,4 +15,5 @@ pub mod config;
 pub mod landscape;
 pub mod ntk;
 pub mod run;
+pub mod step;
 pub mod sweep;

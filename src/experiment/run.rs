@@ -20,17 +20,16 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::experiment::card_text::{card_rows, card_sources, profile_markdown};
-use crate::experiment::config::{LearningRate, RunConfig, Settings};
+use crate::experiment::config::{RunConfig, Settings};
+use crate::experiment::step::{resolve_step_size, StepSize};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
 use crate::theorem::card::{theorem_card, travelled_ball, TheoremCard};
 use crate::theorem::search::{PointKind, PointMeasure};
-use crate::theorem::step_size::sgd_step_size;
 use crate::theorem::verdict::{judge, RunRecords, RunVerdicts};
 use crate::train::{
-    train, Control, Optimizer, StepRecord, StopReason, TheoremReference, TrainOutcome,
-    TrainSettings,
+    train, Control, StepRecord, StopReason, TheoremReference, TrainOutcome, TrainSettings,
 };
 
 /// The conventions every output follows (THEORY.md), recorded in `run.json`.
@@ -74,17 +73,6 @@ pub struct RunRecord {
     pub final_loss: Option<f64>,
     /// The last recorded step.
     pub final_step: Option<usize>,
-}
-
-/// The step size used and where it came from.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct StepSize {
-    /// `η`.
-    pub value: f64,
-    /// `config`, or `auto: …` naming the card's rule and constants.
-    pub source: String,
-    /// `κ = 1/(η μ)` with the certified `μ̂`, else `λ₀` (with a card).
-    pub condition_number: Option<f64>,
 }
 
 /// `summary.json`.
@@ -149,49 +137,6 @@ pub struct TrainRun<'a> {
     pub on_card: &'a mut dyn FnMut(Option<&TheoremCard>, &StepSize),
     /// Called with every record (progress display, Ctrl-C); `Control::Stop` ends the run.
     pub observer: &'a mut dyn FnMut(&StepRecord) -> Control,
-}
-
-/// Resolves the step size from the config and the card.
-pub fn resolve_step_size(
-    learning_rate: LearningRate,
-    optimizer: &Optimizer,
-    card: Option<&TheoremCard>,
-) -> Result<StepSize> {
-    let (value, source) = match (learning_rate, card) {
-        (LearningRate::Value(v), _) => (v, "config".to_string()),
-        (LearningRate::Auto, Some(c)) => match optimizer {
-            Optimizer::Gd if c.certificate.certified => (
-                c.eta_star(),
-                "auto: certified η* = 1/(L̂_F² + β̂_F ‖r₀‖) over the searched ball".into(),
-            ),
-            Optimizer::Gd => (
-                c.eta_star(),
-                "auto: η*(w₀) = 1/(λ_max(K(w₀)) + ‖H_F(w₀)‖ ‖r₀‖) (no certificate: constants at w₀)"
-                    .into(),
-            ),
-            Optimizer::Sgd { batch_size, .. } => (
-                sgd_step_size(c, *batch_size),
-                format!("auto: SGD rule b η* / (n + b − 1) for batch size {batch_size} (Ma, Bassily & Belkin 2018; see theorem::step_size::sgd_step_size)"),
-            ),
-        },
-        (LearningRate::Auto, None) => {
-            return Err(Error::config(
-                "train.learning_rate",
-                "\"auto\" needs the theorem card (card.enabled = true)",
-            ))
-        }
-    };
-    if !(value.is_finite() && value > 0.0) {
-        return Err(Error::config(
-            "train.learning_rate",
-            format!("\"auto\" gave η = {value:e} from the card: give a number instead"),
-        ));
-    }
-    Ok(StepSize {
-        value,
-        source,
-        condition_number: card.map(|c| 1.0 / (value * c.certificate.mu.unwrap_or(c.lambda0))),
-    })
 }
 
 impl BackendJob for TrainRun<'_> {

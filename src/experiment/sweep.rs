@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::experiment::config::RunConfig;
-use crate::experiment::run::resolve_step_size;
 use crate::experiment::run::{max_distance, theorem_reference, trajectory_points};
+use crate::experiment::step::resolve_step_size;
 use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
 use crate::measure::infinite::infinite_width_kernel;
 use crate::measure::spectrum::dense_spectrum;

@@ -283,6 +283,47 @@ fn contracted_norm(h0: &[f64], h1: &[f64], p: usize, theta: f64) -> f64 {
     ev.iter().fold(0.0f64, |a, v| a.max(v.abs()))
 }
 
+/// Two inputs in ℝᵈ at `angle` radians, of norms 1 and `scale` (the first a sphere point).
+fn two_inputs(d: usize, angle: f64, scale: f64) -> Vec<f64> {
+    let sphere = data::sphere(2, d, SyntheticTarget::Teacher, 3);
+    let (e0, raw) = (sphere.input(0), sphere.input(1));
+    let along: f64 = raw.iter().zip(e0).map(|(r, e)| r * e).sum();
+    let e1: Vec<f64> = raw.iter().zip(e0).map(|(r, e)| r - along * e).collect();
+    let norm = e1.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let second = (0..d).map(|k| scale * (angle.cos() * e0[k] + angle.sin() * e1[k] / norm));
+    e0.iter().copied().chain(second).collect()
+}
+
+/// `(θ*, sup_θ at(θ))` over `[0, π)`: a grid of 20 000 angles, then golden-section search on
+/// `[θ* − Δ, θ* + Δ]` (the sup is unimodal there at grid spacing Δ) to 1e-12.
+fn sup_over_angles(at: &dyn Fn(f64) -> f64) -> (f64, f64) {
+    let grid = 20_000;
+    let step = PI / grid as f64;
+    let (mut best_theta, mut best) = (0.0, at(0.0));
+    for i in 1..grid {
+        let v = at(i as f64 * step);
+        if v > best {
+            (best_theta, best) = (i as f64 * step, v);
+        }
+    }
+    let (mut lo, mut hi) = (best_theta - step, best_theta + step);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    while hi - lo > 1e-12 {
+        let (a, b) = (hi - g * (hi - lo), lo + g * (hi - lo));
+        if at(a) < at(b) {
+            lo = a;
+        } else {
+            hi = b;
+        }
+    }
+    let refined = 0.5 * (lo + hi);
+    if at(refined) >= best {
+        (refined, at(refined))
+    } else {
+        (best_theta, best)
+    }
+}
+
 #[test]
 fn hessian_operator_norm_of_a_tanh_network_equals_the_dense_sup_over_output_directions() {
     // ‖H_F‖ = sup_{|z|=1} ‖Σ_k z_k H_{F_k}‖₂ for n = 2 is a sup over one angle θ ∈ [0, π)
@@ -295,15 +336,7 @@ fn hessian_operator_norm_of_a_tanh_network_equals_the_dense_sup_over_output_dire
     // it is neither a coordinate vector (far-apart inputs can put it near one, and the test
     // would reduce to the per-output norm) nor the alternation's start (1, 1)/√2 (equal norms
     // put it there, and a z-update that did nothing would pass).
-    let sphere = data::sphere(n, d, SyntheticTarget::Teacher, 3);
-    let (e0, raw) = (sphere.input(0), sphere.input(1));
-    let along: f64 = raw.iter().zip(e0).map(|(r, e)| r * e).sum();
-    let e1: Vec<f64> = raw.iter().zip(e0).map(|(r, e)| r - along * e).collect();
-    let norm = e1.iter().map(|v| v * v).sum::<f64>().sqrt();
-    let angle: f64 = 0.5;
-    let scale = 1.6;
-    let second = (0..d).map(|k| scale * (angle.cos() * e0[k] + angle.sin() * e1[k] / norm));
-    let inputs: Vec<f64> = e0.iter().copied().chain(second).collect();
+    let inputs = two_inputs(d, 0.5, 1.6);
     let cfg = MlpConfig::new(d, vec![8])
         .with_activation(Activation::Tanh)
         .with_bias(true)
@@ -319,28 +352,7 @@ fn hessian_operator_norm_of_a_tanh_network_equals_the_dense_sup_over_output_dire
     let (h0, asym0) = output_hessian_by_differences(&cfg, &w, &x, 0, h);
     let (h1, asym1) = output_hessian_by_differences(&cfg, &w, &x, 1, h);
     let at = |theta: f64| contracted_norm(&h0, &h1, p, theta);
-    let grid = 20_000;
-    let step = PI / grid as f64;
-    let (mut best_theta, mut best) = (0.0, at(0.0));
-    for i in 1..grid {
-        let v = at(i as f64 * step);
-        if v > best {
-            (best_theta, best) = (i as f64 * step, v);
-        }
-    }
-    // Golden-section search on [θ* − Δ, θ* + Δ] (the sup is unimodal there at grid spacing Δ).
-    let (mut lo, mut hi) = (best_theta - step, best_theta + step);
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    while hi - lo > 1e-12 {
-        let (a, b) = (hi - g * (hi - lo), lo + g * (hi - lo));
-        if at(a) < at(b) {
-            lo = a;
-        } else {
-            hi = b;
-        }
-    }
-    best_theta = 0.5 * (lo + hi);
-    let oracle = best.max(at(best_theta));
+    let (best_theta, oracle) = sup_over_angles(&at);
     let per_output = at(0.0).max(at(PI / 2.0));
     let at_start = at(PI / 4.0);
 
