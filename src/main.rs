@@ -53,8 +53,10 @@ enum Command {
     Plot(cli::plot::PlotArgs),
     /// Run the default sweeps behind the figures, draw them, and write <OUT>/REPORT.md.
     ///
-    /// Sweeps: configs/sweep-width.toml (figures a–d: width vs μ̂/λ₀, Hessian norm, kernel change,
-    /// loss curves; identity and tanh output) and configs/sweep-pn.toml (figure e: p/n). Resumable
+    /// Sweeps: configs/sweep-width.toml (figures a–d and g: μ̂(r)/λ₀ at fixed radii, certified
+    /// radius, λ₀, Hessian norm, kernel change, loss curves, linearization gap against width;
+    /// identity and tanh output), configs/sweep-depth.toml (the same at depths 1–3) and
+    /// configs/sweep-pn.toml (figure e: p/n); then configs/landscape.toml (figure f). Resumable
     /// like `plstar sweep`. --quick runs a reduced grid.
     Reproduce(cli::reproduce::ReproduceArgs),
     /// Merge the rows of sweep shards (refuses shards of different sweeps).

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::measure::hessian::{hessian_operator_norm, HessianNormSettings};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::{loss_gradient, sum_of_squares, LossGradient};
-use crate::measure::spectrum::dense_spectrum;
+use crate::measure::spectrum::{dense_spectrum, symmetric_eigen};
 use crate::model::{download, Mlp};
 
 /// The optimizer.
@@ -118,17 +118,22 @@ pub struct StepRecord {
     pub kernel_change: Option<f64>,
     /// `‖H_F(w_t)‖` (Hessian steps).
     pub hessian_norm: Option<f64>,
+    /// `½‖r_t^lin‖²`, the loss of the model linearized at `w₀` after the same `t` GD steps
+    /// (gradient descent only).
+    pub loss_linearized: Option<f64>,
+    /// `‖F(w_t) − F_lin,t‖ / ‖r₀‖ = ‖r_t − r_t^lin‖ / ‖r₀‖` (gradient descent only).
+    pub linearization_gap: Option<f64>,
 }
 
 impl StepRecord {
     /// The CSV header matching [`StepRecord::csv_row`].
-    pub const CSV_HEADER: &'static str = "step,loss,grad_norm_sq,pl_ratio,distance_from_init,distance_over_radius,loss_bound,lambda_min,lambda_max,kernel_change,hessian_norm";
+    pub const CSV_HEADER: &'static str = "step,loss,grad_norm_sq,pl_ratio,distance_from_init,distance_over_radius,loss_bound,lambda_min,lambda_max,kernel_change,hessian_norm,loss_linearized,linearization_gap";
 
     /// One CSV line (no newline); floats round-trip exactly; absent values are empty fields.
     pub fn csv_row(&self) -> String {
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
         format!(
-            "{},{:e},{:e},{:e},{:e},{},{},{},{},{},{}",
+            "{},{:e},{:e},{:e},{:e},{},{},{},{},{},{},{},{}",
             self.step,
             self.loss,
             self.grad_norm_sq,
@@ -139,7 +144,9 @@ impl StepRecord {
             opt(self.lambda_min),
             opt(self.lambda_max),
             opt(self.kernel_change),
-            opt(self.hessian_norm)
+            opt(self.hessian_norm),
+            opt(self.loss_linearized),
+            opt(self.linearization_gap)
         )
     }
 }
@@ -209,6 +216,7 @@ pub fn train<B: Backend>(
     let eta = settings.learning_rate;
     let mut kernel0: Option<TangentKernel> = None;
     let mut batches = BatchSampler::new(x.dims()[0], settings.seed);
+    let mut linear: Option<LinearizedRun> = None;
     let mut loss0 = f64::NAN;
     let mut stage_seen = false;
     let mut previous: Option<Mlp<B>> = None;
@@ -216,9 +224,12 @@ pub fn train<B: Backend>(
     let stop = 'run: {
         for step in 0..=settings.steps {
             let grad = loss_gradient(&model, x, y);
-            let (loss, grad_norm_sq, distance) = step_stats(&model, &grad, &w0, &b0);
+            let (loss, grad_norm_sq, distance, residual) = step_stats(&model, &grad, &w0, &b0);
             if step == 0 {
                 loss0 = loss;
+                if settings.optimizer == Optimizer::Gd {
+                    linear = LinearizedRun::at(&model, x, &residual, eta);
+                }
             }
             if !loss.is_finite() || loss > settings.divergence_factor * loss0 {
                 if let Some(p) = previous.take() {
@@ -244,7 +255,12 @@ pub fn train<B: Backend>(
                 lambda_max: None,
                 kernel_change: None,
                 hessian_norm: None,
+                loss_linearized: None,
+                linearization_gap: None,
             };
+            if let Some(lin) = &linear {
+                (record.loss_linearized, record.linearization_gap) = lin.compare(step, &residual);
+            }
             let at_stage = !stage_seen && settings.kernel_stage.is_some_and(|f| loss <= f * loss0);
             stage_seen |= at_stage;
             let eval_due = step == 0
@@ -280,13 +296,13 @@ pub fn train<B: Backend>(
     }
 }
 
-/// `(L(w), ‖∇L(w)‖², ‖w − w₀‖)` in one device synchronization.
+/// `(L(w), ‖∇L(w)‖², ‖w − w₀‖, r(w))` in one device synchronization.
 fn step_stats<B: Backend>(
     model: &Mlp<B>,
     grad: &LossGradient<B>,
     w0: &[Tensor<B, 2>],
     b0: &[Tensor<B, 1>],
-) -> (f64, f64, f64) {
+) -> (f64, f64, f64, Vec<f64>) {
     let dw: Vec<_> = model
         .weights()
         .iter()
@@ -300,10 +316,70 @@ fn step_stats<B: Backend>(
         .map(|(b, b0)| b.clone() - b0.clone())
         .collect();
     let stats = download(Tensor::cat(
-        vec![grad.loss.clone(), grad.norm_sq(), sum_of_squares(&dw, &db)],
+        vec![
+            grad.loss.clone(),
+            grad.norm_sq(),
+            sum_of_squares(&dw, &db),
+            grad.residual.clone(),
+        ],
         0,
     ));
-    (stats[0], stats[1], stats[2].sqrt())
+    (stats[0], stats[1], stats[2].sqrt(), stats[3..].to_vec())
+}
+
+/// Gradient descent on the model linearized at `w₀`, `F_lin(w) = F(w₀) + DF(w₀)(w − w₀)`: its
+/// residual after `t` steps of size `η` is `r_t^lin = (I − η K₀)^t r₀`, in closed form from the
+/// eigendecomposition `K₀ = Σ λ_i u_i u_iᵀ`: `r_t^lin = Σ (1 − η λ_i)^t (u_iᵀ r₀) u_i`
+/// (Lee et al. 2019, "Wide neural networks of any depth evolve as linear models under gradient
+/// descent"). Cost: one kernel and its eigendecomposition at `w₀`, then `O(n²)` per step and no
+/// forward pass.
+struct LinearizedRun {
+    /// `(λ_i, u_i, u_iᵀ r₀)`.
+    modes: Vec<(f64, Vec<f64>, f64)>,
+    eta: f64,
+    residual_norm0: f64,
+}
+
+impl LinearizedRun {
+    /// The linearized run from the model at `w₀` with residual `r₀` (None when the kernel's
+    /// eigendecomposition fails).
+    fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, r0: &[f64], eta: f64) -> Option<Self> {
+        let eig = symmetric_eigen(&tangent_kernel(model, x, KernelMethod::Structured)).ok()?;
+        let modes = eig
+            .values
+            .into_iter()
+            .zip(eig.vectors)
+            .map(|(l, u)| {
+                let c = u.iter().zip(r0).map(|(a, b)| a * b).sum();
+                (l, u, c)
+            })
+            .collect();
+        Some(Self {
+            modes,
+            eta,
+            residual_norm0: r0.iter().map(|v| v * v).sum::<f64>().sqrt(),
+        })
+    }
+
+    /// `(½‖r_t^lin‖², ‖r_t − r_t^lin‖ / ‖r₀‖)` at step `t` with the network's residual `r_t`.
+    fn compare(&self, t: usize, residual: &[f64]) -> (Option<f64>, Option<f64>) {
+        let mut lin = vec![0.0; residual.len()];
+        for (l, u, c) in &self.modes {
+            let a = (1.0 - self.eta * l).powi(t as i32) * c;
+            lin.iter_mut().zip(u).for_each(|(r, ui)| *r += a * ui);
+        }
+        let loss = 0.5 * lin.iter().map(|v| v * v).sum::<f64>();
+        let gap = residual
+            .iter()
+            .zip(&lin)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        (
+            Some(loss),
+            Some(gap / self.residual_norm0.max(f64::MIN_POSITIVE)),
+        )
+    }
 }
 
 /// Fills the record's kernel columns: `λ_min`, `λ_max` and `‖K − K₀‖_F/‖K₀‖_F` (the first

@@ -32,10 +32,14 @@ pub struct ReproduceArgs {
 
 const LANDSCAPE: &str = include_str!("../../configs/landscape.toml");
 
-const REPRODUCE_SWEEPS: [(&str, &str); 2] = [
+const REPRODUCE_SWEEPS: [(&str, &str); 3] = [
     (
         "configs/sweep-width.toml",
         include_str!("../../configs/sweep-width.toml"),
+    ),
+    (
+        "configs/sweep-depth.toml",
+        include_str!("../../configs/sweep-depth.toml"),
     ),
     (
         "configs/sweep-pn.toml",

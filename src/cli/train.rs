@@ -160,6 +160,15 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
             println!("    [{}] {}: {}", v.state.label(), v.check, v.detail);
         }
     }
+    if let (Some(gap), Some(inside)) = (
+        summary.verdicts.max_linearization_gap,
+        summary.verdicts.kernel_regime(),
+    ) {
+        println!(
+            "  kernel regime: max_t ‖F(w_t) − F_lin,t‖/‖r₀‖ = {gap:.3e} against the model linearized at w₀ ({})",
+            if inside { "stayed in it" } else { "left it" }
+        );
+    }
     println!(
         "  outputs: {} (metrics.csv, summary.json, report.md, figures)",
         summary.dir.display()

@@ -27,7 +27,7 @@ use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
 use crate::theorem::card::{theorem_card, travelled_ball, TheoremCard};
 use crate::theorem::search::{PointKind, PointMeasure};
-use crate::theorem::verdict::{judge, RunRecords, RunVerdicts};
+use crate::theorem::verdict::{judge, RunRecords, RunVerdicts, KERNEL_REGIME_GAP};
 use crate::train::{
     train, Control, StepRecord, StopReason, TheoremReference, TrainOutcome, TrainSettings,
 };
@@ -391,6 +391,18 @@ fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
             v.state.label(),
             v.reason,
             v.detail
+        ));
+    }
+    if let (Some(gap), Some(inside)) =
+        (s.verdicts.max_linearization_gap, s.verdicts.kernel_regime())
+    {
+        md.push_str(&format!(
+            "\n## The kernel regime\n\nmax_t ‖F(w_t) − F_lin,t‖ / ‖r₀‖ = {gap:.3e} against gradient descent on the model linearized at w₀ (r_t^lin = (I − ηK₀)^t r₀): {} (threshold {KERNEL_REGIME_GAP}: the residuals stay within a tenth of ‖r₀‖ of each other).\n",
+            if inside {
+                "the run stayed in the kernel regime"
+            } else {
+                "the run left the kernel regime"
+            }
         ));
     }
     md.push_str("\n## Figures\n\n");

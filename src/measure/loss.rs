@@ -21,6 +21,8 @@ pub fn square_loss<B: Backend>(model: &Mlp<B>, x: Tensor<B, 2>, y: Tensor<B, 1>)
 pub struct LossGradient<B: Backend> {
     /// `L(w)` as a one-element tensor (read it with [`LossGradient::loss`]).
     pub loss: Tensor<B, 1>,
+    /// The residual `r(w) = F(w) − y` `[n]`, from the same forward pass.
+    pub residual: Tensor<B, 1>,
     /// `∂L/∂W⁽ˡ⁾`, shapes as the weights.
     pub weights: Vec<Tensor<B, 2>>,
     /// `∂L/∂b⁽ˡ⁾` (empty without biases).
@@ -94,11 +96,9 @@ pub fn loss_gradient<B: Backend>(
         model.biases().into_iter().map(Tensor::from_inner).collect(),
     )
     .expect("shapes come from a valid model");
-    let loss = square_loss(
-        &tracked,
-        Tensor::from_inner(x.clone()),
-        Tensor::from_inner(y.clone()),
-    );
+    // As square_loss, keeping the residual.
+    let residual = tracked.forward(Tensor::from_inner(x.clone())) - Tensor::from_inner(y.clone());
+    let loss = residual.clone().square().sum().mul_scalar(0.5);
     let grads = loss.backward();
     let grad_of = |t: Tensor<Autodiff<B>, 2>| t.grad(&grads);
     let weights = tracked
@@ -113,6 +113,7 @@ pub fn loss_gradient<B: Backend>(
         .collect();
     LossGradient {
         loss: loss.inner(),
+        residual: residual.inner(),
         weights,
         biases,
     }

@@ -54,6 +54,8 @@ pub struct SweepRow {
     pub mu_travelled: f64,
     /// `‖H_F(w₀)‖`.
     pub hessian_norm0: f64,
+    /// Whether `‖H_F(w₀)‖`'s alternating maximization converged (else a lower bound).
+    pub hessian_norm0_converged: bool,
     /// `max_t ‖H_F(w_t)‖` over the Hessian evaluations of the run.
     pub hessian_norm_max: f64,
     /// `max_k ‖H_{F_k}(w₀)‖₂` (NaN unless measured).
@@ -63,6 +65,9 @@ pub struct SweepRow {
     pub kernel_change: f64,
     /// That step (−1: not reached).
     pub kernel_stage_step: i64,
+    /// `max_t ‖F(w_t) − F_lin,t‖ / ‖r₀‖` against gradient descent on the model linearized at
+    /// `w₀` (NaN for SGD).
+    pub linearization_gap_max: f64,
     /// The step where the target was reached (−1: not reached).
     pub steps_to_target: i64,
     /// Final loss `L(w_T)`.
@@ -112,10 +117,12 @@ impl SweepRow {
             e(self.r_travelled),
             e(self.mu_travelled),
             e(self.hessian_norm0),
+            u8::from(self.hessian_norm0_converged).to_string(),
             e(self.hessian_norm_max),
             e(self.per_output_hessian0),
             e(self.kernel_change),
             self.kernel_stage_step.to_string(),
+            e(self.linearization_gap_max),
             self.steps_to_target.to_string(),
             e(self.final_loss),
             e(self.eta),
@@ -160,10 +167,12 @@ impl SweepRow {
             r_travelled: f("r_travelled")?,
             mu_travelled: f("mu_travelled")?,
             hessian_norm0: f("hessian_norm0")?,
+            hessian_norm0_converged: u("hessian_norm0_converged")? == 1,
             hessian_norm_max: f("hessian_norm_max")?,
             per_output_hessian0: f("per_output_hessian0")?,
             kernel_change: f("kernel_change")?,
             kernel_stage_step: i("kernel_stage_step")?,
+            linearization_gap_max: f("linearization_gap_max")?,
             steps_to_target: i("steps_to_target")?,
             final_loss: f("final_loss")?,
             eta: f("eta")?,
@@ -197,17 +206,19 @@ const HEAD: [&str; 12] = [
 ];
 
 /// The columns after the `mu_r{r}` ones.
-const TAIL: [&str; 14] = [
+const TAIL: [&str; 16] = [
     "certified",
     "certified_radius",
     "eta_star",
     "r_travelled",
     "mu_travelled",
     "hessian_norm0",
+    "hessian_norm0_converged",
     "hessian_norm_max",
     "per_output_hessian0",
     "kernel_change",
     "kernel_stage_step",
+    "linearization_gap_max",
     "steps_to_target",
     "final_loss",
     "eta",

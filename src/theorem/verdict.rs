@@ -99,6 +99,8 @@ pub struct RunVerdicts {
     pub travelled: Option<TravelledBall>,
     /// `min_t λ_min(K(w_t))` over the kernel evaluations.
     pub trajectory_mu: Option<f64>,
+    /// `max_t ‖r_t − r_t^lin‖ / ‖r₀‖` against the model linearized at `w₀` (gradient descent).
+    pub max_linearization_gap: Option<f64>,
     /// The step where the target was reached.
     pub steps_to_target: Option<usize>,
     /// The smallest loss reached: the ε of PL*_ε when the target was not reached.
@@ -107,7 +109,18 @@ pub struct RunVerdicts {
     pub final_loss: f64,
 }
 
+/// The largest linearization gap `max_t ‖r_t − r_t^lin‖ / ‖r₀‖` at which a run still counts as
+/// in the kernel regime: the network's residual stays within a tenth of the initial residual of
+/// the linearized model's at every step, so the loss curves agree to within about 10% of
+/// `‖r₀‖` in residual norm (a convention, stated with every report that uses it).
+pub const KERNEL_REGIME_GAP: f64 = 0.1;
+
 impl RunVerdicts {
+    /// Whether the run stayed in the kernel regime (gradient descent only).
+    pub fn kernel_regime(&self) -> Option<bool> {
+        self.max_linearization_gap.map(|g| g <= KERNEL_REGIME_GAP)
+    }
+
     /// Whether no verdict failed.
     pub fn none_failed(&self) -> bool {
         self.verdicts.iter().all(|v| v.state != VerdictState::Fail)
@@ -143,6 +156,10 @@ pub fn judge(
         .iter()
         .filter_map(|r| r.lambda_min)
         .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.min(v))));
+    let max_linearization_gap = records
+        .iter()
+        .filter_map(|r| r.linearization_gap)
+        .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
     let steps_to_target = match run.stop {
         StopReason::TargetReached { step } => Some(*step),
         _ => None,
@@ -165,6 +182,7 @@ pub fn judge(
         max_distance,
         travelled: travelled.cloned(),
         trajectory_mu,
+        max_linearization_gap,
         steps_to_target,
         epsilon_reached,
         final_loss,

@@ -103,19 +103,22 @@ pub enum Panel {
     KernelChange,
     /// (d) Loss curves against their bounds.
     LossCurves,
+    /// (g) The gap to the linearized model against width.
+    LinearizationGap,
     /// (e) `λ₀` and the final loss against `p/n`.
     POverN,
 }
 
 impl Panel {
     /// Every panel, in drawing order.
-    pub const ALL: [Panel; 7] = [
+    pub const ALL: [Panel; 8] = [
         Panel::Lambda0,
         Panel::MuAtRadius,
         Panel::CertifiedRadius,
         Panel::Hessian,
         Panel::KernelChange,
         Panel::LossCurves,
+        Panel::LinearizationGap,
         Panel::POverN,
     ];
 }
@@ -143,6 +146,7 @@ pub fn sweep_figures(
             Panel::Hessian => hessian_vs_width(dir, &sweep)?,
             Panel::KernelChange => kernel_change_vs_width(dir, &sweep)?,
             Panel::LossCurves => loss_curves(dir, &sweep)?,
+            Panel::LinearizationGap => linearization_gap_vs_width(dir, &sweep)?,
             Panel::POverN => p_over_n(dir, &all)?,
         });
     }
@@ -462,6 +466,55 @@ fn kernel_change_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<
     Ok(drawn.then(|| Figure {
         stem: "c_kernel_change_vs_width".into(),
         caption: "Relative change of the tangent kernel between w₀ and the first step t where L(w_t) ≤ stage · L(w₀) (the same stage for every width; runs that never get there are left out), log-log, with the least-squares slope; dots: mean, bars: min–max. Dashed: the m^(−1/2) upper bound of THEORY.md (‖H_F‖ R) and the 1/m prediction for NTK parameterization (Dyer & Gur-Ari 2019), both through the first point.".into(),
+        numbers,
+    }))
+}
+
+/// (g) The largest gap between the network and its linearization at `w₀` along gradient
+/// descent, against width, with the `m^{−1/2}` prediction on the theorem's series.
+fn linearization_gap_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+    let mut curves = vec![];
+    let mut numbers = vec![];
+    let mut reference = None;
+    for (i, k) in sweep.keys.iter().enumerate() {
+        let s = sweep.series(k);
+        let (curve, fit, agg) = fitted(&s, |r| r.linearization_gap_max, label(k), PALETTE[i % 6]);
+        curves.push(curve);
+        if let Some((a, e)) = fit {
+            let theory = if theorem_series(k) {
+                "(theory, prediction: −0.5)"
+            } else {
+                "(no prediction)"
+            };
+            numbers.push((
+                format!("fitted slope ({})", label(k)),
+                format!("{a:.3} ± {e:.3} {theory}"),
+            ));
+        }
+        if theorem_series(k) && reference.is_none() {
+            reference = reference_line(
+                &agg,
+                -0.5,
+                format!("theory (prediction, Lee et al. 2019): ∝ m^(−1/2), through the first point of {}", label(k)),
+            );
+        }
+    }
+    curves.extend(reference);
+    let drawn = save_if_drawable(
+        &LineChart {
+            title: "(g) Distance to the linearized model along gradient descent vs width".into(),
+            x_label: "width m (log scale)".into(),
+            y_label: "max_t ‖F(w_t) − F_lin,t‖ / ‖r₀‖ (log scale)".into(),
+            log_y: true,
+            log_x: true,
+            curves,
+        },
+        dir,
+        "g_linearization_gap_vs_width",
+    )?;
+    Ok(drawn.then(|| Figure {
+        stem: "g_linearization_gap_vs_width".into(),
+        caption: "The largest distance, over the run, between the network's outputs and those of its linearization at w₀ trained by the same gradient descent, F_lin,t = y + (I − ηK₀)^t r₀ (in closed form from K₀'s eigendecomposition), relative to ‖r₀‖, against width, log-log, with the least-squares slope; dots: mean over seeds, bars: min–max. Dashed: the O(m^(−1/2)) bound for NTK parameterization (Lee et al. 2019, Theorem 2.1: the deviation is at most of that order), through the first point; a faster fall is within it. Each run trains at its own step size (the theorem's η*).".into(),
         numbers,
     }))
 }

@@ -28,6 +28,18 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
         dashed: false,
         error_bars: vec![],
     }];
+    let linearized = col("loss_linearized");
+    if !linearized.is_empty() {
+        curves.push(Curve {
+            label:
+                "theory (prediction, kernel regime): the model linearized at w₀, ½‖(I − ηK₀)^t r₀‖²"
+                    .into(),
+            points: linearized,
+            color: PALETTE[2],
+            dashed: true,
+            error_bars: vec![],
+        });
+    }
     if let Some(mu) = mu {
         curves.push(Curve {
             label: format!(
@@ -41,7 +53,7 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.extend(save_drawable(
         &LineChart {
-            title: "Training loss against the PL* rate bound".into(),
+            title: "Training loss against the linearized model and the PL* rate bound".into(),
             x_label: "step t".into(),
             y_label: "loss (log scale)".into(),
             log_y: true,
