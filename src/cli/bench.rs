@@ -125,7 +125,7 @@ fn run_cases(
     combos: &[(BackendFlag, PrecisionFlag)],
 ) -> Result<Vec<BenchResult>> {
     let exe = std::env::current_exe().context("cannot find the plstar executable")?;
-    let bar = progress_bar((grid.len() * combos.len()) as u64, false);
+    let bar = progress_bar((grid.len() * combos.len()) as u64, false, "cases");
     let mut results: Vec<BenchResult> = vec![];
     for &(b, p) in combos {
         for case in grid {

@@ -8,9 +8,13 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// Where the merged rows.csv and sweep.json go.
+    /// Output root: the merged sweep goes to <OUT>/<NAME>/ (NAME from the shards' sweep.json),
+    /// like `plstar sweep`.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Replace an existing <OUT>/<NAME>/ (else it is refused).
+    #[arg(long)]
+    overwrite: bool,
     /// The shard folders (each with sweep.json and rows*.csv).
     #[arg(required = true, value_name = "SHARD_DIR")]
     shards: Vec<PathBuf>,
@@ -18,10 +22,11 @@ pub struct MergeArgs {
 
 /// Runs `plstar merge`.
 pub fn run(args: MergeArgs) -> Result<ExitCode> {
-    let rows = plstar::experiment::sweep::merge(&args.out, &args.shards)?;
+    let merged = plstar::experiment::merge::merge(&args.out, &args.shards, args.overwrite)?;
     println!(
-        "merged {rows} rows into {}",
-        args.out.join("rows.csv").display()
+        "merged {} rows into {}",
+        merged.rows,
+        merged.dir.join("rows.csv").display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod ntk;
 pub mod plot;
 pub mod reproduce;
+pub mod reproduce_check;
 pub mod sweep;
 pub mod train;
 
@@ -70,17 +71,31 @@ pub fn load_config(path: &Path, name: Option<String>, seed: Option<u64>) -> Resu
     Ok(config)
 }
 
-/// A progress bar on stderr, hidden with `--quiet` or when stderr is not a terminal.
-pub fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+/// A progress bar on stderr counting `unit`s (`"steps"`, `"runs"`), hidden with `--quiet` or
+/// when stderr is not a terminal. An empty `unit` shows no count (the message carries it).
+pub fn progress_bar(len: u64, quiet: bool, unit: &str) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
     }
     let bar = ProgressBar::new(len);
+    let template = if unit.is_empty() {
+        "{bar:30} {elapsed_precise} (eta {eta})  {msg}".to_string()
+    } else {
+        format!("{{bar:30}} {{pos}}/{{len}} {unit}  {{elapsed_precise}} (eta {{eta}})  {{msg}}")
+    };
+    bar.set_style(ProgressStyle::with_template(&template).expect("valid template"));
+    bar
+}
+
+/// A spinner on stderr for work of unknown length, hidden like [`progress_bar`].
+pub fn spinner(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} steps  {elapsed_precise} (eta {eta})  {msg}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{spinner} {elapsed_precise}  {msg}").expect("valid template"),
     );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
 }

@@ -54,7 +54,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     };
     let (backend, precision) = args.backend.resolve();
     let dir = args.out.join(&sweep.name);
-    let bar = progress_bar(0, args.quiet);
+    let bar = progress_bar(0, args.quiet, "runs");
     let mut on_event = |e: SweepEvent<'_>| match e {
         SweepEvent::Planned { todo, done } => {
             bar.set_length(todo as u64);
@@ -62,7 +62,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 bar.suspend(|| eprintln!("resuming: {done} runs already in {}", dir.display()));
             }
         }
-        SweepEvent::Finished(r) => {
+        SweepEvent::Finished(r, _) => {
             bar.inc(1);
             bar.set_message(format!(
                 "m = {} L = {} n = {} seed {}: λ₀ = {:.2e}, steps {}",

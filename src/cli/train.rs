@@ -13,11 +13,13 @@ use plstar::experiment::config::Settings;
 use plstar::experiment::run::{RunSummary, TrainRun};
 use plstar::experiment::step::StepSize;
 use plstar::model::backend::{dispatch, BackendKind};
-use plstar::theorem::card::TheoremCard;
+use plstar::theorem::card::{CardProgress, TheoremCard};
 use plstar::theorem::verdict::VerdictState;
 use plstar::train::{Control, StepRecord, StopReason};
 
-use super::{load_config, progress_bar, BackendArgs};
+use indicatif::ProgressDrawTarget;
+
+use super::{load_config, progress_bar, spinner, BackendArgs};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -47,6 +49,9 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Replace an existing run folder <OUT>/<NAME>/ (else it is refused).
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// Runs `plstar train`.
@@ -54,18 +59,32 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let settings = settings(&args)?;
     let (backend, precision) = args.backend.resolve();
 
-    let bar = progress_bar(settings.train.steps as u64 + 1, args.quiet);
     if backend == BackendKind::Wgpu {
         // Fail fast, before any message or file, when no adapter exists.
         plstar::model::backend::wgpu_device()?;
     }
-    if !args.quiet && settings.config.card.enabled {
-        eprintln!("computing the theorem card (searching balls B(w₀, r) for μ̂, L̂_F, β̂_F)…");
-    }
+    claim_run_folder(&args.out.join(&settings.name), args.overwrite)?;
+    let card_spinner = spinner(args.quiet || !settings.config.card.enabled);
+    card_spinner.set_message("theorem card: the kernel at w₀ and ‖H_F(w₀)‖");
+    let mut on_card_progress = |p: &CardProgress| {
+        card_spinner.set_message(format!(
+            "theorem card: searching B(w₀, r), radius {}/{}, r = {:.3e} (μ̂ so far {:.3e})",
+            p.radius_index, p.radii, p.radius, p.mu
+        ));
+    };
+    // The training bar appears once the card is done, so that its ETA counts training alone.
+    let bar = progress_bar(settings.train.steps as u64 + 1, args.quiet, "steps");
+    let show_bar = !bar.is_hidden();
+    bar.set_draw_target(ProgressDrawTarget::hidden());
     let interrupted = ctrl_c_flag();
     let name = settings.name.clone();
     let mut on_card = |card: Option<&TheoremCard>, step: &StepSize| {
-        bar.suspend(|| print_card(&name, card, step));
+        card_spinner.finish_and_clear();
+        print_card(&name, card, step);
+        bar.reset();
+        if show_bar {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
     };
     let mut observer = |r: &StepRecord| {
         bar.set_position(r.step as u64 + 1);
@@ -88,6 +107,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let job = TrainRun {
         settings: &settings,
         out: args.out.clone(),
+        on_card_progress: &mut on_card_progress,
         on_card: &mut on_card,
         observer: &mut observer,
     };
@@ -95,6 +115,22 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     print_summary(&settings, &summary);
     Ok(exit_code(&settings, &summary))
+}
+
+/// Refuses an existing run folder unless `overwrite`, in which case it is removed (a run never
+/// mixes its files with an earlier one's).
+fn claim_run_folder(dir: &std::path::Path, overwrite: bool) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if !overwrite {
+        anyhow::bail!(
+            "{} already holds a run: pass --overwrite to replace it, or --name NAME (or \
+             --out DIR) to keep both",
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("cannot replace {}", dir.display()))
 }
 
 /// The config with the command line's overrides, validated.

@@ -4,7 +4,7 @@
 //! - [`run`]: one training run with its theorem card, verdicts and files ([`card_text`]: the
 //!   card in words and tables);
 //! - [`step`]: the step size from the config or the card;
-//! - [`sweep`]: grids of runs reduced to resumable rows, shards and merges;
+//! - [`sweep`]: grids of runs reduced to resumable rows, in shards; [`merge`] joins the shards;
 //! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
 //! - [`ntk`]: the kernel report at one point and the numpy bundle;
 //! - [`bench`]: kernel timing cases.
@@ -13,6 +13,7 @@ pub mod bench;
 pub mod card_text;
 pub mod config;
 pub mod landscape;
+pub mod merge;
 pub mod ntk;
 pub mod run;
 pub mod step;

@@ -25,7 +25,7 @@ use crate::experiment::step::{resolve_step_size, StepSize};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
-use crate::theorem::card::{theorem_card, travelled_ball, TheoremCard};
+use crate::theorem::card::{theorem_card_with_progress, travelled_ball, CardProgress, TheoremCard};
 use crate::theorem::search::{PointKind, PointMeasure};
 use crate::theorem::verdict::{judge, RunRecords, RunVerdicts, KERNEL_REGIME_GAP};
 use crate::train::{
@@ -133,6 +133,8 @@ pub struct TrainRun<'a> {
     pub settings: &'a Settings,
     /// The output root; the run writes `<out>/<name>/`.
     pub out: PathBuf,
+    /// Called as the card's search moves to each radius.
+    pub on_card_progress: &'a mut dyn FnMut(&CardProgress),
     /// Called once the card is computed, with it and the step size (before training).
     pub on_card: &'a mut dyn FnMut(Option<&TheoremCard>, &StepSize),
     /// Called with every record (progress display, Ctrl-C); `Control::Stop` ends the run.
@@ -153,11 +155,12 @@ impl BackendJob for TrainRun<'_> {
         let (x, y) = s.data.to_tensors::<B>(&device);
         let model = s.model.init::<B>(s.config.seed, &device);
         let card = if s.config.card.enabled {
-            Some(theorem_card(
+            Some(theorem_card_with_progress(
                 &model,
                 &x,
                 &y,
                 &s.config.card.settings(s.config.seed),
+                self.on_card_progress,
             )?)
         } else {
             None

@@ -27,7 +27,7 @@ use crate::model::Activation;
 use crate::report::figures::sweep::{sweep_figures, Panel, SeriesKey, SweepSeries};
 use crate::report::figures::Figure;
 use crate::report::files::{write_atomic, write_json, VERSION};
-use crate::report::rows::{read_folder_rows, read_rows, rows_text, SweepRow};
+use crate::report::rows::{read_folder_rows, read_rows, rows_text, SweepRow, TIMINGS_HEADER};
 use crate::theorem::card::{theorem_card, travelled_ball, TheoremCard};
 use crate::theorem::verdict::{judge, RunRecords, RunVerdicts};
 use crate::train::{train, Control, StepRecord};
@@ -60,6 +60,9 @@ pub struct SweepConfig {
     /// changing it keeps the rows.
     #[serde(default)]
     pub panels: Option<Vec<Panel>>,
+    /// Leave out grid points with more parameters than this (default: none left out).
+    #[serde(default)]
+    pub max_parameters: Option<usize>,
 }
 
 fn default_seeds() -> Vec<u64> {
@@ -153,10 +156,11 @@ impl SweepConfig {
         Ok(s)
     }
 
-    /// A smaller version for a quick look: the first four widths, two seeds, a tenth of the
-    /// steps (at least 50).
+    /// A smaller version for a quick look: the first four widths, points of at most 100 000
+    /// parameters, two seeds, a tenth of the steps (at least 50).
     pub fn quick(mut self) -> Self {
         self.grid.widths.truncate(4);
+        self.max_parameters = Some(self.max_parameters.unwrap_or(100_000).min(100_000));
         self.seeds.truncate(2);
         self.base.train.steps = (self.base.train.steps / 10).max(50);
         self.name = format!("{}-quick", self.name);
@@ -219,26 +223,44 @@ impl SweepConfig {
             .output_activations
             .clone()
             .unwrap_or_else(|| vec![base.output_activation]);
-        let mut points = vec![];
+        let mut points: Vec<SweepPoint> = vec![];
         for &output_activation in &outs {
             for &activation in &acts {
                 for &depth in &depths {
                     for &n in &ns {
                         for &width in &self.grid.widths {
-                            points.push(SweepPoint {
+                            let point = SweepPoint {
                                 index: points.len(),
                                 width,
                                 depth,
                                 n,
                                 activation,
                                 output_activation,
-                            });
+                            };
+                            if self.within_size(&point) {
+                                points.push(point);
+                            }
                         }
                     }
                 }
             }
         }
         points
+    }
+
+    /// Whether `point` has at most `max_parameters` parameters (a point whose config does not
+    /// validate is kept: validation reports it).
+    fn within_size(&self, point: &SweepPoint) -> bool {
+        let Some(max) = self.max_parameters else {
+            return true;
+        };
+        match self
+            .run_config(point, self.seeds.first().copied().unwrap_or(0))
+            .validate()
+        {
+            Ok(s) => s.model.parameter_count() <= max,
+            Err(_) => true,
+        }
     }
 
     /// The run config of `point` with `seed`.
@@ -291,10 +313,19 @@ pub struct Shard {
 impl Shard {
     /// The rows file of this shard.
     pub fn rows_file(&self) -> String {
+        self.file("rows")
+    }
+
+    /// The timings file of this shard.
+    pub fn timings_file(&self) -> String {
+        self.file("timings")
+    }
+
+    fn file(&self, stem: &str) -> String {
         if self.count == 1 {
-            "rows.csv".into()
+            format!("{stem}.csv")
         } else {
-            format!("rows.shard-{}-of-{}.csv", self.index, self.count)
+            format!("{stem}.shard-{}-of-{}.csv", self.index, self.count)
         }
     }
 }
@@ -308,8 +339,8 @@ pub enum SweepEvent<'a> {
         /// Runs already in the rows file.
         done: usize,
     },
-    /// A run finished.
-    Finished(&'a SweepRow),
+    /// A run finished, in this many seconds.
+    Finished(&'a SweepRow, f64),
 }
 
 /// The sweep as a [`BackendJob`].
@@ -371,6 +402,27 @@ pub fn claim_dir(dir: &Path, record: &SweepRecord) -> Result<()> {
     write_json(&path, record)
 }
 
+/// `path` opened for appending (created, with `header`, when absent).
+fn appender(path: &Path, header: Option<&str>) -> Result<std::fs::File> {
+    let fresh = !path.exists();
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot open", path, e))?;
+    if let (true, Some(h)) = (fresh, header) {
+        append_line(&mut file, path, h)?;
+    }
+    Ok(file)
+}
+
+/// One line appended and synced, so that a killed sweep loses at most the run in flight.
+fn append_line(file: &mut std::fs::File, path: &Path, line: &str) -> Result<()> {
+    writeln!(file, "{line}")
+        .and_then(|_| file.sync_data())
+        .map_err(|e| Error::io("cannot append to", path, e))
+}
+
 impl BackendJob for SweepJob<'_> {
     type Output = Result<Vec<SweepRow>>;
 
@@ -406,17 +458,21 @@ impl BackendJob for SweepJob<'_> {
             todo: todo.len(),
             done: done.len(),
         });
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(&rows_path)
-            .map_err(|e| Error::io("cannot open", &rows_path, e))?;
+        let mut rows_file = appender(&rows_path, None)?;
+        let timings_path = dir.join(self.shard.timings_file());
+        let mut timings_file = appender(&timings_path, Some(TIMINGS_HEADER))?;
         let mut rows = existing;
         for (point, seed) in todo {
+            let started = Instant::now();
             let row = run_point::<B>(self.sweep, &point, seed, &device, dir)?;
-            writeln!(file, "{}", row.csv())
-                .and_then(|_| file.sync_data())
-                .map_err(|e| Error::io("cannot append to", &rows_path, e))?;
-            (self.on_event)(SweepEvent::Finished(&row));
+            let seconds = started.elapsed().as_secs_f64();
+            append_line(&mut rows_file, &rows_path, &row.csv())?;
+            append_line(
+                &mut timings_file,
+                &timings_path,
+                &format!("{},{},{seconds:.3}", row.point, row.seed),
+            )?;
+            (self.on_event)(SweepEvent::Finished(&row, seconds));
             rows.push(row);
         }
         Ok(rows)
@@ -430,7 +486,6 @@ fn run_point<B: Backend>(
     device: &B::Device,
     dir: &Path,
 ) -> Result<SweepRow> {
-    let started = Instant::now();
     let config = sweep.run_config(point, seed);
     let s = config.validate()?;
     let (x, y) = s.data.to_tensors::<B>(device);
@@ -486,12 +541,10 @@ fn run_point<B: Backend>(
     row.p = s.model.parameter_count();
     row.per_output_hessian0 = per_output_hessian0;
     row.eta = step.value;
-    row.wall_seconds = started.elapsed().as_secs_f64();
     Ok(row)
 }
 
-/// A run reduced to its row (`n`, `p`, `per_output_hessian0`, `eta` and `wall_seconds` are the
-/// caller's).
+/// A run reduced to its row (`n`, `p`, `per_output_hessian0` and `eta` are the caller's).
 fn reduce(
     sweep: &SweepConfig,
     point: &SweepPoint,
@@ -544,7 +597,6 @@ fn reduce(
         steps_to_target: v.steps_to_target.map_or(-1, |s| s as i64),
         final_loss: v.final_loss,
         eta: nan,
-        wall_seconds: nan,
     }
 }
 
@@ -554,57 +606,6 @@ fn profile_mu(card: &TheoremCard, r: f64) -> f64 {
         .iter()
         .find(|e| (e.radius - r).abs() <= 1e-12 * r)
         .map_or(f64::NAN, |e| e.mu)
-}
-
-/// Merges the rows of shard folders into `out`: refuses folders whose `sweep.json` differ;
-/// rows are sorted by `(point, seed)`, duplicates dropped.
-pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<usize> {
-    let mut record: Option<SweepRecord> = None;
-    let mut rows: Vec<SweepRow> = vec![];
-    for dir in shards {
-        let path = dir.join("sweep.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-        let r: SweepRecord = serde_json::from_str(&text)
-            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
-        if let Some(first) = &record {
-            if !first.sweep.same_rows(&r.sweep) || first.backend.precision != r.backend.precision {
-                return Err(Error::config(
-                    "merge",
-                    format!(
-                        "{} was made by a different sweep (config or precision) than {}: refusing to merge",
-                        dir.display(),
-                        shards[0].display()
-                    ),
-                ));
-            }
-        } else {
-            record = Some(r);
-        }
-        rows.extend(read_folder_rows(dir)?);
-        let curves = dir.join("curves");
-        if let Ok(entries) = std::fs::read_dir(&curves) {
-            std::fs::create_dir_all(out.join("curves"))
-                .map_err(|e| Error::io("cannot create", out, e))?;
-            for e in entries.flatten() {
-                let dest = out.join("curves").join(e.file_name());
-                if e.path() != dest {
-                    std::fs::copy(e.path(), &dest)
-                        .map_err(|err| Error::io("cannot copy to", &dest, err))?;
-                }
-            }
-        }
-    }
-    let record = record.ok_or_else(|| Error::config("merge", "give at least one shard folder"))?;
-    rows.sort_by_key(|r| (r.point, r.seed));
-    rows.dedup_by_key(|r| (r.point, r.seed));
-    std::fs::create_dir_all(out).map_err(|e| Error::io("cannot create", out, e))?;
-    write_json(&out.join("sweep.json"), &record)?;
-    write_atomic(
-        &out.join("rows.csv"),
-        rows_text(&record.sweep.mu_radii, &rows).as_bytes(),
-    )?;
-    Ok(rows.len())
 }
 
 /// Draws the figures of the sweep in `dir` from its saved `sweep.json` and rows, with the

@@ -5,7 +5,8 @@
 //! The columns ([`SweepRow::header`]) are fixed but for one `mu_r{r}` column per fixed radius
 //! `r` of the sweep (`μ̂(r)` over `B(w₀, r)`); a file is read by its header's names, so a row
 //! parses only against the header it was written under. Floats are written with `{:e}` and
-//! round-trip exactly.
+//! round-trip exactly. Wall times go to `timings.csv` (or `timings.shard-I-of-N.csv`) beside
+//! them, so that a rows file changes only when numbers do.
 
 use std::path::Path;
 
@@ -74,8 +75,6 @@ pub struct SweepRow {
     pub final_loss: f64,
     /// Step size used.
     pub eta: f64,
-    /// Wall time of this run, seconds.
-    pub wall_seconds: f64,
 }
 
 /// The name of the `μ̂(r)` column of radius `r`.
@@ -126,7 +125,6 @@ impl SweepRow {
             self.steps_to_target.to_string(),
             e(self.final_loss),
             e(self.eta),
-            format!("{:.3}", self.wall_seconds),
         ]);
         fields.join(",")
     }
@@ -176,7 +174,6 @@ impl SweepRow {
             steps_to_target: i("steps_to_target")?,
             final_loss: f("final_loss")?,
             eta: f("eta")?,
-            wall_seconds: f("wall_seconds")?,
         })
     }
 
@@ -206,7 +203,7 @@ const HEAD: [&str; 12] = [
 ];
 
 /// The columns after the `mu_r{r}` ones.
-const TAIL: [&str; 16] = [
+const TAIL: [&str; 15] = [
     "certified",
     "certified_radius",
     "eta_star",
@@ -222,7 +219,6 @@ const TAIL: [&str; 16] = [
     "steps_to_target",
     "final_loss",
     "eta",
-    "wall_seconds",
 ];
 
 /// A rows file's text: the header for `radii`, then every row.
@@ -267,4 +263,30 @@ pub fn read_folder_rows(dir: &Path) -> Result<Vec<SweepRow>> {
         }
     }
     Ok(rows)
+}
+
+/// The header of a timings file: one `(point, seed)` run's wall time a line.
+pub const TIMINGS_HEADER: &str = "point,seed,wall_seconds";
+
+/// The sum of the wall times in every timings file (`timings*.csv`) of `dir`, and their count.
+pub fn total_wall_seconds(dir: &Path) -> Result<(f64, usize)> {
+    let mut total = (0.0, 0);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(total);
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("timings") && name.ends_with(".csv")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path())
+            .map_err(|err| Error::io("cannot read", &e.path(), err))?;
+        for line in text.lines().skip(1) {
+            if let Some(s) = line.rsplit(',').next().and_then(|v| v.parse::<f64>().ok()) {
+                total.0 += s;
+                total.1 += 1;
+            }
+        }
+    }
+    Ok(total)
 }

@@ -184,6 +184,30 @@ impl TheoremCard {
     }
 }
 
+/// Where the card's search is, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CardProgress {
+    /// The radius being searched (1-based) and how many there are.
+    pub radius_index: usize,
+    /// Grid radii.
+    pub radii: usize,
+    /// `r`.
+    pub radius: f64,
+    /// `μ̂` over the radii searched so far.
+    pub mu: f64,
+}
+
+/// [`theorem_card`] reporting each radius it starts to search to `progress`.
+pub fn theorem_card_with_progress<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    settings: &CardSettings,
+    progress: &mut dyn FnMut(&CardProgress),
+) -> Result<TheoremCard> {
+    card_of(model, x, y, settings, progress)
+}
+
 /// The card of `model` (at `w₀`) on inputs `x` `[n, d]`, targets `y` `[n]`.
 ///
 /// Cost: at `w₀`, the kernel's eigendecomposition and `‖H_F‖`; per grid radius, two searches
@@ -194,6 +218,16 @@ pub fn theorem_card<B: Backend>(
     x: &Tensor<B, 2>,
     y: &Tensor<B, 1>,
     settings: &CardSettings,
+) -> Result<TheoremCard> {
+    card_of(model, x, y, settings, &mut |_| {})
+}
+
+fn card_of<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    settings: &CardSettings,
+    progress: &mut dyn FnMut(&CardProgress),
 ) -> Result<TheoremCard> {
     let cfg = model.config().clone();
     let n = x.dims()[0];
@@ -251,7 +285,7 @@ pub fn theorem_card<B: Backend>(
     } else {
         let loss_grad = loss_gradient(model, x, y).to_vector();
         let mut search = BallSearch::new(&cfg, &w0, x, &loss_grad, &settings.search);
-        search_profile(&mut card, &mut search, &w0, x, settings)?;
+        search_profile(&mut card, &mut search, &w0, x, settings, progress)?;
         card.certificate = Certificate::from_profile(&card);
     }
     card.diagnosis = card.certificate.reason.clone();
@@ -283,6 +317,7 @@ fn search_profile<B: Backend>(
     w0: &[f64],
     x: &Tensor<B, 2>,
     settings: &CardSettings,
+    progress: &mut dyn FnMut(&CardProgress),
 ) -> Result<()> {
     let cfg = search.config().clone();
     let grid = radius_grid(card, settings);
@@ -290,7 +325,13 @@ fn search_profile<B: Backend>(
     let mut hessian_points: Vec<(f64, HessianNorm)> = vec![];
     let (mut warm_bottom, mut warm_top): (Option<Vec<f64>>, Option<Vec<f64>>) = (None, None);
     let mut certified = false;
-    for &r in &grid {
+    for (i, &r) in grid.iter().enumerate() {
+        progress(&CardProgress {
+            radius_index: i + 1,
+            radii: grid.len(),
+            radius: r,
+            mu: card.profile.last().map_or(card.lambda0, |e| e.mu),
+        });
         let done = !card.is_positive(card.profile.last().map_or(card.lambda0, |e| e.mu))
             || (certified && !settings.search_past_certificate && r > last_extra);
         if done {

@@ -426,6 +426,10 @@ fn sgd_reaches_the_target_on_a_repeatable_seeded_path() {
         a.stop,
         a.records.last().unwrap().loss
     );
+    assert!(
+        a.records.iter().all(|r| r.linearization_gap.is_none()),
+        "the linearized model follows gradient descent, not SGD"
+    );
     let b = run(7);
     assert_eq!(a.records, b.records, "same seed, same path");
     let c = run(8);

@@ -58,6 +58,20 @@ fn gd_on_a_linear_model_follows_the_exact_residual_recursion() {
             rec.step,
             rec.loss
         );
+        // A linear model is its own linearization: the closed-form (I − ηK₀)^t r₀ equals the
+        // recursion, and the network's residual, to round-off.
+        let lin = rec.loss_linearized.expect("GD records the linearized loss");
+        assert!(
+            (lin - want).abs() <= tol::LINEAR_GD * want,
+            "step {}: linearized loss {lin} vs {want}",
+            rec.step
+        );
+        assert!(
+            rec.linearization_gap.expect("GD records the gap") <= tol::LINEAR_GD,
+            "step {}: gap {:?}",
+            rec.step,
+            rec.linearization_gap
+        );
         r = (0..n)
             .map(|i| r[i] - eta * (0..n).map(|j| k[i * n + j] * r[j]).sum::<f64>())
             .collect();

@@ -56,16 +56,6 @@ fn sweep(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Rows without the timing column, for comparing runs.
-fn timeless(rows: &[SweepRow]) -> Vec<SweepRow> {
-    rows.iter()
-        .map(|r| SweepRow {
-            wall_seconds: 0.0,
-            ..r.clone()
-        })
-        .collect()
-}
-
 #[test]
 fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finished_rows() {
     let dir = scratch("tiny");
@@ -102,6 +92,10 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
             "{r:?}"
         );
         assert!(r.mu_at(1.0) <= r.lambda0, "{r:?}");
+        assert!(
+            r.linearization_gap_max >= 0.0,
+            "GD runs record the gap: {r:?}"
+        );
         assert_eq!(r.p, 8 * r.width + r.width);
     }
     // Re-running skips every finished row: nothing is appended.
@@ -122,6 +116,7 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
         "b_hessian_vs_width",
         "c_kernel_change_vs_width",
         "d_loss_curves",
+        "g_linearization_gap_vs_width",
     ] {
         for ext in ["svg", "png"] {
             let len = std::fs::metadata(dir.join(format!("out/tiny/{stem}.{ext}")))
@@ -148,7 +143,7 @@ fn a_killed_sweep_resumes_to_the_same_rows_as_an_uninterrupted_one() {
     .unwrap();
     let full = sweep(&dir, "full", &[]);
     assert!(full.status.success());
-    let want = timeless(&read_rows(&dir.join("full/tiny/rows.csv")).unwrap());
+    let want = read_rows(&dir.join("full/tiny/rows.csv")).unwrap();
 
     let mut child = Command::new(BIN)
         .args([
@@ -179,7 +174,7 @@ fn a_killed_sweep_resumes_to_the_same_rows_as_an_uninterrupted_one() {
     );
     let o = sweep(&dir, "killed", &[]);
     assert!(o.status.success());
-    let got = timeless(&read_rows(&rows_path).unwrap());
+    let got = read_rows(&rows_path).unwrap();
     // Same rows, each once: finished rows were kept and skipped, the rest were run.
     let mut sorted = got.clone();
     sorted.sort_by_key(|r| (r.point, r.seed));
@@ -212,8 +207,11 @@ fn two_shards_merged_equal_the_unsharded_sweep_and_mismatched_shards_are_refused
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let merged = timeless(&read_rows(&dir.join("merged/rows.csv")).unwrap());
-    let all = timeless(&read_rows(&dir.join("all/tiny/rows.csv")).unwrap());
+    let merged = read_rows(&dir.join("merged/tiny/rows.csv")).unwrap();
+    let all = read_rows(&dir.join("all/tiny/rows.csv")).unwrap();
+    // The timings moved beside the rows, one line a run.
+    let timings = std::fs::read_to_string(dir.join("merged/tiny/timings.csv")).unwrap();
+    assert_eq!(timings.lines().count(), all.len() + 1, "{timings}");
     assert_eq!(merged.len(), all.len());
     for (a, b) in merged.iter().zip(&all) {
         assert_eq!(
@@ -238,6 +236,10 @@ fn two_shards_merged_equal_the_unsharded_sweep_and_mismatched_shards_are_refused
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("different sweep"));
+    assert!(
+        !dir.join("bad").exists(),
+        "a refused merge writes nothing (no curves copied before the refusal)"
+    );
     // Re-running into a folder of another sweep is refused too.
     let o = sweep(&dir, "s0", &["--shard", "0/2"]);
     assert!(!o.status.success());

@@ -1,0 +1,203 @@
+//! `plstar reproduce --check`: the recomputed rows against the committed ones, column by column,
+//! with tolerances by kind of quantity:
+//!
+//! | kind | columns | tolerance (relative) |
+//! |---|---|---|
+//! | kernel at `w₀` (one dense eigendecomposition) | `p`, `n`, `lambda0`, `lambda_max0`, `positivity_threshold` | 1e-9 |
+//! | iterative (searches, alternating maximization, the card's step size) | `mu_r*`, `certified`, `certified_radius`, `eta_star`, `eta`, `mu_travelled`, `mu_trajectory`, `hessian_norm0`, `hessian_norm_max`, `per_output_hessian0` | 1e-6 |
+//! | trained (hundreds of steps) | `r_travelled`, `kernel_change`, `linearization_gap_max`, `final_loss` | 1e-3 |
+//! | step counts | `steps_to_target`, `kernel_stage_step` | ±1 step |
+//!
+//! On the machine that wrote the rows they agree bit for bit; the tolerances leave room for
+//! another CPU's rounding: a dense eigenvalue moves by a few ulps of `λ_max`, an iterative
+//! search that takes the same path by its stopping tolerance, and a trajectory amplifies
+//! round-off over its steps.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use plstar::experiment::landscape::LandscapeResult;
+use plstar::report::rows::{read_rows, SweepRow};
+
+/// How close two values must be, relatively.
+const KERNEL: f64 = 1e-9;
+const ITERATIVE: f64 = 1e-6;
+const TRAINED: f64 = 1e-3;
+
+/// Compares the staged rows of every sweep and the landscape with those in `out`; prints a
+/// pass/fail table; returns whether everything passed.
+pub fn compare(
+    out: &Path,
+    staging: &Path,
+    sweeps: &[&str],
+    landscape: &str,
+    result: &LandscapeResult,
+) -> Result<bool> {
+    println!(
+        "{:<14} {:<28} {:>6} {:>6}  worst",
+        "sweep", "column", "rows", "fails"
+    );
+    let mut all = true;
+    for name in sweeps {
+        let old = read_rows(&out.join(name).join("rows.csv"))?;
+        let new = read_rows(&staging.join(name).join("rows.csv"))?;
+        all &= compare_sweep(name, &old, &new);
+    }
+    all &= compare_landscape(out, landscape, result)?;
+    println!(
+        "{}",
+        if all {
+            "check: PASS — the recomputed numbers agree with the committed ones"
+        } else {
+            "check: FAIL — see the rows above"
+        }
+    );
+    Ok(all)
+}
+
+/// One line of the table per column; returns whether every row agreed.
+fn compare_sweep(name: &str, old: &[SweepRow], new: &[SweepRow]) -> bool {
+    if old.is_empty() {
+        println!("{name:<14} no committed rows to compare with: FAIL");
+        return false;
+    }
+    let pairs: Vec<(&SweepRow, Option<&SweepRow>)> = old
+        .iter()
+        .map(|o| {
+            (
+                o,
+                new.iter().find(|n| (n.point, n.seed) == (o.point, o.seed)),
+            )
+        })
+        .collect();
+    let missing = pairs.iter().filter(|(_, n)| n.is_none()).count();
+    let mut ok = missing == 0;
+    if missing > 0 {
+        println!(
+            "{name:<14} {:<28} {:>6} {missing:>6}  rows not recomputed",
+            "(point, seed)",
+            old.len()
+        );
+    }
+    let matched: Vec<(&SweepRow, &SweepRow)> = pairs
+        .iter()
+        .filter_map(|(o, n)| Some((*o, (*n)?)))
+        .collect();
+    for (column, tol, absolute, get) in columns(old) {
+        let (mut fails, mut worst) = (0, 0.0f64);
+        for (o, n) in &matched {
+            let (a, b) = (get(o), get(n));
+            let d = if absolute {
+                (a - b).abs()
+            } else {
+                difference(a, b)
+            };
+            worst = worst.max(d);
+            fails += usize::from(d > tol);
+        }
+        ok &= fails == 0;
+        println!(
+            "{name:<14} {column:<28} {:>6} {fails:>6}  {worst:.1e} (tolerance {tol:.0e}){}",
+            matched.len(),
+            if fails == 0 { "" } else { "  FAIL" }
+        );
+    }
+    ok
+}
+
+/// A column: its name, tolerance, whether the tolerance is absolute, and its accessor.
+type Column = (String, f64, bool, Box<dyn Fn(&SweepRow) -> f64>);
+
+/// The compared columns (the `mu_r*` ones from the committed rows' radii).
+fn columns(rows: &[SweepRow]) -> Vec<Column> {
+    let c = |name: &str, tol: f64, get: fn(&SweepRow) -> f64| -> Column {
+        (name.to_string(), tol, false, Box::new(get))
+    };
+    let mut out = vec![
+        c("p", KERNEL, |r| r.p as f64),
+        c("n", KERNEL, |r| r.n as f64),
+        c("lambda0", KERNEL, |r| r.lambda0),
+        c("lambda_max0", KERNEL, |r| r.lambda_max0),
+        c("positivity_threshold", KERNEL, |r| r.positivity_threshold),
+        c("mu_trajectory", ITERATIVE, |r| r.mu_trajectory),
+        c("certified", ITERATIVE, |r| f64::from(u8::from(r.certified))),
+        c("certified_radius", ITERATIVE, |r| r.certified_radius),
+        c("eta_star", ITERATIVE, |r| r.eta_star),
+        c("eta", ITERATIVE, |r| r.eta),
+        c("mu_travelled", ITERATIVE, |r| r.mu_travelled),
+        c("hessian_norm0", ITERATIVE, |r| r.hessian_norm0),
+        c("hessian_norm_max", ITERATIVE, |r| r.hessian_norm_max),
+        c("per_output_hessian0", ITERATIVE, |r| r.per_output_hessian0),
+        c("r_travelled", TRAINED, |r| r.r_travelled),
+        c("kernel_change", TRAINED, |r| r.kernel_change),
+        c("linearization_gap_max", TRAINED, |r| {
+            r.linearization_gap_max
+        }),
+        c("final_loss", TRAINED, |r| r.final_loss),
+    ];
+    for &(radius, _) in rows.first().map_or(&[][..], |r| &r.mu_at[..]) {
+        out.push((
+            format!("mu_r{radius}"),
+            ITERATIVE,
+            false,
+            Box::new(move |r: &SweepRow| r.mu_at(radius)),
+        ));
+    }
+    // Step counts: one step apart is within the trained tolerance.
+    out.push((
+        "steps_to_target".into(),
+        1.0,
+        true,
+        Box::new(|r: &SweepRow| r.steps_to_target as f64),
+    ));
+    out.push((
+        "kernel_stage_step".into(),
+        1.0,
+        true,
+        Box::new(|r: &SweepRow| r.kernel_stage_step as f64),
+    ));
+    out
+}
+
+/// `|a − b| / max(|a|, |b|)` (0 when both are NaN or equal; 1 when one is NaN).
+fn difference(a: f64, b: f64) -> f64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        0.0
+    } else if a.is_nan() || b.is_nan() {
+        1.0
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
+}
+
+/// The landscape's measures against the committed `landscape.json` (trained tolerance).
+fn compare_landscape(out: &Path, name: &str, new: &LandscapeResult) -> Result<bool> {
+    let path = out.join(name).join("landscape.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("{name:<14} no committed {}: FAIL", path.display());
+        return Ok(false);
+    };
+    let old: LandscapeResult = serde_json::from_str(&text)?;
+    let (o, n) = (&old.measures, &new.measures);
+    let pairs = [
+        ("barrier", o.barrier, n.barrier),
+        ("minimizer distance", o.minimizers.2, n.minimizers.2),
+        ("at_min_over", o.at_min_over, n.at_min_over),
+        ("at_min_under", o.at_min_under, n.at_min_under),
+        ("under_loss", o.under_loss, n.under_loss),
+    ];
+    let mut ok = true;
+    for (column, a, b) in pairs {
+        let d = difference(a, b);
+        let pass = d <= TRAINED || (a.abs().max(b.abs()) < 1e-9);
+        ok &= pass;
+        println!(
+            "{name:<14} {column:<28} {:>6} {:>6}  {d:.1e} (tolerance {TRAINED:.0e}){}",
+            1,
+            usize::from(!pass),
+            if pass { "" } else { "  FAIL" }
+        );
+    }
+    Ok(ok)
+}

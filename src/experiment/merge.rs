@@ -1,0 +1,129 @@
+//! Merging the shards of a sweep (`plstar sweep --shard I/N`) into one sweep folder.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::experiment::sweep::SweepRecord;
+use crate::report::files::{write_atomic, write_json};
+use crate::report::rows::{read_folder_rows, rows_text, SweepRow, TIMINGS_HEADER};
+
+/// What a merge wrote.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    /// `<out>/<name>/`.
+    pub dir: PathBuf,
+    /// Rows in the merged `rows.csv`.
+    pub rows: usize,
+}
+
+/// Merges shard folders into `<out>/<name>/`, `name` from the shards' `sweep.json`.
+///
+/// Every shard is read and checked first (the same sweep, backend precision and rows format);
+/// nothing is written when one is refused. The merged folder — `sweep.json`, `rows.csv` sorted
+/// by `(point, seed)` without duplicates, `timings.csv`, `curves/` — is assembled in
+/// `<out>/.<name>.merging/` and renamed into place. An existing `<out>/<name>/` is refused
+/// unless `overwrite`.
+pub fn merge(out: &Path, shards: &[PathBuf], overwrite: bool) -> Result<Merged> {
+    let (record, mut rows) = read_shards(shards)?;
+    rows.sort_by_key(|r| (r.point, r.seed));
+    rows.dedup_by_key(|r| (r.point, r.seed));
+    let dir = out.join(&record.sweep.name);
+    if dir.exists() && !overwrite {
+        return Err(Error::config(
+            "merge",
+            format!(
+                "{} already exists: pass --overwrite to replace it, or another --out",
+                dir.display()
+            ),
+        ));
+    }
+    let temp = out.join(format!(".{}.merging", record.sweep.name));
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(temp.join("curves"))
+        .map_err(|e| Error::io("cannot create", &temp, e))?;
+    write_json(&temp.join("sweep.json"), &record)?;
+    write_atomic(
+        &temp.join("rows.csv"),
+        rows_text(&record.sweep.mu_radii, &rows).as_bytes(),
+    )?;
+    write_atomic(&temp.join("timings.csv"), timings_text(shards).as_bytes())?;
+    for shard in shards {
+        copy_curves(&shard.join("curves"), &temp.join("curves"))?;
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| Error::io("cannot replace", &dir, e))?;
+    }
+    std::fs::rename(&temp, &dir).map_err(|e| Error::io("cannot rename into place", &dir, e))?;
+    Ok(Merged {
+        dir,
+        rows: rows.len(),
+    })
+}
+
+/// The shards' common `sweep.json` and all their rows, refusing shards of different sweeps.
+fn read_shards(shards: &[PathBuf]) -> Result<(SweepRecord, Vec<SweepRow>)> {
+    let mut record: Option<SweepRecord> = None;
+    let mut rows = vec![];
+    for dir in shards {
+        let path = dir.join("sweep.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let r: SweepRecord = serde_json::from_str(&text)
+            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
+        match &record {
+            Some(first)
+                if !first.sweep.same_rows(&r.sweep)
+                    || first.backend.precision != r.backend.precision =>
+            {
+                return Err(Error::config(
+                    "merge",
+                    format!(
+                        "{} was made by a different sweep (config or precision) than {}: refusing to merge",
+                        dir.display(),
+                        shards[0].display()
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => record = Some(r),
+        }
+        rows.extend(read_folder_rows(dir)?);
+    }
+    let record = record.ok_or_else(|| Error::config("merge", "give at least one shard folder"))?;
+    Ok((record, rows))
+}
+
+/// Every shard's timing lines under one header.
+fn timings_text(shards: &[PathBuf]) -> String {
+    let mut text = format!("{TIMINGS_HEADER}\n");
+    for shard in shards {
+        let Ok(entries) = std::fs::read_dir(shard) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("timings") && name.ends_with(".csv") {
+                if let Ok(t) = std::fs::read_to_string(e.path()) {
+                    for line in t.lines().skip(1) {
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+            }
+        }
+    }
+    text
+}
+
+/// The loss curves of one shard, copied into `dest`.
+fn copy_curves(from: &Path, dest: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(from) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let target = dest.join(e.file_name());
+        std::fs::copy(e.path(), &target)
+            .map_err(|err| Error::io("cannot copy to", &target, err))?;
+    }
+    Ok(())
+}
