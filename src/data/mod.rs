@@ -250,7 +250,9 @@ pub fn csv(
         line: 0,
         message: format!("cannot read the file: {e}; check data.path"),
     })?;
-    let rows = parse_csv(&text, path, header)?;
+    // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first field.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let rows = parse_csv(text, path, header)?;
     let cols = rows[0].1.len();
     let t = target_column.unwrap_or(cols - 1);
     if cols < 2 {

@@ -372,12 +372,7 @@ impl RunConfig {
     /// Checks every field, loads the data, and returns the settings to run.
     pub fn validate(&self) -> Result<Settings> {
         let name = self.name.clone().unwrap_or_else(|| "run".into());
-        if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-            return Err(Error::config(
-                "name",
-                format!("{name:?} is not a valid run name: use letters, digits, '-', '_' (it names the output folder)"),
-            ));
-        }
+        check_name("name", &name)?;
         let data = self.data.load()?;
         let model = MlpConfig {
             input_dim: data.dim,
@@ -586,5 +581,27 @@ fn positive(value: Option<usize>, key: &str, source: &str, what: &str) -> Result
             key,
             format!("is required with source = \"{source}\" ({what})"),
         )),
+    }
+}
+
+/// Checks that `name` is one safe path component (it names an output folder): letters, digits,
+/// `-`, `_` and `.`, not empty, not `.` or `..`.
+pub fn check_name(key: &str, name: &str) -> Result<()> {
+    let safe = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if safe {
+        Ok(())
+    } else {
+        Err(Error::config(
+            key,
+            format!(
+                "{name:?} is not a valid name: use letters, digits, '-', '_' and '.' (it names \
+                 the output folder), not \".\" or \"..\""
+            ),
+        ))
     }
 }

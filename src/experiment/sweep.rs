@@ -16,7 +16,7 @@ use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::experiment::config::RunConfig;
+use crate::experiment::config::{check_name, RunConfig};
 use crate::experiment::run::{max_distance, theorem_reference, trajectory_points};
 use crate::experiment::step::resolve_step_size;
 use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
@@ -169,11 +169,33 @@ impl SweepConfig {
 
     /// Checks the grid and that every point's run config validates.
     pub fn validate(&self) -> Result<()> {
-        if self.seeds.is_empty() {
-            return Err(Error::config("seeds", "give at least one seed"));
+        check_name("name", &self.name)?;
+        distinct("seeds", &self.seeds)?;
+        distinct("grid.widths", &self.grid.widths)?;
+        let g = &self.grid;
+        if let Some(v) = &g.depths {
+            distinct("grid.depths", v)?;
         }
-        if self.grid.widths.is_empty() {
-            return Err(Error::config("grid.widths", "give at least one width"));
+        if let Some(v) = &g.n {
+            distinct("grid.n", v)?;
+        }
+        if let Some(v) = &g.activations {
+            distinct(
+                "grid.activations",
+                &v.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            )?;
+        }
+        if let Some(v) = &g.output_activations {
+            distinct(
+                "grid.output_activations",
+                &v.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            )?;
+        }
+        if self.points().is_empty() {
+            return Err(Error::config(
+                "max_parameters",
+                "leaves no grid point: raise it or add smaller widths",
+            ));
         }
         if !(self.kernel_stage > 0.0 && self.kernel_stage < 1.0) {
             return Err(Error::config(
@@ -400,6 +422,25 @@ pub fn claim_dir(dir: &Path, record: &SweepRecord) -> Result<()> {
         return write_json(&path, &updated);
     }
     write_json(&path, record)
+}
+
+/// Checks that a grid list or the seeds are non-empty and free of duplicates.
+fn distinct<T: PartialEq + std::fmt::Debug>(key: &str, values: &[T]) -> Result<()> {
+    if values.is_empty() {
+        return Err(Error::config(
+            key,
+            "give at least one value (an empty list runs nothing)",
+        ));
+    }
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err(Error::config(
+                key,
+                format!("{v:?} appears twice in {values:?}: each value once (duplicates would duplicate rows)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `path` opened for appending (created, with `header`, when absent).

@@ -74,10 +74,16 @@ fn partial_path(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-/// Writes `bytes` to `dest` atomically (temporary file, then rename).
+/// Writes `bytes` to `dest` atomically: a temporary file, synced to disk, then renamed (a crash
+/// leaves either the old file or the new one, never a torn one).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = partial_path(dest);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
+    let written =
+        File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|_| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("cannot write", &tmp, e));
+    }
     std::fs::rename(&tmp, dest).map_err(|e| Error::io("cannot rename into place", dest, e))
 }
 

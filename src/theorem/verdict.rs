@@ -99,7 +99,8 @@ pub struct RunVerdicts {
     pub travelled: Option<TravelledBall>,
     /// `min_t λ_min(K(w_t))` over the kernel evaluations.
     pub trajectory_mu: Option<f64>,
-    /// `max_t ‖r_t − r_t^lin‖ / ‖r₀‖` against the model linearized at `w₀` (gradient descent).
+    /// `max_{t ≥ 1} ‖r_t − r_t^lin‖ / ‖r₀‖` against the model linearized at `w₀` (gradient
+    /// descent that took at least one step).
     pub max_linearization_gap: Option<f64>,
     /// The step where the target was reached.
     pub steps_to_target: Option<usize>,
@@ -156,8 +157,10 @@ pub fn judge(
         .iter()
         .filter_map(|r| r.lambda_min)
         .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.min(v))));
+    // Over the steps after w₀ (at t = 0 both models agree by construction).
     let max_linearization_gap = records
         .iter()
+        .filter(|r| r.step > 0)
         .filter_map(|r| r.linearization_gap)
         .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
     let steps_to_target = match run.stop {

@@ -4,6 +4,7 @@
 //!
 //! Run with the README's command: `cargo test --release`.
 
+mod bad_input;
 mod cli;
 mod data;
 mod experiment;

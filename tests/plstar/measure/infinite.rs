@@ -653,7 +653,7 @@ fn assert_mean_kernel_matches_the_limit_over(
             let mean = sum[ij] / s;
             let se = ((sum_sq[ij] - s * mean * mean) / (s - 1.0) / s).sqrt();
             worst_z = worst_z.max((mean - limit.values[ij]).abs() / se);
-            eprint!(" {i}{j}: {:+.2}", (mean - limit.values[ij]) / se);
+            eprint!(" {i}{j}: {:+.2} ({:+.1e}±{:.1e})", (mean - limit.values[ij]) / se, mean - limit.values[ij], se);
             worst_se = worst_se.max(se / (limit.get(i, i) * limit.get(j, j)).sqrt());
         }
     }

@@ -1,0 +1,166 @@
+//! Bad input refused up front, with the key and the fix, a non-zero exit and nothing written;
+//! and the inputs that look odd but are valid (a byte-order mark, `steps = 0`).
+
+use std::path::Path;
+
+use crate::{plstar, stderr};
+
+/// A sweep file with `name` and `seeds`, and nothing else out of the ordinary.
+fn sweep_file(dir: &Path, name: &str, seeds: &str, widths: &str) -> String {
+    let path = dir.join("s.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = {name:?}\nseeds = {seeds}\n[grid]\nwidths = {widths}\n[base.model]\nwidths = [8]\n\
+             [base.data]\nsource = \"sphere\"\nn = 4\ndim = 3\n"
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// Runs `plstar sweep` on the file and checks the refusal: exit 1, `needles` in the message,
+/// the output root never created.
+fn refused_sweep(test: &str, name: &str, seeds: &str, widths: &str, needles: &[&str]) {
+    let dir = crate::scratch("bad", test);
+    let file = sweep_file(&dir, name, seeds, widths);
+    let out = dir.join("out");
+    let o = plstar(&[
+        "sweep",
+        "--config",
+        &file,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for needle in needles {
+        assert!(
+            stderr(&o).contains(needle),
+            "{needle:?} not in {}",
+            stderr(&o)
+        );
+    }
+    assert!(!out.exists(), "a refused sweep writes nothing");
+}
+
+#[test]
+fn a_sweep_name_that_leaves_its_folder_is_refused() {
+    refused_sweep(
+        "name-dotdot",
+        "..",
+        "[0]",
+        "[8]",
+        &["name", "not a valid name"],
+    );
+    refused_sweep("name-slash", "a/b", "[0]", "[8]", &["not a valid name"]);
+    refused_sweep("name-empty", "", "[0]", "[8]", &["not a valid name"]);
+}
+
+#[test]
+fn duplicate_or_empty_grid_lists_and_seeds_are_refused() {
+    refused_sweep(
+        "dup-seeds",
+        "s",
+        "[0, 0]",
+        "[8]",
+        &["seeds", "appears twice"],
+    );
+    refused_sweep(
+        "dup-widths",
+        "s",
+        "[0]",
+        "[8, 16, 8]",
+        &["grid.widths", "appears twice"],
+    );
+    refused_sweep(
+        "no-widths",
+        "s",
+        "[0]",
+        "[]",
+        &["grid.widths", "at least one"],
+    );
+    refused_sweep("no-seeds", "s", "[]", "[8]", &["seeds", "at least one"]);
+}
+
+/// A run config on `data` (a `[data]` section) with `steps`.
+fn run_file(dir: &Path, data: &str, steps: usize) -> String {
+    let path = dir.join("run.toml");
+    std::fs::write(
+        &path,
+        format!("name = \"r\"\n[model]\nwidths = [16]\n[data]\n{data}\n[train]\nsteps = {steps}\n"),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_csv_with_a_byte_order_mark_is_read_and_steps_zero_is_a_card_only_run() {
+    let dir = crate::scratch("bad", "bom");
+    std::fs::write(
+        dir.join("d.csv"),
+        "\u{feff}a,b,y\n1,2,0.5\n4,5,-0.5\n7,8,0.25\n",
+    )
+    .unwrap();
+    let file = run_file(&dir, "source = \"csv\"\npath = \"d.csv\"\nheader = true", 0);
+    let out = dir.join("out");
+    let o = plstar(&[
+        "train",
+        "--config",
+        &file,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = out.join("r");
+    for file in ["metrics.csv", "summary.json", "report.md", "run.json"] {
+        assert!(run.join(file).exists(), "{file} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&run)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "half-written files left: {leftovers:?}"
+    );
+    // One record (t = 0): no kernel-regime claim can be made from it.
+    let summary = std::fs::read_to_string(run.join("summary.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert!(
+        json["verdicts"]["max_linearization_gap"].is_null(),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_second_run_into_the_same_folder_is_refused_without_overwrite() {
+    let dir = crate::scratch("bad", "clobber");
+    let file = run_file(&dir, "source = \"sphere\"\nn = 4\ndim = 3", 5);
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    let first = plstar(&["train", "--config", &file, "--out", out, "--quiet"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = std::fs::read_to_string(dir.join("out/r/run.json")).unwrap();
+    let again = plstar(&["train", "--config", &file, "--out", out, "--quiet"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("--overwrite"), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/r/run.json")).unwrap(),
+        before,
+        "the first run is untouched"
+    );
+    let replaced = plstar(&[
+        "train",
+        "--config",
+        &file,
+        "--out",
+        out,
+        "--quiet",
+        "--overwrite",
+    ]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+}
