@@ -20,7 +20,8 @@ use crate::experiment::config::{check_name, RunConfig};
 use crate::experiment::run::{max_distance, theorem_reference, trajectory_points};
 use crate::experiment::step::resolve_step_size;
 use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
-use crate::measure::infinite::infinite_width_kernel;
+use crate::measure::infinite::limit_kernel;
+use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::spectrum::dense_spectrum;
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Activation;
@@ -578,6 +579,10 @@ fn run_point<B: Backend>(
         curve_csv(&out.records).as_bytes(),
     )?;
     let mut row = reduce(sweep, point, seed, card.as_ref(), &out.records, &v);
+    row.kernel_infinite_gap = limit_kernel(&s.model, &s.data).map_or(f64::NAN, |kinf| {
+        let k0 = tangent_kernel(&model, &x, KernelMethod::Structured);
+        relative_frobenius(&k0, &kinf)
+    });
     row.n = s.data.len();
     row.p = s.model.parameter_count();
     row.per_output_hessian0 = per_output_hessian0;
@@ -585,7 +590,20 @@ fn run_point<B: Backend>(
     Ok(row)
 }
 
-/// A run reduced to its row (`n`, `p`, `per_output_hessian0` and `eta` are the caller's).
+/// `‖A − B‖_F / ‖B‖_F`.
+fn relative_frobenius(a: &TangentKernel, b: &TangentKernel) -> f64 {
+    let diff: f64 = a
+        .values
+        .iter()
+        .zip(&b.values)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    diff / b.frobenius_norm()
+}
+
+/// A run reduced to its row (`n`, `p`, `per_output_hessian0`, `eta` and `kernel_infinite_gap`
+/// are the caller's).
 fn reduce(
     sweep: &SweepConfig,
     point: &SweepPoint,
@@ -617,6 +635,7 @@ fn reduce(
         lambda0: first.lambda_min.unwrap_or(nan),
         lambda_max0: first.lambda_max.unwrap_or(nan),
         positivity_threshold: card.map_or(nan, |c| c.positivity_threshold),
+        kernel_infinite_gap: nan,
         mu_trajectory: v.trajectory_mu.unwrap_or(nan),
         mu_at: sweep
             .mu_radii
@@ -683,16 +702,23 @@ pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
     sweep_figures(dir, &rows, &record.sweep.mu_radii, &panels, &limits)
 }
 
-/// `λ_min(K∞)` for series `k` of `sweep`, where a closed form exists: one hidden layer, erf or
-/// ReLU, identity output, no bias.
+/// `λ_min(K∞)` for series `k` of `sweep` (any depth, with or without bias; none for a
+/// non-identity output or the standard parameterization).
 fn infinite_width_lambda_min(sweep: &SweepConfig, k: &SeriesKey) -> Option<f64> {
-    let act = Activation::ALL.into_iter().find(|a| a.name() == k.1)?;
-    if k.2 != 1 || k.0 != "identity" || sweep.base.model.bias {
-        return None;
-    }
-    let mut data_cfg = sweep.base.data.clone();
-    data_cfg.n = Some(k.3);
-    let data = data_cfg.load().ok()?;
-    let kinf = infinite_width_kernel(act, &data)?;
+    let activation = Activation::ALL.into_iter().find(|a| a.name() == k.1)?;
+    let output_activation = Activation::ALL.into_iter().find(|a| a.name() == k.0)?;
+    let point = SweepPoint {
+        index: 0,
+        width: sweep.grid.widths[0],
+        depth: k.2,
+        n: Some(k.3).filter(|_| sweep.grid.n.is_some()),
+        activation,
+        output_activation,
+    };
+    let s = sweep
+        .run_config(&point, sweep.seeds.first().copied().unwrap_or(0))
+        .validate()
+        .ok()?;
+    let kinf = limit_kernel(&s.model, &s.data).ok()?;
     dense_spectrum(&kinf).ok().map(|s| s.lambda_min)
 }

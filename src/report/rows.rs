@@ -39,6 +39,8 @@ pub struct SweepRow {
     pub lambda_max0: f64,
     /// `n ε λ_max(K(w₀))`: eigenvalues at or below it are round-off.
     pub positivity_threshold: f64,
+    /// `‖K(w₀) − K∞‖_F / ‖K∞‖_F` against the infinite-width kernel (NaN where none exists).
+    pub kernel_infinite_gap: f64,
     /// `min_t λ_min(K(w_t))` over the kernel evaluations of the run (`t = 0` included).
     pub mu_trajectory: f64,
     /// `(r, μ̂(r))` at the sweep's fixed radii (NaN where the card did not search: `p < n`).
@@ -106,6 +108,7 @@ impl SweepRow {
             e(self.lambda0),
             e(self.lambda_max0),
             e(self.positivity_threshold),
+            e(self.kernel_infinite_gap),
             e(self.mu_trajectory),
         ];
         fields.extend(self.mu_at.iter().map(|&(_, mu)| e(mu)));
@@ -157,6 +160,7 @@ impl SweepRow {
             lambda0: f("lambda0")?,
             lambda_max0: f("lambda_max0")?,
             positivity_threshold: f("positivity_threshold")?,
+            kernel_infinite_gap: f("kernel_infinite_gap")?,
             mu_trajectory: f("mu_trajectory")?,
             mu_at,
             certified: u("certified")? == 1,
@@ -187,7 +191,7 @@ impl SweepRow {
 }
 
 /// The columns before the `mu_r{r}` ones.
-const HEAD: [&str; 12] = [
+const HEAD: [&str; 13] = [
     "point",
     "seed",
     "width",
@@ -199,6 +203,7 @@ const HEAD: [&str; 12] = [
     "lambda0",
     "lambda_max0",
     "positivity_threshold",
+    "kernel_infinite_gap",
     "mu_trajectory",
 ];
 

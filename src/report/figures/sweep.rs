@@ -97,6 +97,8 @@ pub enum Panel {
     CertifiedRadius,
     /// (a) `λ₀` against width.
     Lambda0,
+    /// (a) `‖K(w₀) − K∞‖_F / ‖K∞‖_F` against width.
+    InfiniteGap,
     /// (b) `‖H_F(w₀)‖` against width.
     Hessian,
     /// (c) The kernel change against width.
@@ -111,8 +113,9 @@ pub enum Panel {
 
 impl Panel {
     /// Every panel, in drawing order.
-    pub const ALL: [Panel; 8] = [
+    pub const ALL: [Panel; 9] = [
         Panel::Lambda0,
+        Panel::InfiniteGap,
         Panel::MuAtRadius,
         Panel::CertifiedRadius,
         Panel::Hessian,
@@ -141,6 +144,7 @@ pub fn sweep_figures(
     for panel in Panel::ALL.into_iter().filter(|p| panels.contains(p)) {
         figures.extend(match panel {
             Panel::Lambda0 => lambda0_vs_width(dir, &sweep, limits)?,
+            Panel::InfiniteGap => infinite_gap_vs_width(dir, &sweep)?,
             Panel::MuAtRadius => mu_at_radius_vs_width(dir, &sweep, radii)?,
             Panel::CertifiedRadius => certified_radius_vs_width(dir, &sweep)?,
             Panel::Hessian => hessian_vs_width(dir, &sweep)?,
@@ -176,14 +180,14 @@ fn lambda0_vs_width(
         }
         if let (Some(&limit), Some(first), Some(last)) = (limits.get(k), agg.first(), agg.last()) {
             curves.push(Curve {
-                label: format!("theory (prediction): λ_min(K∞) = {limit:.3e}, the m → ∞ limit"),
+                label: format!("theory (prediction): λ_min(K∞) = {limit:.3e}, the m → ∞ limit of {}", label(k)),
                 points: vec![(first.0, limit), (last.0, limit)],
                 color: PALETTE[i % 6],
                 dashed: true,
                 error_bars: vec![],
             });
             numbers.push((
-                format!("λ_min(K∞), closed form ({})", label(k)),
+                format!("λ_min(K∞) ({})", label(k)),
                 format!("{limit:.4e}"),
             ));
         }
@@ -202,7 +206,56 @@ fn lambda0_vs_width(
     )?;
     Ok(drawn.then(|| Figure {
         stem: "a_lambda0_vs_width".into(),
-        caption: "λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m; dots: mean over seeds, bars: min–max. Dashed: λ_min of the closed-form infinite-width kernel (one hidden layer, erf/ReLU, no bias), the limit λ₀ approaches.".into(),
+        caption: "λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m; dots: mean over seeds, bars: min–max. Dashed: λ_min of the infinite-width kernel K∞ of the same depth, activation and biases (the NTK recursion, closed-form dual kernels for ReLU and erf, Gaussian quadrature for the others; identity output only), the limit λ₀ approaches.".into(),
+        numbers,
+    }))
+}
+
+/// (a) The empirical kernel at `w₀` against `K∞`, with the `m^{−1/2}` prediction.
+fn infinite_gap_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+    let mut curves = vec![];
+    let mut numbers = vec![];
+    let mut reference = None;
+    for (i, k) in sweep.keys.iter().enumerate() {
+        let s = sweep.series(k);
+        if s.iter().all(|r| r.kernel_infinite_gap.is_nan()) {
+            continue;
+        }
+        let (curve, fit, agg) = fitted(&s, |r| r.kernel_infinite_gap, label(k), PALETTE[i % 6]);
+        curves.push(curve);
+        if let Some((a, e)) = fit {
+            numbers.push((
+                format!("fitted slope ({})", label(k)),
+                format!("{a:.3} ± {e:.3} (theory, prediction: −0.5)"),
+            ));
+        }
+        if reference.is_none() {
+            reference = reference_line(
+                &agg,
+                -0.5,
+                "theory (prediction): ∝ m^(−1/2), a mean of m independent neuron terms".into(),
+            );
+        }
+    }
+    if curves.is_empty() {
+        return Ok(None);
+    }
+    curves.extend(reference);
+    let drawn = save_if_drawable(
+        &LineChart {
+            title: "(a) The tangent kernel at init against its infinite-width limit".into(),
+            x_label: "width m (log scale)".into(),
+            y_label: "‖K(w₀) − K∞‖_F / ‖K∞‖_F (log scale)".into(),
+            log_y: true,
+            log_x: true,
+            curves,
+        },
+        dir,
+        "a_kernel_infinite_gap_vs_width",
+    )?;
+    Ok(drawn.then(|| Figure {
+        stem: "a_kernel_infinite_gap_vs_width".into(),
+        caption: "The relative Frobenius distance between the empirical tangent kernel at w₀ and the infinite-width kernel K∞ of the same architecture (the NTK recursion; identity output), against width, log-log, with the least-squares slope; dots: mean over seeds, bars: min–max. Dashed: the m^(−1/2) rate of a mean of m independent neuron terms, through the first point.".into(),
         numbers,
     }))
 }

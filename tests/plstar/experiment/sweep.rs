@@ -111,6 +111,7 @@ fn a_tiny_sweep_writes_every_column_and_non_empty_figures_and_reruns_skip_finish
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for stem in [
         "a_lambda0_vs_width",
+        "a_kernel_infinite_gap_vs_width",
         "a_mu_at_radius_vs_width",
         "a_certified_radius_vs_width",
         "b_hessian_vs_width",
