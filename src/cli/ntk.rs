@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use plstar::experiment::ntk::{NtkJob, NtkOptions, NtkReport};
+use plstar::experiment::ntk::{InfiniteWidth, NtkJob, NtkOptions, NtkReport};
 use plstar::measure::kernel::KernelMethod;
 use plstar::model::backend::dispatch;
 
@@ -40,13 +40,19 @@ pub struct NtkArgs {
     #[arg(long)]
     no_hessian: bool,
     /// Write the numpy bundle (kernel.npy, inputs.npy, targets.npy, outputs.npy, parameters.npy,
-    /// layer{l}_weight.npy, layer{l}_bias.npy, manifest.json) to this folder.
+    /// layer{l}_weight.npy, layer{l}_bias.npy, kernel_infinite.npy with --infinite,
+    /// manifest.json) to this folder.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
     /// Also search balls around the point for the theorem's certificate (the config's [card]
     /// settings) and add it to ntk.json.
     #[arg(long)]
     certify: bool,
+    /// Also compute the infinite-width kernel K∞ of the architecture (any depth, NTK
+    /// parameterization, identity output) and report λ_min(K∞), λ_max(K∞) and
+    /// ‖K(w) − K∞‖_F / ‖K∞‖_F; where K∞ does not exist, says why.
+    #[arg(long)]
+    infinite: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -87,6 +93,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         parameters,
         export: args.export.clone(),
         certify: args.certify,
+        infinite: args.infinite,
     };
     let report = dispatch(
         backend,
@@ -167,6 +174,23 @@ fn print_ntk(r: &NtkReport) {
     row("‖F(w) − y‖", format!("{:.6e}", r.residual_norm));
     row("L(w) = ½‖F(w) − y‖²", format!("{:.6e}", r.loss));
     row("PL ratio ‖∇L‖²/(2L)", format!("{:.6e}", r.pl_ratio));
+    match &r.infinite_width {
+        Some(InfiniteWidth::Computed {
+            lambda_min,
+            lambda_max,
+            relative_gap,
+            duals,
+            ..
+        }) => {
+            row("λ_min(K∞)", format!("{lambda_min:.6e} (duals by {duals})"));
+            row("λ_max(K∞)", format!("{lambda_max:.6e}"));
+            row("‖K(w) − K∞‖_F / ‖K∞‖_F", format!("{relative_gap:.6e}"));
+        }
+        Some(InfiniteWidth::Unavailable { reason }) => {
+            row("K∞", format!("not available: {reason}"));
+        }
+        None => {}
+    }
     if let Some(c) = &r.certificate {
         row(
             "certificate",

@@ -3,13 +3,17 @@
 //!
 //! Reported (THEORY.md): `n`, `p`, the widths, `λ_min(K)`, `λ_max(K)`, `κ = λ_max/λ_min`,
 //! `tr K`, `L_F(w) = √λ_max(K)`, `‖H_F‖`, `max_k ‖H_{F_k}‖₂`, `‖F(w) − y‖`, `L(w)`,
-//! `‖∇L‖²`, the PL ratio `‖∇L‖² / (2L)` and the check `pl_ratio ≥ λ_min(K)`.
+//! `‖∇L‖²`, the PL ratio `‖∇L‖² / (2L)` and the check `pl_ratio ≥ λ_min(K)`. With
+//! [`NtkOptions::infinite`], also the infinite-width kernel `K∞` of the architecture
+//! ([`crate::measure::infinite::limit_kernel`]): `λ_min(K∞)`, `λ_max(K∞)` and the relative gap
+//! `‖K(w) − K∞‖_F / ‖K∞‖_F`, or why the architecture has no `K∞`.
 //!
 //! The bundle (`--export DIR`), for numpy (`np.load`), f64:
 //! `kernel.npy` `[n, n]`, `eigenvalues.npy` `[n]` (ascending; dense path only), `inputs.npy`
 //! `[n, d]`, `targets.npy` `[n]`, `outputs.npy` `[n]`, `parameters.npy` `[p]`, for every layer
 //! `l = 1 … L+1` `layer{l}_weight.npy` `[out, in]` and `layer{l}_bias.npy` `[out]` (with
-//! biases), and `manifest.json` with the architecture, every scale factor and the formulas.
+//! biases), `kernel_infinite.npy` `[n, n]` (with [`NtkOptions::infinite`], where `K∞` exists), and
+//! `manifest.json` with the architecture, every scale factor, the formulas and the file list.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,6 +28,7 @@ use crate::experiment::run::LOSS_CONVENTION;
 use crate::measure::hessian::{
     hessian_operator_norm, max_output_hessian_norm, HessianNormSettings, PerOutputHessianNorm,
 };
+use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
 use crate::measure::spectrum::{dense_spectrum, lanczos, LanczosSettings};
@@ -51,6 +56,8 @@ pub struct NtkOptions {
     /// Also compute the theorem card's certificate around the evaluated point (the config's
     /// `[card]` settings).
     pub certify: bool,
+    /// Also compute the infinite-width kernel `K∞` and compare `K(w)` with it.
+    pub infinite: bool,
 }
 
 /// `‖H_F‖` as reported.
@@ -128,6 +135,37 @@ pub struct NtkReport {
     /// The certificate around the evaluated point, with `--certify`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
+    /// `K∞` against `K(w)`, with [`NtkOptions::infinite`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infinite_width: Option<InfiniteWidth>,
+}
+
+/// The infinite-width kernel `K∞ = lim_{m→∞} K(w₀)` of the architecture on the data
+/// ([`limit_kernel`]), as reported.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum InfiniteWidth {
+    /// `K∞` exists and was computed.
+    Computed {
+        /// `λ_min(K∞)`.
+        lambda_min: f64,
+        /// `λ_max(K∞)`.
+        lambda_max: f64,
+        /// `‖K(w) − K∞‖_F / ‖K∞‖_F`: `O(m^{−1/2})` at `w₀`.
+        relative_gap: f64,
+        /// How the dual kernels were evaluated: `closed form` (ReLU, erf, identity, or no hidden
+        /// layer) or `quadrature` (tanh, softplus, GELU, sigmoid).
+        duals: &'static str,
+        /// `dense` or `lanczos`, as for `K`.
+        eigen_method: &'static str,
+        /// Seconds spent on `K∞` and its spectrum.
+        seconds: f64,
+    },
+    /// The architecture has no deterministic `K∞`.
+    Unavailable {
+        /// Why (standard parameterization, non-identity output).
+        reason: String,
+    },
 }
 
 /// The report as a [`BackendJob`].
@@ -175,6 +213,12 @@ impl BackendJob for NtkJob<'_> {
         let grad_norm_sq = download(grad.norm_sq())[0];
         let pl_ratio = grad_norm_sq / (2.0 * loss);
 
+        let (infinite_width, kernel_infinite) = if opts.infinite {
+            let (summary, limit) = infinite_width(s, &kernel)?;
+            (Some(summary), limit)
+        } else {
+            (None, None)
+        };
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x));
         let certificate = if opts.certify {
             let settings = s.config.card.settings(s.config.seed);
@@ -211,18 +255,17 @@ impl BackendJob for NtkJob<'_> {
             hessian,
             kernel_seconds,
             certificate,
+            infinite_width,
         };
 
         if let Some(dir) = &opts.export {
-            export_bundle(
-                dir,
-                &model,
-                s,
-                &kernel,
-                eigenvalues.as_deref(),
-                &outputs,
-                &report,
-            )?;
+            let arrays = Arrays {
+                kernel: &kernel,
+                eigenvalues: eigenvalues.as_deref(),
+                outputs: &outputs,
+                kernel_infinite: kernel_infinite.as_ref(),
+            };
+            export_bundle(dir, &model, s, &arrays, &report)?;
         }
         Ok(report)
     }
@@ -283,6 +326,40 @@ fn kernel_extremes(kernel: &TangentKernel) -> Result<Extremes> {
     })
 }
 
+/// `K∞` of `s`'s architecture on its data with its extremes and the relative gap to `kernel`, or
+/// the reason it does not exist. Cost: [`limit_kernel`] plus one eigendecomposition.
+fn infinite_width(
+    s: &Settings,
+    kernel: &TangentKernel,
+) -> Result<(InfiniteWidth, Option<TangentKernel>)> {
+    let started = Instant::now();
+    let limit = match limit_kernel(&s.model, &s.data) {
+        Ok(limit) => limit,
+        Err(reason) => {
+            let reason = reason.to_string();
+            return Ok((InfiniteWidth::Unavailable { reason }, None));
+        }
+    };
+    let (eigen_method, lambda_min, lambda_max, _, _) = kernel_extremes(&limit)?;
+    let closed = s.model.depth() == 0
+        || dual_closed_form(s.model.activation, &GaussianPair::new(1.0, 1.0, 0.0)).is_some();
+    let squared_gap: f64 = kernel
+        .values
+        .iter()
+        .zip(&limit.values)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum();
+    let summary = InfiniteWidth::Computed {
+        lambda_min,
+        lambda_max,
+        relative_gap: squared_gap.sqrt() / limit.frobenius_norm(),
+        duals: if closed { "closed form" } else { "quadrature" },
+        eigen_method,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((summary, Some(limit)))
+}
+
 /// `‖H_F‖` and `max_k ‖H_{F_k}‖₂` with their convergence and time.
 fn hessian_summary<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> HessianSummary {
     let t = Instant::now();
@@ -298,6 +375,9 @@ fn hessian_summary<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> HessianSumma
     }
 }
 
+/// The manifest's description of `kernel_infinite.npy`.
+const KERNEL_INFINITE: &str = "K_inf = lim_{m -> inf} K(w0), every hidden width to infinity (NTK parameterization, identity output): Sigma_1 = X X^T / d + beta^2, Theta_1 = Sigma_1; Sigma_{l+1} = E[act(u) act(u')] + beta^2, dSigma_{l+1} = E[act'(u) act'(u')], (u, u') ~ N(0, Sigma_l on the pair), Theta_{l+1} = Sigma_{l+1} + Theta_l * dSigma_{l+1}; K_inf = Theta_{L+1}; beta = bias_multiplier with biases, 0 without";
+
 /// `manifest.json` of the bundle.
 #[derive(Serialize)]
 struct Manifest<'a> {
@@ -309,19 +389,27 @@ struct Manifest<'a> {
     weight_multipliers: Vec<f64>,
     bias_multiplier: f64,
     kernel: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_infinite: Option<&'static str>,
     loss: &'static str,
     parameter_order: &'static str,
     files: Vec<String>,
     report: &'a NtkReport,
 }
 
+/// The host arrays of the bundle besides the model and the data.
+struct Arrays<'a> {
+    kernel: &'a TangentKernel,
+    eigenvalues: Option<&'a [f64]>,
+    outputs: &'a [f64],
+    kernel_infinite: Option<&'a TangentKernel>,
+}
+
 fn export_bundle<B: Backend>(
     dir: &Path,
     model: &Mlp<B>,
     s: &Settings,
-    kernel: &TangentKernel,
-    eigenvalues: Option<&[f64]>,
-    outputs: &[f64],
+    arrays: &Arrays<'_>,
     report: &NtkReport,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
@@ -332,13 +420,16 @@ fn export_bundle<B: Backend>(
         files.push(name);
         Ok(())
     };
-    put("kernel.npy".into(), &kernel.values, &[n, n])?;
-    if let Some(ev) = eigenvalues {
+    put("kernel.npy".into(), &arrays.kernel.values, &[n, n])?;
+    if let Some(ev) = arrays.eigenvalues {
         put("eigenvalues.npy".into(), ev, &[n])?;
+    }
+    if let Some(limit) = arrays.kernel_infinite {
+        put("kernel_infinite.npy".into(), &limit.values, &[n, n])?;
     }
     put("inputs.npy".into(), &s.data.inputs, &[n, d])?;
     put("targets.npy".into(), &s.data.targets, &[n])?;
-    put("outputs.npy".into(), outputs, &[n])?;
+    put("outputs.npy".into(), arrays.outputs, &[n])?;
     let w = model.to_vector();
     put("parameters.npy".into(), &w, &[w.len()])?;
     let biases = model.biases();
@@ -368,6 +459,7 @@ fn export_bundle<B: Backend>(
         weight_multipliers: (1..=cfg.depth() + 1).map(|l| cfg.weight_multiplier(l)).collect(),
         bias_multiplier: cfg.bias_multiplier(),
         kernel: "K = DF DF^T (n x n, no averaging): K_ij = <grad_w f(x_i), grad_w f(x_j)>, over every parameter of every layer (weights and biases)",
+        kernel_infinite: arrays.kernel_infinite.map(|_| KERNEL_INFINITE),
         loss: LOSS_CONVENTION,
         parameter_order: "for l = 1..L+1: W_l row-major [out, in], then b_l (with biases); parameters.npy holds that vector",
         files,

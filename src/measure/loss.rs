@@ -86,16 +86,7 @@ pub fn loss_gradient<B: Backend>(
     x: &Tensor<B, 2>,
     y: &Tensor<B, 1>,
 ) -> LossGradient<B> {
-    let tracked: Mlp<Autodiff<B>> = Mlp::from_parts(
-        model.config(),
-        model
-            .weights()
-            .into_iter()
-            .map(Tensor::from_inner)
-            .collect(),
-        model.biases().into_iter().map(Tensor::from_inner).collect(),
-    )
-    .expect("shapes come from a valid model");
+    let tracked = tracked(model);
     // As square_loss, keeping the residual.
     let residual = tracked.forward(Tensor::from_inner(x.clone())) - Tensor::from_inner(y.clone());
     let loss = residual.clone().square().sum().mul_scalar(0.5);

@@ -378,14 +378,6 @@ pub fn symmetric_eigen(k: &TangentKernel) -> Result<SymmetricEigen> {
 
 /// The smallest eigenvalue of `K` and a unit eigenvector (dense, faer).
 pub fn bottom_eigenpair(k: &TangentKernel) -> Result<(f64, Vec<f64>)> {
-    let evd = k
-        .to_faer()
-        .self_adjoint_eigen(faer::Side::Lower)
-        .map_err(|e| {
-            Error::Backend(format!("the symmetric eigensolver did not converge: {e:?}"))
-        })?;
-    let s = evd.S();
-    let u = evd.U();
-    let i = (0..k.n).fold(0, |a, i| if s[i] < s[a] { i } else { a });
-    Ok((s[i], (0..k.n).map(|j| u[(j, i)]).collect()))
+    let mut eig = symmetric_eigen(k)?;
+    Ok((eig.values[0], eig.vectors.swap_remove(0)))
 }

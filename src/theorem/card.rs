@@ -197,17 +197,6 @@ pub struct CardProgress {
     pub mu: f64,
 }
 
-/// [`theorem_card`] reporting each radius it starts to search to `progress`.
-pub fn theorem_card_with_progress<B: Backend>(
-    model: &Mlp<B>,
-    x: &Tensor<B, 2>,
-    y: &Tensor<B, 1>,
-    settings: &CardSettings,
-    progress: &mut dyn FnMut(&CardProgress),
-) -> Result<TheoremCard> {
-    card_of(model, x, y, settings, progress)
-}
-
 /// The card of `model` (at `w₀`) on inputs `x` `[n, d]`, targets `y` `[n]`.
 ///
 /// Cost: at `w₀`, the kernel's eigendecomposition and `‖H_F‖`; per grid radius, two searches
@@ -219,10 +208,11 @@ pub fn theorem_card<B: Backend>(
     y: &Tensor<B, 1>,
     settings: &CardSettings,
 ) -> Result<TheoremCard> {
-    card_of(model, x, y, settings, &mut |_| {})
+    theorem_card_with_progress(model, x, y, settings, &mut |_| {})
 }
 
-fn card_of<B: Backend>(
+/// [`theorem_card`] reporting each radius it starts to search to `progress`.
+pub fn theorem_card_with_progress<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
     y: &Tensor<B, 1>,

@@ -491,6 +491,116 @@ fn ntk_evaluates_a_trained_parameter_vector_and_rejects_a_wrong_one() {
     assert!(stderr(&o).contains("p = 2176"), "{}", stderr(&o));
 }
 
+/// A two-hidden-layer erf network with biases, wide enough for `K(w₀)` to sit near `K∞`.
+const WIDE_ERF: &str = "name = \"wide-erf\"\nseed = 3\n[model]\nwidths = [2048, 2048]\n\
+    activation = \"erf\"\nbias = true\nbias_scale = 0.5\n[data]\nsource = \"sphere\"\nn = 8\ndim = 16\n";
+
+/// Runs `ntk --infinite --export <dir>/bundle` on `config_text`: stdout and `ntk.json`.
+fn ntk_infinite(dir: &Path, config_text: &str) -> (String, serde_json::Value) {
+    let config = dir.join("run.toml");
+    std::fs::write(&config, config_text).unwrap();
+    let (out, bundle) = (dir.join("out"), dir.join("bundle"));
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--export",
+        bundle.to_str().unwrap(),
+        "--infinite",
+        "--no-hessian",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out.join("wide-erf/ntk.json")).unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    (stdout, serde_json::from_str(&text).unwrap())
+}
+
+#[test]
+fn ntk_infinite_reports_the_gap_to_the_limit_kernel_and_exports_it() {
+    let dir = scratch("ntk-infinite");
+    let (stdout, report) = ntk_infinite(&dir, WIDE_ERF);
+    let limit = &report["infinite_width"];
+    assert_eq!(limit["status"], "computed", "{limit}");
+    assert_eq!(limit["duals"], "closed form");
+    for (label, key) in [
+        ("λ_min(K∞)", "lambda_min"),
+        ("λ_max(K∞)", "lambda_max"),
+        ("‖K(w) − K∞‖_F / ‖K∞‖_F", "relative_gap"),
+    ] {
+        let line = stdout.lines().find(|l| l.trim_start().starts_with(label));
+        let printed: f64 = line
+            .and_then(|l| l.trim_start()[label.len()..].split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("the report lacks {label}:\n{stdout}"));
+        let recorded = limit[key].as_f64().unwrap();
+        assert!(
+            (printed - recorded).abs() <= 1e-6 * recorded,
+            "{label}: {printed} vs {recorded}"
+        );
+    }
+    // O(m^{−1/2}) fluctuations: measured 5.0e-3 at m = 2048. A limit off by a constant (a
+    // missing β² = 0.25 moves entries of size ~1) would be ≳ 0.1; 0 would mean K∞ = K(w₀).
+    let gap = limit["relative_gap"].as_f64().unwrap();
+    assert!(gap > 1e-4 && gap < 0.03, "‖K − K∞‖_F/‖K∞‖_F = {gap}");
+
+    // The bundle: K∞ as [n, n], listed and described in the manifest; the recorded gap and
+    // λ_min recomputed from the exported kernels; unit inputs make K∞'s diagonal constant.
+    let bundle = dir.join("bundle");
+    let (k, _) = plstar::report::npy::read(&bundle.join("kernel.npy")).unwrap();
+    let (kinf, shape) = plstar::report::npy::read(&bundle.join("kernel_infinite.npy")).unwrap();
+    assert_eq!(shape, vec![8, 8]);
+    let diff: f64 = k
+        .iter()
+        .zip(&kinf)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let norm: f64 = kinf.iter().map(|v| v * v).sum::<f64>().sqrt();
+    assert!(
+        (diff / norm - gap).abs() < 1e-12 * gap,
+        "{} vs {gap}",
+        diff / norm
+    );
+    let kinf = plstar::measure::kernel::TangentKernel { n: 8, values: kinf };
+    let spectrum = plstar::measure::spectrum::dense_spectrum(&kinf).unwrap();
+    let lambda_min = limit["lambda_min"].as_f64().unwrap();
+    assert!((spectrum.lambda_min - lambda_min).abs() < 1e-12 * spectrum.lambda_max);
+    for i in 0..8 {
+        assert!(
+            (kinf.get(i, i) - kinf.get(0, 0)).abs() < 1e-13,
+            "diagonal {i}"
+        );
+        assert!(
+            (0..8).all(|j| kinf.get(i, j) == kinf.get(j, i)),
+            "row {i} not symmetric"
+        );
+    }
+    let text = std::fs::read_to_string(bundle.join("manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    assert!(files.contains(&"kernel_infinite.npy".into()), "{files:?}");
+    assert!(manifest["kernel_infinite"]
+        .as_str()
+        .unwrap()
+        .contains("Theta_{l+1}"));
+}
+
+#[test]
+fn ntk_infinite_says_why_an_architecture_has_no_limit_kernel_and_succeeds() {
+    let dir = scratch("ntk-infinite-none");
+    let sigmoid_output = WIDE_ERF.replace(
+        "bias = true",
+        "bias = true\noutput_activation = \"sigmoid\"",
+    );
+    let (stdout, report) = ntk_infinite(&dir, &sigmoid_output);
+    let needle = "not available: output activation sigmoid is not the identity";
+    assert!(stdout.contains("K∞") && stdout.contains(needle), "{stdout}");
+    assert_eq!(report["infinite_width"]["status"], "unavailable");
+    assert!(!dir.join("bundle/kernel_infinite.npy").exists());
+}
+
 #[test]
 fn bench_writes_one_row_per_case_with_flops_and_peak_memory() {
     let dir = scratch("bench");

@@ -144,13 +144,13 @@ pub fn sweep_figures(
     for panel in Panel::ALL.into_iter().filter(|p| panels.contains(p)) {
         figures.extend(match panel {
             Panel::Lambda0 => lambda0_vs_width(dir, &sweep, limits)?,
-            Panel::InfiniteGap => infinite_gap_vs_width(dir, &sweep)?,
+            Panel::InfiniteGap => slope_figure(dir, &sweep, &SLOPE_FIGURES[0])?,
             Panel::MuAtRadius => mu_at_radius_vs_width(dir, &sweep, radii)?,
             Panel::CertifiedRadius => certified_radius_vs_width(dir, &sweep)?,
-            Panel::Hessian => hessian_vs_width(dir, &sweep)?,
-            Panel::KernelChange => kernel_change_vs_width(dir, &sweep)?,
+            Panel::Hessian => slope_figure(dir, &sweep, &SLOPE_FIGURES[1])?,
+            Panel::KernelChange => slope_figure(dir, &sweep, &SLOPE_FIGURES[2])?,
             Panel::LossCurves => loss_curves(dir, &sweep)?,
-            Panel::LinearizationGap => linearization_gap_vs_width(dir, &sweep)?,
+            Panel::LinearizationGap => slope_figure(dir, &sweep, &SLOPE_FIGURES[3])?,
             Panel::POverN => p_over_n(dir, &all)?,
         });
     }
@@ -180,16 +180,16 @@ fn lambda0_vs_width(
         }
         if let (Some(&limit), Some(first), Some(last)) = (limits.get(k), agg.first(), agg.last()) {
             curves.push(Curve {
-                label: format!("theory (prediction): λ_min(K∞) = {limit:.3e}, the m → ∞ limit of {}", label(k)),
+                label: format!(
+                    "theory (prediction): λ_min(K∞) = {limit:.3e}, the m → ∞ limit of {}",
+                    label(k)
+                ),
                 points: vec![(first.0, limit), (last.0, limit)],
                 color: PALETTE[i % 6],
                 dashed: true,
                 error_bars: vec![],
             });
-            numbers.push((
-                format!("λ_min(K∞) ({})", label(k)),
-                format!("{limit:.4e}"),
-            ));
+            numbers.push((format!("λ_min(K∞) ({})", label(k)), format!("{limit:.4e}")));
         }
     }
     let drawn = save_if_drawable(
@@ -207,55 +207,6 @@ fn lambda0_vs_width(
     Ok(drawn.then(|| Figure {
         stem: "a_lambda0_vs_width".into(),
         caption: "λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m; dots: mean over seeds, bars: min–max. Dashed: λ_min of the infinite-width kernel K∞ of the same depth, activation and biases (the NTK recursion, closed-form dual kernels for ReLU and erf, Gaussian quadrature for the others; identity output only), the limit λ₀ approaches.".into(),
-        numbers,
-    }))
-}
-
-/// (a) The empirical kernel at `w₀` against `K∞`, with the `m^{−1/2}` prediction.
-fn infinite_gap_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
-    let mut curves = vec![];
-    let mut numbers = vec![];
-    let mut reference = None;
-    for (i, k) in sweep.keys.iter().enumerate() {
-        let s = sweep.series(k);
-        if s.iter().all(|r| r.kernel_infinite_gap.is_nan()) {
-            continue;
-        }
-        let (curve, fit, agg) = fitted(&s, |r| r.kernel_infinite_gap, label(k), PALETTE[i % 6]);
-        curves.push(curve);
-        if let Some((a, e)) = fit {
-            numbers.push((
-                format!("fitted slope ({})", label(k)),
-                format!("{a:.3} ± {e:.3} (theory, prediction: −0.5)"),
-            ));
-        }
-        if reference.is_none() {
-            reference = reference_line(
-                &agg,
-                -0.5,
-                "theory (prediction): ∝ m^(−1/2), a mean of m independent neuron terms".into(),
-            );
-        }
-    }
-    if curves.is_empty() {
-        return Ok(None);
-    }
-    curves.extend(reference);
-    let drawn = save_if_drawable(
-        &LineChart {
-            title: "(a) The tangent kernel at init against its infinite-width limit".into(),
-            x_label: "width m (log scale)".into(),
-            y_label: "‖K(w₀) − K∞‖_F / ‖K∞‖_F (log scale)".into(),
-            log_y: true,
-            log_x: true,
-            curves,
-        },
-        dir,
-        "a_kernel_infinite_gap_vs_width",
-    )?;
-    Ok(drawn.then(|| Figure {
-        stem: "a_kernel_infinite_gap_vs_width".into(),
-        caption: "The relative Frobenius distance between the empirical tangent kernel at w₀ and the infinite-width kernel K∞ of the same architecture (the NTK recursion; identity output), against width, log-log, with the least-squares slope; dots: mean over seeds, bars: min–max. Dashed: the m^(−1/2) rate of a mean of m independent neuron terms, through the first point.".into(),
         numbers,
     }))
 }
@@ -415,159 +366,117 @@ fn fitted(
     (measured(format!("{name} ({text})"), &agg, color), fit, agg)
 }
 
-/// (b) `‖H_F(w₀)‖` against width, with the `m^{−1/2}` prediction on the theorem's series.
-fn hessian_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
-    let mut curves = vec![];
-    let mut numbers = vec![];
-    let mut reference = None;
-    for (i, k) in sweep.keys.iter().enumerate() {
-        let s = sweep.series(k);
-        let (curve, fit, agg) = fitted(&s, |r| r.hessian_norm0, label(k), PALETTE[i % 6]);
-        curves.push(curve);
-        if let Some((a, e)) = fit {
-            let theory = if theorem_series(k) {
-                "(theory, prediction: −0.5)"
-            } else {
-                "(no prediction: non-linear output or ReLU)"
-            };
-            numbers.push((
-                format!("fitted slope ({})", label(k)),
-                format!("{a:.3} ± {e:.3} {theory}"),
-            ));
-        }
-        if theorem_series(k) && reference.is_none() {
-            reference = reference_line(
-                &agg,
-                -0.5,
-                format!(
-                    "theory (prediction): ∝ m^(−1/2), through the first point of {}",
-                    label(k)
-                ),
-            );
-        }
-    }
-    curves.extend(reference);
-    let drawn = save_if_drawable(
-        &LineChart {
-            title: "(b) Hessian norm ‖H_F(w₀)‖ against width".into(),
-            x_label: "width m (log scale)".into(),
-            y_label: "‖H_F(w₀)‖ (log scale)".into(),
-            log_y: true,
-            log_x: true,
-            curves,
-        },
-        dir,
-        "b_hessian_vs_width",
-    )?;
-    Ok(drawn.then(|| Figure {
-        stem: "b_hessian_vs_width".into(),
-        caption: "‖H_F(w₀)‖ = sup over unit z, u of |uᵀ(Σ_k z_k H_{F_k})u| (alternating maximization: a lower bound) against width, log-log, with the least-squares slope over every seed; dots: mean, bars: min–max. Dashed: the m^(−1/2) prediction of the linearity paper for a smooth activation and a linear output; a non-linear output layer keeps ‖H_F‖ of order 1.".into(),
-        numbers,
-    }))
+/// A log-log figure of one row column against width: each series with its fitted slope, and
+/// dashed reference power laws through the first point of the first series they apply to.
+struct SlopeFigure {
+    stem: &'static str,
+    title: &'static str,
+    y_label: &'static str,
+    caption: &'static str,
+    column: fn(&SweepRow) -> f64,
+    /// What the theory says of the slope of series `k` (for the numbers), if anything.
+    theory: fn(&SeriesKey) -> Option<&'static str>,
+    /// `(slope, legend label)` of each reference line.
+    references: &'static [(f64, &'static str)],
+    /// The series the references are drawn through.
+    reference_on: fn(&SeriesKey) -> bool,
 }
 
-/// (c) The relative kernel change at the common stage against width, with the `m^{−1/2}` upper
-/// bound and the `1/m` prediction on the theorem's series.
-fn kernel_change_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
+/// (a) `K(w₀)` against `K∞`; (b) `‖H_F(w₀)‖`; (c) the kernel change; (g) the gap to the
+/// linearized model.
+const SLOPE_FIGURES: [SlopeFigure; 4] = [
+    SlopeFigure {
+        stem: "a_kernel_infinite_gap_vs_width",
+        title: "(a) The tangent kernel at init against its infinite-width limit",
+        y_label: "‖K(w₀) − K∞‖_F / ‖K∞‖_F (log scale)",
+        caption: "The relative Frobenius distance between the empirical tangent kernel at w₀ and the infinite-width kernel K∞ of the same architecture (the NTK recursion; identity output only), against width, log-log, with the least-squares slope; dots: mean over seeds, bars: min–max. Dashed: the m^(−1/2) rate of a mean of m independent neuron terms, through the first point.",
+        column: |r| r.kernel_infinite_gap,
+        theory: |_| Some("(theory, prediction: −0.5)"),
+        references: &[(-0.5, "theory (prediction): ∝ m^(−1/2), a mean of m independent neuron terms")],
+        reference_on: |_| true,
+    },
+    SlopeFigure {
+        stem: "b_hessian_vs_width",
+        title: "(b) Hessian norm ‖H_F(w₀)‖ against width",
+        y_label: "‖H_F(w₀)‖ (log scale)",
+        caption: "‖H_F(w₀)‖ = sup over unit z, u of |uᵀ(Σ_k z_k H_{F_k})u| (alternating maximization: a lower bound) against width, log-log, with the least-squares slope over every seed; dots: mean, bars: min–max. Dashed: the m^(−1/2) prediction of the linearity paper for a smooth activation and a linear output; a non-linear output layer keeps ‖H_F‖ of order 1.",
+        column: |r| r.hessian_norm0,
+        theory: |k| theorem_series(k).then_some("(theory, prediction: −0.5)"),
+        references: &[(-0.5, "theory (prediction, smooth σ, identity output): ∝ m^(−1/2)")],
+        reference_on: theorem_series,
+    },
+    SlopeFigure {
+        stem: "c_kernel_change_vs_width",
+        title: "(c) Relative kernel change at a common stage of training vs width",
+        y_label: "‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F (log scale)",
+        caption: "Relative change of the tangent kernel between w₀ and the first step t where L(w_t) ≤ stage · L(w₀) (the same stage for every width; runs that never get there are left out), log-log, with the least-squares slope; dots: mean, bars: min–max. Dashed: the m^(−1/2) upper bound of THEORY.md (‖H_F‖ R) and the 1/m prediction for NTK parameterization (Dyer & Gur-Ari 2019), both through the first point.",
+        column: |r| r.kernel_change,
+        theory: |k| theorem_series(k).then_some("(theory: −1 predicted, −0.5 an upper bound)"),
+        references: &[
+            (-0.5, "theory (upper bound, THEORY.md): ∝ m^(−1/2)"),
+            (-1.0, "theory (prediction, Dyer & Gur-Ari 2019): ∝ 1/m"),
+        ],
+        reference_on: theorem_series,
+    },
+    SlopeFigure {
+        stem: "g_linearization_gap_vs_width",
+        title: "(g) Distance to the linearized model along gradient descent vs width",
+        y_label: "max_t ‖F(w_t) − F_lin,t‖ / ‖r₀‖ (log scale)",
+        caption: "The largest distance, over the run, between the network's outputs and those of its linearization at w₀ trained by the same gradient descent, F_lin,t = y + (I − ηK₀)^t r₀ (in closed form from K₀'s eigendecomposition), relative to ‖r₀‖, against width, log-log, with the least-squares slope; dots: mean over seeds, bars: min–max. Dashed: the O(m^(−1/2)) bound for NTK parameterization (Lee et al. 2019, Theorem 2.1: the deviation is at most of that order), through the first point; a faster fall is within it. Each run trains at its own step size (the theorem's η*).",
+        column: |r| r.linearization_gap_max,
+        theory: |k| theorem_series(k).then_some("(theory: −0.5 an upper bound)"),
+        references: &[(-0.5, "theory (upper bound, Lee et al. 2019): ∝ m^(−1/2)")],
+        reference_on: theorem_series,
+    },
+];
+
+/// One [`SlopeFigure`] over every series that has its column.
+fn slope_figure(dir: &Path, sweep: &SweepSeries<'_>, spec: &SlopeFigure) -> Result<Option<Figure>> {
     let mut curves = vec![];
     let mut numbers = vec![];
     let mut references = vec![];
     for (i, k) in sweep.keys.iter().enumerate() {
         let s = sweep.series(k);
-        let (curve, fit, agg) = fitted(&s, |r| r.kernel_change, label(k), PALETTE[i % 6]);
+        if s.iter().all(|r| (spec.column)(r).is_nan()) {
+            continue;
+        }
+        let (curve, fit, agg) = fitted(&s, spec.column, label(k), PALETTE[i % 6]);
         curves.push(curve);
         if let Some((a, e)) = fit {
-            let theory = if theorem_series(k) {
-                "(theory: −1 predicted, −0.5 an upper bound)"
-            } else {
-                "(no prediction)"
-            };
+            let theory = (spec.theory)(k).unwrap_or("(no prediction)");
             numbers.push((
                 format!("fitted slope ({})", label(k)),
                 format!("{a:.3} ± {e:.3} {theory}"),
             ));
         }
-        if theorem_series(k) && references.is_empty() {
-            references.extend(reference_line(
-                &agg,
-                -0.5,
-                "theory (upper bound, THEORY.md): ∝ m^(−1/2)".into(),
-            ));
-            references.extend(reference_line(
-                &agg,
-                -1.0,
-                "theory (prediction, Dyer & Gur-Ari 2019): ∝ 1/m".into(),
-            ));
-            if let Some(r) = references.last_mut() {
-                r.color = REFERENCE_2;
+        if (spec.reference_on)(k) && references.is_empty() {
+            for (j, &(slope, text)) in spec.references.iter().enumerate() {
+                references.extend(reference_line(&agg, slope, text.into()).map(|mut c| {
+                    c.color = [REFERENCE, REFERENCE_2][j % 2];
+                    c
+                }));
             }
         }
+    }
+    if curves.is_empty() {
+        return Ok(None);
     }
     curves.extend(references);
     let drawn = save_if_drawable(
         &LineChart {
-            title: "(c) Relative kernel change at a common stage of training vs width".into(),
+            title: spec.title.into(),
             x_label: "width m (log scale)".into(),
-            y_label: "‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F (log scale)".into(),
+            y_label: spec.y_label.into(),
             log_y: true,
             log_x: true,
             curves,
         },
         dir,
-        "c_kernel_change_vs_width",
+        spec.stem,
     )?;
     Ok(drawn.then(|| Figure {
-        stem: "c_kernel_change_vs_width".into(),
-        caption: "Relative change of the tangent kernel between w₀ and the first step t where L(w_t) ≤ stage · L(w₀) (the same stage for every width; runs that never get there are left out), log-log, with the least-squares slope; dots: mean, bars: min–max. Dashed: the m^(−1/2) upper bound of THEORY.md (‖H_F‖ R) and the 1/m prediction for NTK parameterization (Dyer & Gur-Ari 2019), both through the first point.".into(),
-        numbers,
-    }))
-}
-
-/// (g) The largest gap between the network and its linearization at `w₀` along gradient
-/// descent, against width, with the `m^{−1/2}` prediction on the theorem's series.
-fn linearization_gap_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
-    let mut curves = vec![];
-    let mut numbers = vec![];
-    let mut reference = None;
-    for (i, k) in sweep.keys.iter().enumerate() {
-        let s = sweep.series(k);
-        let (curve, fit, agg) = fitted(&s, |r| r.linearization_gap_max, label(k), PALETTE[i % 6]);
-        curves.push(curve);
-        if let Some((a, e)) = fit {
-            let theory = if theorem_series(k) {
-                "(theory, prediction: −0.5)"
-            } else {
-                "(no prediction)"
-            };
-            numbers.push((
-                format!("fitted slope ({})", label(k)),
-                format!("{a:.3} ± {e:.3} {theory}"),
-            ));
-        }
-        if theorem_series(k) && reference.is_none() {
-            reference = reference_line(
-                &agg,
-                -0.5,
-                format!("theory (prediction, Lee et al. 2019): ∝ m^(−1/2), through the first point of {}", label(k)),
-            );
-        }
-    }
-    curves.extend(reference);
-    let drawn = save_if_drawable(
-        &LineChart {
-            title: "(g) Distance to the linearized model along gradient descent vs width".into(),
-            x_label: "width m (log scale)".into(),
-            y_label: "max_t ‖F(w_t) − F_lin,t‖ / ‖r₀‖ (log scale)".into(),
-            log_y: true,
-            log_x: true,
-            curves,
-        },
-        dir,
-        "g_linearization_gap_vs_width",
-    )?;
-    Ok(drawn.then(|| Figure {
-        stem: "g_linearization_gap_vs_width".into(),
-        caption: "The largest distance, over the run, between the network's outputs and those of its linearization at w₀ trained by the same gradient descent, F_lin,t = y + (I − ηK₀)^t r₀ (in closed form from K₀'s eigendecomposition), relative to ‖r₀‖, against width, log-log, with the least-squares slope; dots: mean over seeds, bars: min–max. Dashed: the O(m^(−1/2)) bound for NTK parameterization (Lee et al. 2019, Theorem 2.1: the deviation is at most of that order), through the first point; a faster fall is within it. Each run trains at its own step size (the theorem's η*).".into(),
+        stem: spec.stem.into(),
+        caption: spec.caption.into(),
         numbers,
     }))
 }

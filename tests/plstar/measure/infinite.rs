@@ -417,9 +417,13 @@ fn quadrature_duals_equal_the_closed_forms_of_relu_erf_and_identity() {
 
 #[test]
 fn quadrature_duals_of_smooth_activations_equal_gauss_hermite_integrals() {
-    // Gauss–Hermite of the independently written σ, σ′ (variances ≤ 3, where 320 nodes per axis
-    // settle to ~1e-14: checked every run by GH(240) vs GH(320), as for erf above). Measured
-    // library vs GH(320): see the printed figures (≤ 1e-13). Tolerance 1e-12.
+    // Gauss–Hermite of the independently written σ, σ′, where 320 nodes per axis settle to
+    // 1e-13 (checked every run by GH(240) vs GH(320), as for erf above). Tensor Gauss–Hermite
+    // converges like exp(−τ√(2N)) for a function analytic in the strip |Im u| < τ: tanh has
+    // poles at u = ±iπ/2, so at variance v the strip is τ = π/(2√v) in g, and GH(320) settles to
+    // ~1e-10 only at v = 3 (measured 3e-10); tanh is checked up to v = 1, the others (poles at
+    // ±iπ, or entire) up to v = 3. Measured library vs GH(320): see the printed figures.
+    // Tolerance 1e-12.
     const SETTLED: f64 = 1e-13;
     const TOL: f64 = 1e-12;
     let (coarse, fine) = (gauss_hermite(240), gauss_hermite(320));
@@ -430,7 +434,8 @@ fn quadrature_duals_of_smooth_activations_equal_gauss_hermite_integrals() {
         Activation::Sigmoid,
     ] {
         let (mut settle, mut worst) = (0.0f64, 0.0f64);
-        for (v1, v2) in [(0.05, 0.3), (1.0, 1.0), (3.0, 0.3), (1.0, 3.0)] {
+        let top = if act == Activation::Tanh { 1.0 } else { 3.0 };
+        for (v1, v2) in [(0.05, 0.3), (1.0, 1.0), (top, 0.3), (1.0, top)] {
             for &t in &ANGLES[..5] {
                 let p = GaussianPair::from_angle(v1, v2, t);
                 let oracle = dual_by_gauss_hermite(act, &p, &fine);
@@ -603,20 +608,15 @@ const SE_MULTIPLE: f64 = 4.5;
 ///
 /// Inputs: 4 points of S² scaled to `‖x‖² = d`, so that `xᵀx′/d` is the cosine and the variances
 /// are O(1). The empirical kernel fluctuates by `O(m^{−1/2})` around a mean that is biased by
-/// `O(1/m)`. The bias was measured at m = 256 with 2048 seeds (ReLU, erf, tanh; depths 2, 3):
-/// `|mean − K∞| ≤ 6.6e-3`, at most 2.7 standard errors of that run; scaled by 256/2048 it is
-/// ≤ 8e-4 at m = 2048, below 0.3 of the standard errors here (≥ 1.8e-3 per entry), so it is
-/// covered by the multiple. Each test is ≈ 7 s (depth 2) or ≈ 14 s (depth 3) of CPU in release.
+/// `O(1/m)`. The bias was measured at m = 256 with 2048 seeds (ReLU, erf, tanh; depths 2, 3): at
+/// most 2.7 of that run's standard errors on every entry, so ≤ 4.7 allowing two for its own
+/// noise. The standard error of a mean of S kernels at width m scales as `1/√(mS)` (twice as
+/// large here as there) and the bias as `1/m` (8 times smaller): bias ≤ 4.7/16 ≈ 0.3 standard
+/// errors here, inside the multiple. Measured here: tanh 3.78 (entries (1,2), (2,3)), erf 2.90,
+/// ReLU 1.56; two further runs of 512 seeds each (512 … 1535) at depth 3 gave tanh ≤ 1.6 on every
+/// entry, so the 3.78 is this seed range's fluctuation, not a bias. Each test takes ≈ 7 s (depth
+/// 2) or ≈ 14 s (depth 3) in release.
 fn assert_mean_kernel_matches_the_limit(act: Activation, depth: usize) {
-    assert_mean_kernel_matches_the_limit_over(act, depth, 0..SEEDS, WIDTH)
-}
-
-fn assert_mean_kernel_matches_the_limit_over(
-    act: Activation,
-    depth: usize,
-    seeds: std::ops::Range<u64>,
-    width: usize,
-) {
     let d = 3;
     let sphere = data::sphere(4, d, SyntheticTarget::Teacher, 5);
     let scaled = sphere
@@ -625,7 +625,7 @@ fn assert_mean_kernel_matches_the_limit_over(
         .map(|v| v * (d as f64).sqrt())
         .collect();
     let data = Dataset::new(scaled, vec![0.0; 4], d).unwrap();
-    let cfg = MlpConfig::new(d, vec![width; depth])
+    let cfg = MlpConfig::new(d, vec![WIDTH; depth])
         .with_activation(act)
         .with_bias(true)
         .with_bias_scale(0.5);
@@ -634,8 +634,8 @@ fn assert_mean_kernel_matches_the_limit_over(
     let (x, _) = data.to_tensors::<crate::F64>(&device);
     let n = data.len();
     let (mut sum, mut sum_sq) = (vec![0.0; n * n], vec![0.0; n * n]);
-    let s = (seeds.end - seeds.start) as f64;
-    for seed in seeds {
+    let s = SEEDS as f64;
+    for seed in 0..SEEDS {
         let k = tangent_kernel(
             &cfg.init::<crate::F64>(seed, &device),
             &x,
@@ -653,7 +653,6 @@ fn assert_mean_kernel_matches_the_limit_over(
             let mean = sum[ij] / s;
             let se = ((sum_sq[ij] - s * mean * mean) / (s - 1.0) / s).sqrt();
             worst_z = worst_z.max((mean - limit.values[ij]).abs() / se);
-            eprint!(" {i}{j}: {:+.2} ({:+.1e}±{:.1e})", (mean - limit.values[ij]) / se, mean - limit.values[ij], se);
             worst_se = worst_se.max(se / (limit.get(i, i) * limit.get(j, j)).sqrt());
         }
     }
@@ -685,19 +684,4 @@ fn mean_of_64_empirical_kernels_matches_the_limit_for_relu_at_depth_3() {
 #[test]
 fn mean_of_64_empirical_kernels_matches_the_limit_for_erf_at_depth_2() {
     assert_mean_kernel_matches_the_limit(Activation::Erf, 2);
-}
-
-#[test]
-#[ignore]
-fn explore() {
-    let act = match std::env::var("ACT").as_deref() {
-        Ok("relu") => Activation::Relu,
-        Ok("erf") => Activation::Erf,
-        _ => Activation::Tanh,
-    };
-    let depth: usize = std::env::var("DEPTH").unwrap().parse().unwrap();
-    let lo: u64 = std::env::var("LO").unwrap().parse().unwrap();
-    let hi: u64 = std::env::var("HI").unwrap().parse().unwrap();
-    let m: usize = std::env::var("M").unwrap().parse().unwrap();
-    assert_mean_kernel_matches_the_limit_over(act, depth, lo..hi, m);
 }
