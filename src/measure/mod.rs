@@ -5,7 +5,7 @@
 //! - [`kernel`]: the tangent kernel `K(w) = DF(w) DF(w)ᵀ`;
 //! - [`spectrum`]: dense and Lanczos eigenvalues of symmetric matrices (host `f64`);
 //! - [`hessian`]: Hessian-vector products and Hessian norms;
-//! - [`infinite`]: closed-form infinite-width kernels.
+//! - [`infinite`]: infinite-width kernels `K∞` of any depth (the NTK recursion).
 
 pub mod hessian;
 pub mod infinite;

@@ -285,7 +285,7 @@ pub fn total_wall_seconds(dir: &Path) -> Result<(f64, usize)> {
             continue;
         }
         let text = std::fs::read_to_string(e.path())
-            .map_err(|err| Error::io("cannot read", &e.path(), err))?;
+            .map_err(|err| Error::io("cannot read", e.path(), err))?;
         for line in text.lines().skip(1) {
             if let Some(s) = line.rsplit(',').next().and_then(|v| v.parse::<f64>().ok()) {
                 total.0 += s;
