@@ -32,7 +32,7 @@ enum Command {
     Train(cli::train::TrainArgs),
     /// Report the tangent kernel and the theorem's local quantities at w₀ (or a saved w).
     ///
-    /// Prints and saves <OUT>/<NAME>/ntk.json: n, p, widths, λ_min(K), λ_max(K), κ, tr K,
+    /// Prints and saves <OUT>/<NAME>/ntk/ntk.json: n, p, widths, λ_min(K), λ_max(K), κ, tr K,
     /// L_F = √λ_max, ‖H_F‖, max_k ‖H_{F_k}‖₂, ‖F(w) − y‖, L(w), the PL ratio ‖∇L‖²/(2L) and the
     /// check that it is ≥ λ_min(K). With --export DIR, writes a bundle numpy reads directly.
     Ntk(cli::ntk::NtkArgs),

@@ -41,9 +41,12 @@ pub struct NtkArgs {
     no_hessian: bool,
     /// Write the numpy bundle (kernel.npy, inputs.npy, targets.npy, outputs.npy, parameters.npy,
     /// layer{l}_weight.npy, layer{l}_bias.npy, kernel_infinite.npy with --infinite,
-    /// manifest.json) to this folder.
-    #[arg(long, value_name = "DIR")]
-    export: Option<PathBuf>,
+    /// manifest.json) to DIR [default: <OUT>/<NAME>/ntk/bundle].
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    export: Option<Option<PathBuf>>,
+    /// Replace an existing <OUT>/<NAME>/ntk/ (else it is refused).
+    #[arg(long)]
+    overwrite: bool,
     /// Also search balls around the point for the theorem's certificate (the config's [card]
     /// settings) and add it to ntk.json.
     #[arg(long)]
@@ -70,6 +73,14 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
     let parameters = match &args.params {
         Some(path) => {
             let (w, shape) = plstar::report::npy::read(path)?;
+            if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+                anyhow::bail!(
+                    "{}: parameter {i} is {} (not finite): pass the parameters.npy of a run that \
+                     did not diverge",
+                    path.display(),
+                    w[i]
+                );
+            }
             let p = settings.model.parameter_count();
             if shape.len() != 1 || w.len() != p {
                 anyhow::bail!(
@@ -84,6 +95,22 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         None => None,
     };
     let (backend, precision) = args.backend.resolve();
+    let dir = args.out.join(&settings.name).join("ntk");
+    if dir.exists() {
+        if !args.overwrite {
+            anyhow::bail!(
+                "{} already holds an ntk report: pass --overwrite to replace it, or --name NAME \
+                 (or --out DIR) to keep both",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot replace {}", dir.display()))?;
+    }
+    let export = args
+        .export
+        .clone()
+        .map(|d| d.unwrap_or_else(|| dir.join("bundle")));
     let options = NtkOptions {
         method: match args.method {
             MethodFlag::Structured => KernelMethod::Structured,
@@ -91,7 +118,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         },
         hessian: !args.no_hessian,
         parameters,
-        export: args.export.clone(),
+        export: export.clone(),
         certify: args.certify,
         infinite: args.infinite,
     };
@@ -103,12 +130,11 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
             options,
         },
     )??;
-    let dir = args.out.join(&settings.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     plstar::report::files::write_json(&dir.join("ntk.json"), &report)?;
     print_ntk(&report);
     println!("  report: {}", dir.join("ntk.json").display());
-    if let Some(e) = &args.export {
+    if let Some(e) = &export {
         println!(
             "  bundle: {} (np.load each .npy; see manifest.json)",
             e.display()

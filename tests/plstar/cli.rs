@@ -367,7 +367,7 @@ fn ntk_reports_the_kernel_and_exports_a_bundle_that_rebuilds_the_function() {
         );
     }
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("small/ntk.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(out.join("small/ntk/ntk.json")).unwrap())
             .unwrap();
     assert_eq!(report["pl_ratio_at_least_lambda_min"], true);
     assert_eq!(report["p"], 16 * 256 + 256 + 256 + 1);
@@ -461,7 +461,7 @@ fn ntk_evaluates_a_trained_parameter_vector_and_rejects_a_wrong_one() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("small/ntk.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(out.join("small/ntk/ntk.json")).unwrap())
             .unwrap();
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("out/small/run.json")).unwrap())
@@ -512,7 +512,7 @@ fn ntk_infinite(dir: &Path, config_text: &str) -> (String, serde_json::Value) {
         "--no-hessian",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(out.join("wide-erf/ntk.json")).unwrap();
+    let text = std::fs::read_to_string(out.join("wide-erf/ntk/ntk.json")).unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     (stdout, serde_json::from_str(&text).unwrap())
 }
