@@ -11,12 +11,12 @@
 //! | folder | owns | may use |
 //! |---|---|---|
 //! | `cli/` (binary) | one file per subcommand: its flags, the call, its printing | experiment, report, theorem, train, measure, model |
-//! | [`experiment`] | config → validated settings; run, sweep, landscape, ntk, bench | theorem, train, measure, report, model, data |
-//! | [`theorem`] | the card (μ̂, L̂_F, β̂_F, R, η* over the ball), step sizes, verdicts | train (its records), measure, model |
+//! | [`experiment`] | config → validated settings; run, step size, sweep, merge, landscape, ntk, bench | theorem, train, measure, report, model, data |
+//! | [`theorem`] | the card (μ̂(r), L̂_F(r), β̂_F(r) over balls, the certificate), searches, step sizes, verdicts | train (its records), measure, model |
 //! | [`train`] | GD and SGD with a record per step | measure, model |
 //! | [`measure`] | loss, tangent kernel, spectra, Hessians, infinite-width kernels | model, data |
 //! | [`model`] | the NTK-parameterized MLP; the run-time backend choice | error |
-//! | [`data`] | sphere, digits and CSV data sets | model (upload only) |
+//! | [`data`] | sphere, orthogonal, digits and CSV data sets | model (upload only) |
 //! | [`report`] | atomic files, npy, sweep rows, fits, figures, markdown, from plain data | error |
 //! | [`error`] | the library's error type | — |
 //!
