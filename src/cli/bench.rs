@@ -30,6 +30,9 @@ pub struct BenchArgs {
     /// Output root: writes <OUT>/bench/.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
+    /// Replace an existing <OUT>/bench/ (else it is refused).
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Args, Debug)]
@@ -69,6 +72,18 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     } else {
         default_grid()
     };
+    // Before minutes of work: the output folder must be new (or replaceable) and writable.
+    let dir = args.out.join("bench");
+    if dir.join("bench.csv").exists() && !args.overwrite {
+        anyhow::bail!(
+            "{} already holds a benchmark: pass --overwrite to replace it, or --out DIR",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    files::write_atomic(&dir.join(".writable"), b"")
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    let _ = std::fs::remove_file(dir.join(".writable"));
     let combos = combinations(&args);
     let results = run_cases(&args, &grid, &combos)?;
     println!(
@@ -78,8 +93,6 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     let csv = print_table(&results);
     print_targets(&results);
-    let dir = args.out.join("bench");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     files::write_atomic(&dir.join("bench.csv"), csv.as_bytes())?;
     files::write_json(
         &dir.join("bench.json"),
