@@ -627,6 +627,15 @@ fn bench_writes_one_row_per_case_with_flops_and_peak_memory() {
         assert!(seconds > 0.0 && peak > 1 << 20, "{row}");
     }
     assert!(String::from_utf8_lossy(&o.stdout).contains("target L=3, m=1024, n=512"));
+    // A second benchmark into the same folder is refused at once, the first one untouched.
+    let before = std::fs::read_to_string(out.join("bench/bench.csv")).unwrap();
+    let again = plstar(&["bench", "--quick", "--out", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("--overwrite"), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_to_string(out.join("bench/bench.csv")).unwrap(),
+        before
+    );
 }
 
 #[test]
