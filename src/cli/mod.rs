@@ -8,7 +8,8 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use plstar::experiment::config::RunConfig;
+use plstar::experiment::config::{RunConfig, Settings};
+use plstar::experiment::resources;
 use plstar::model::backend::{BackendKind, Precision};
 
 pub mod bench;
@@ -29,6 +30,10 @@ pub struct BackendArgs {
     /// Float precision [default: f64 on ndarray, f32 on wgpu; wgpu supports f32 only].
     #[arg(long, value_enum)]
     pub precision: Option<PrecisionFlag>,
+    /// The memory a run may need, in GiB, for the check before any work [default: the memory
+    /// available on this machine].
+    #[arg(long, value_name = "GIB")]
+    pub memory_limit: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -56,6 +61,25 @@ impl BackendArgs {
             (None, BackendKind::Wgpu) => Precision::F32,
         };
         (backend, precision)
+    }
+}
+
+impl BackendArgs {
+    /// Refuses runs of `settings` that cannot fit in memory, before any work (see
+    /// [`plstar::experiment::resources`]).
+    pub fn check_memory(&self, settings: &[&Settings]) -> Result<()> {
+        let element_bytes = match self.resolve().1 {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        };
+        let limit = self
+            .memory_limit
+            .map(|gib| (gib.max(0.0) * (1u64 << 30) as f64) as u64);
+        for s in settings {
+            let estimate = resources::estimate(&s.model, s.data.len(), element_bytes)?;
+            resources::check(&estimate, limit)?;
+        }
+        Ok(())
     }
 }
 

@@ -95,6 +95,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         None => None,
     };
     let (backend, precision) = args.backend.resolve();
+    args.backend.check_memory(&[&settings])?;
     let dir = args.out.join(&settings.name).join("ntk");
     if dir.exists() {
         if !args.overwrite {

@@ -84,6 +84,11 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot clear {}", staging.display()))?;
     }
     let plan = plan(&args, &staging)?;
+    for p in &plan {
+        let settings = super::sweep::sweep_settings(&p.sweep)?;
+        args.backend
+            .check_memory(&settings.iter().collect::<Vec<_>>())?;
+    }
     let landscape: LandscapeConfig =
         toml::from_str(LANDSCAPE).map_err(|e| anyhow::anyhow!("configs/landscape.toml: {e}"))?;
     announce(&args, &plan, &staging);

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use plstar::experiment::sweep::Shard;
+use plstar::experiment::config::Settings;
+use plstar::experiment::sweep::{Shard, SweepConfig};
 use plstar::model::backend::dispatch;
 
 use super::{progress_bar, BackendArgs};
@@ -45,7 +46,7 @@ pub fn parse_shard(text: &str) -> Result<Shard> {
 
 /// Runs `plstar sweep`.
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
-    use plstar::experiment::sweep::{SweepConfig, SweepEvent, SweepJob};
+    use plstar::experiment::sweep::{SweepEvent, SweepJob};
     let sweep = SweepConfig::from_file(&args.config)
         .with_context(|| format!("invalid sweep {}", args.config.display()))?;
     let shard = match &args.shard {
@@ -53,6 +54,8 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         None => Shard { index: 0, count: 1 },
     };
     let (backend, precision) = args.backend.resolve();
+    args.backend
+        .check_memory(&sweep_settings(&sweep)?.iter().collect::<Vec<_>>())?;
     let dir = args.out.join(&sweep.name);
     let bar = progress_bar(0, args.quiet, "runs");
     let mut on_event = |e: SweepEvent<'_>| match e {
@@ -85,4 +88,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         dir.join(shard.rows_file()).display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The validated settings of every grid point of `sweep` (first seed), for the memory check.
+pub fn sweep_settings(sweep: &SweepConfig) -> Result<Vec<Settings>> {
+    let seed = sweep.seeds.first().copied().unwrap_or(0);
+    sweep
+        .points()
+        .iter()
+        .map(|p| Ok(sweep.run_config(p, seed).validate()?))
+        .collect()
 }

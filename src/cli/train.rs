@@ -63,6 +63,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         // Fail fast, before any message or file, when no adapter exists.
         plstar::model::backend::wgpu_device()?;
     }
+    args.backend.check_memory(&[&settings])?;
     claim_run_folder(&args.out.join(&settings.name), args.overwrite)?;
     let card_spinner = spinner(args.quiet || !settings.config.card.enabled);
     card_spinner.set_message("theorem card: the kernel at w₀ and ‖H_F(w₀)‖");

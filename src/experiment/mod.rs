@@ -7,7 +7,8 @@
 //! - [`sweep`]: grids of runs reduced to resumable rows, in shards; [`merge`] joins the shards;
 //! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
 //! - [`ntk`]: the kernel report at one point and the numpy bundle;
-//! - [`bench`]: kernel timing cases.
+//! - [`bench`]: kernel timing cases;
+//! - [`resources`]: the memory a run needs, checked before any work.
 
 pub mod bench;
 pub mod card_text;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod landscape;
 pub mod merge;
 pub mod ntk;
+pub mod resources;
 pub mod run;
 pub mod step;
 pub mod sweep;

@@ -184,7 +184,29 @@ impl MlpConfig {
                 format!("must be a finite number ≥ 0, got {}", self.bias_scale),
             ));
         }
+        if self.checked_parameter_count().is_none() {
+            return Err(Error::config(
+                "model.widths",
+                format!(
+                    "the parameter count of widths {:?} on input dimension {} overflows a 64-bit \
+                     integer: reduce the widths or the depth",
+                    self.widths, self.input_dim
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// `p` with checked arithmetic (`None` when it overflows `usize`).
+    pub fn checked_parameter_count(&self) -> Option<usize> {
+        self.weight_shapes()
+            .iter()
+            .try_fold(0usize, |total, [o, i]| {
+                let layer = o
+                    .checked_mul(*i)?
+                    .checked_add(if self.bias { *o } else { 0 })?;
+                total.checked_add(layer)
+            })
     }
 
     /// Number of hidden layers `L`.

@@ -164,3 +164,51 @@ fn a_second_run_into_the_same_folder_is_refused_without_overwrite() {
     ]);
     assert!(replaced.status.success(), "{}", stderr(&replaced));
 }
+
+/// Runs `plstar train` on `widths` and checks the refusal: exit 1, `needle` in the message, no
+/// output folder.
+fn refused_size(test: &str, widths: &str, extra: &[&str], needle: &str) {
+    let dir = crate::scratch("bad", test);
+    let path = dir.join("run.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"r\"\n[model]\nwidths = {widths}\n[data]\nsource = \"sphere\"\nn = 4\ndim = 3\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let mut args = vec!["train", "--config", path.to_str().unwrap(), "--out"];
+    args.push(out.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let o = plstar(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(needle),
+        "{needle:?} not in {}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(!out.exists(), "a refused size writes nothing");
+}
+
+#[test]
+fn absurd_sizes_are_refused_before_any_work_with_the_numbers() {
+    // A billion units: p = 4e9 needs about a terabyte; refused from the estimate, not by an
+    // allocation failure minutes later.
+    refused_size("billion", "[1000000000]", &[], "needs ≈");
+    // Widths whose parameter count overflows 64 bits: refused by name, no panic.
+    refused_size(
+        "overflow",
+        "[9223372036854775807, 9223372036854775807]",
+        &[],
+        "overflows a 64-bit integer",
+    );
+    // A small net under a tiny explicit limit: the flag is honoured.
+    refused_size(
+        "limit",
+        "[64]",
+        &["--memory-limit", "0.00001"],
+        "--memory-limit",
+    );
+}
