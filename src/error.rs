@@ -30,8 +30,9 @@ pub enum Error {
     /// The requested backend cannot run here.
     #[error("{0}")]
     Backend(String),
-    /// Reading or writing a file failed.
-    #[error("{action} {path}: {source}", path = path.display())]
+    /// Reading or writing a file failed. The cause is the error's source (printed once, after
+    /// this message, by the binary's error chain).
+    #[error("{action} {path}", path = path.display())]
     Io {
         /// What was being done (e.g. "cannot write").
         action: &'static str,

@@ -179,12 +179,19 @@ pub fn wgpu_device() -> Result<WgpuDevice> {
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown reason".into());
+                .unwrap_or_default();
+            // Burn's internal unwraps (e.g. "called `Result::unwrap()` on an `Err` value:
+            // RecvError") say nothing to a user; other reasons are kept.
+            let detail = reason.lines().next().unwrap_or("");
+            let detail = if detail.is_empty() || detail.contains("unwrap()") {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            };
             Err(Error::Backend(format!(
-                "the wgpu backend found no usable GPU adapter ({}). Use --backend ndarray to run on \
-                 the CPU, or install a GPU driver with Vulkan support (on Debian without a GPU, \
-                 the packages mesa-vulkan-drivers and libvulkan1 give a software adapter)",
-                reason.lines().next().unwrap_or("")
+                "the wgpu backend found no usable GPU adapter{detail}. Use --backend ndarray to \
+                 run on the CPU, or install a GPU driver with Vulkan support (on Debian without \
+                 a GPU, the packages mesa-vulkan-drivers and libvulkan1 give a software adapter)"
             )))
         }
     }

@@ -212,3 +212,27 @@ fn absurd_sizes_are_refused_before_any_work_with_the_numbers() {
         "--memory-limit",
     );
 }
+
+#[test]
+fn a_parameter_file_with_nan_is_refused_by_index_before_any_report() {
+    let dir = crate::scratch("bad", "nan-params");
+    let file = run_file(&dir, "source = \"sphere\"\nn = 4\ndim = 3", 5);
+    // p = 3·16 + 16 = 64 for widths [16] on d = 3, no bias.
+    let mut w = vec![0.1; 64];
+    w[7] = f64::NAN;
+    let npy = dir.join("w.npy");
+    plstar::report::npy::write(&npy, &w, &[64]).unwrap();
+    let out = dir.join("out");
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        &file,
+        "--params",
+        npy.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("parameter 7 is NaN"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing written");
+}

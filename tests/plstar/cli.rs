@@ -644,8 +644,10 @@ fn ctrl_c_stops_a_run_cleanly_and_keeps_every_record() {
     let config = dir.join("run.toml");
     std::fs::write(
         &config,
+        // target_loss = 0: the run cannot end by itself before the signal (with the default
+        // 1e-8 a slow signal on a busy machine let it reach the target and exit 0).
         SMALL
-            .replace("steps = 40", "steps = 10000000")
+            .replace("steps = 40", "steps = 10000000\ntarget_loss = 0.0")
             .replace("[model]", "[card]\nenabled = false\n\n[model]"),
     )
     .unwrap();
