@@ -396,14 +396,7 @@ fn evaluate_kernel<B: Backend>(
         record.lambda_max = Some(s.lambda_max);
     }
     let k0 = kernel0.get_or_insert_with(|| k.clone());
-    let diff: f64 = k
-        .values
-        .iter()
-        .zip(&k0.values)
-        .map(|(a, b)| (a - b).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    record.kernel_change = Some(diff / k0.frobenius_norm());
+    record.kernel_change = Some(k.relative_distance(k0));
 }
 
 /// The SGD batches: consecutive slices of a (seeded, optionally reshuffled) order of the

@@ -343,16 +343,10 @@ fn infinite_width(
     let (eigen_method, lambda_min, lambda_max, _, _) = kernel_extremes(&limit)?;
     let closed = s.model.depth() == 0
         || dual_closed_form(s.model.activation, &GaussianPair::new(1.0, 1.0, 0.0)).is_some();
-    let squared_gap: f64 = kernel
-        .values
-        .iter()
-        .zip(&limit.values)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum();
     let summary = InfiniteWidth::Computed {
         lambda_min,
         lambda_max,
-        relative_gap: squared_gap.sqrt() / limit.frobenius_norm(),
+        relative_gap: kernel.relative_distance(&limit),
         duals: if closed { "closed form" } else { "quadrature" },
         eigen_method,
         seconds: started.elapsed().as_secs_f64(),

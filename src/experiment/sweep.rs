@@ -21,7 +21,7 @@ use crate::experiment::run::{max_distance, theorem_reference, trajectory_points}
 use crate::experiment::step::resolve_step_size;
 use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
 use crate::measure::infinite::limit_kernel;
-use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
+use crate::measure::kernel::{tangent_kernel, KernelMethod};
 use crate::measure::spectrum::dense_spectrum;
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Activation;
@@ -581,25 +581,13 @@ fn run_point<B: Backend>(
     let mut row = reduce(sweep, point, seed, card.as_ref(), &out.records, &v);
     row.kernel_infinite_gap = limit_kernel(&s.model, &s.data).map_or(f64::NAN, |kinf| {
         let k0 = tangent_kernel(&model, &x, KernelMethod::Structured);
-        relative_frobenius(&k0, &kinf)
+        k0.relative_distance(&kinf)
     });
     row.n = s.data.len();
     row.p = s.model.parameter_count();
     row.per_output_hessian0 = per_output_hessian0;
     row.eta = step.value;
     Ok(row)
-}
-
-/// `‖A − B‖_F / ‖B‖_F`.
-fn relative_frobenius(a: &TangentKernel, b: &TangentKernel) -> f64 {
-    let diff: f64 = a
-        .values
-        .iter()
-        .zip(&b.values)
-        .map(|(x, y)| (x - y).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    diff / b.frobenius_norm()
 }
 
 /// A run reduced to its row (`n`, `p`, `per_output_hessian0`, `eta` and `kernel_infinite_gap`

@@ -56,6 +56,19 @@ impl TangentKernel {
         self.values.iter().map(|v| v * v).sum::<f64>().sqrt()
     }
 
+    /// `‖K − other‖_F / ‖other‖_F`, the distance to `other` relative to it (the kernel change
+    /// against `K(w₀)`, the gap to `K∞`).
+    pub fn relative_distance(&self, other: &TangentKernel) -> f64 {
+        let diff: f64 = self
+            .values
+            .iter()
+            .zip(&other.values)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        diff / other.frobenius_norm()
+    }
+
     /// `rᵀ K r`.
     pub fn quadratic_form(&self, r: &[f64]) -> f64 {
         (0..self.n)
