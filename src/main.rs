@@ -36,8 +36,10 @@ enum Command {
     /// L_F = √λ_max, ‖H_F‖, max_k ‖H_{F_k}‖₂, ‖F(w) − y‖, L(w), the PL ratio ‖∇L‖²/(2L) and the
     /// check that it is ≥ λ_min(K). With --export DIR, writes a bundle numpy reads directly.
     Ntk(cli::ntk::NtkArgs),
-    /// Benchmark the structured tangent kernel: time, GFLOP/s and peak memory over
-    /// n ∈ {128, 512, 2048}, width m ∈ {256, 1024, 4096}, depth L ∈ {1, 3}.
+    /// Benchmark the structured tangent kernel: time, GFLOP/s against this machine's GEMM rate,
+    /// λ_min/λ_max time and peak memory, over four reference shapes (ReLU, d = 32) and a tanh
+    /// grid n ∈ {128, 512, 2048}, width m ∈ {256, 1024, 4096}, depth L ∈ {1, 3}; with --card,
+    /// the time of a whole theorem card.
     ///
     /// Each case runs in its own child process so that its peak memory (VmHWM) is its own.
     /// Writes <OUT>/bench/bench.csv and bench.json.

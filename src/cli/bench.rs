@@ -7,8 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use plstar::experiment::bench::{default_grid, quick_grid, BenchCase, BenchResult};
-use plstar::model::backend::{dispatch, BackendKind};
+use plstar::experiment::bench::{
+    default_grid, quick_grid, reference_shapes, BenchCase, BenchResult, CardBenchJob,
+    CardBenchResult,
+};
+use plstar::experiment::config::{RunConfig, Settings};
+use plstar::model::backend::{dispatch, BackendKind, Precision};
 use plstar::report::files;
 
 use super::{progress_bar, BackendArgs, BackendFlag, PrecisionFlag};
@@ -33,16 +37,17 @@ pub struct BenchArgs {
     /// Replace an existing <OUT>/bench/ (else it is refused).
     #[arg(long)]
     overwrite: bool,
+    /// Also time the whole theorem card of this config, on each backend and precision
+    /// (`--card` alone: configs/default.toml).
+    #[arg(long, value_name = "CONFIG", num_args = 0..=1, default_missing_value = "configs/default.toml")]
+    card: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct BenchCaseArgs {
+    /// The case as JSON (a `BenchCase`).
     #[arg(long)]
-    n: usize,
-    #[arg(long)]
-    width: usize,
-    #[arg(long)]
-    depth: usize,
+    case: String,
     #[arg(long, default_value_t = 2)]
     repeats: usize,
     #[command(flatten)]
@@ -53,11 +58,7 @@ pub struct BenchCaseArgs {
 pub fn run_case(args: BenchCaseArgs) -> Result<ExitCode> {
     let (backend, precision) = args.backend.resolve();
     let job = plstar::experiment::bench::BenchJob {
-        case: plstar::experiment::bench::BenchCase {
-            n: args.n,
-            width: args.width,
-            depth: args.depth,
-        },
+        case: serde_json::from_str(&args.case).context("bad --case")?,
         repeats: args.repeats,
     };
     let result = dispatch(backend, precision, job)?;
@@ -84,15 +85,27 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     files::write_atomic(&dir.join(".writable"), b"")
         .with_context(|| format!("cannot write into {}", dir.display()))?;
     let _ = std::fs::remove_file(dir.join(".writable"));
+    let card = match &args.card {
+        Some(path) => Some(
+            RunConfig::from_file(path)
+                .and_then(|c| c.validate())
+                .with_context(|| format!("bench --card {}", path.display()))?,
+        ),
+        None => None,
+    };
     let combos = combinations(&args);
     let results = run_cases(&args, &grid, &combos)?;
     println!(
-        "structured tangent kernel K = DF DFᵀ (tanh, NTK, d = {}), best of {} runs",
-        plstar::experiment::bench::BENCH_INPUT_DIM,
+        "structured tangent kernel K = DF DFᵀ (NTK, no bias), best of {} runs; GEMM = the \
+         same process's [n, m]×[m, n] product, the better of the backend and faer",
         args.repeats
     );
     let csv = print_table(&results);
     print_targets(&results);
+    let cards = match &card {
+        Some(settings) => time_cards(settings, &combos, args.repeats)?,
+        None => vec![],
+    };
     files::write_atomic(&dir.join("bench.csv"), csv.as_bytes())?;
     files::write_json(
         &dir.join("bench.json"),
@@ -101,6 +114,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             "git_revision": files::git_revision(),
             "measured_at": files::utc_now(),
             "results": results,
+            "cards": cards,
         }),
     )?;
     println!("  results: {}", dir.join("bench.csv").display());
@@ -145,23 +159,12 @@ fn run_cases(
             let backend = format!("{b:?}").to_lowercase();
             let precision = format!("{p:?}").to_lowercase();
             bar.set_message(format!(
-                "{backend} {precision} n={} m={} L={}",
-                case.n, case.width, case.depth
+                "{backend} {precision} {} n={} m={} L={}",
+                case.activation, case.n, case.width, case.depth
             ));
             let out = std::process::Command::new(&exe)
-                .args([
-                    "bench-case",
-                    "--n",
-                    &case.n.to_string(),
-                    "--width",
-                    &case.width.to_string(),
-                ])
-                .args([
-                    "--depth",
-                    &case.depth.to_string(),
-                    "--repeats",
-                    &args.repeats.to_string(),
-                ])
+                .args(["bench-case", "--case", &serde_json::to_string(case)?])
+                .args(["--repeats", &args.repeats.to_string()])
                 .args(["--backend", &backend, "--precision", &precision])
                 .output()
                 .context("cannot run a benchmark case")?;
@@ -183,67 +186,128 @@ fn run_cases(
 /// Prints the results table; returns it as `bench.csv`.
 fn print_table(results: &[BenchResult]) -> String {
     println!(
-        "{:<8} {:<5} {:>2} {:>5} {:>5} {:>10} {:>9} {:>10}",
-        "backend", "prec", "L", "m", "n", "time (s)", "GFLOP/s", "peak (MiB)"
+        "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>9} {:>8} {:>8} {:>6} {:>9} {:>10}",
+        "backend", "prec", "act", "L", "m", "n", "kernel s", "GFLOP/s", "GEMM", "/GEMM", "λ s", "peak MiB"
     );
-    let mut csv = String::from("backend,precision,depth,width,n,seconds,gflops,flops,peak_bytes\n");
+    let mut csv = String::from(
+        "backend,precision,activation,input_dim,depth,width,n,gram_path,seconds,kernel_gflops,\
+         gemm_gflops,gemm_backend_gflops,gemm_faer_gflops,flops,extremes_seconds,\
+         extremes_method,peak_bytes\n",
+    );
     for r in results {
+        let c = &r.case;
         let peak = r
             .peak_bytes
             .map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
         println!(
-            "{:<8} {:<5} {:>2} {:>5} {:>5} {:>10.4} {:>9.1} {:>10}",
+            "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>9.4} {:>8.1} {:>8.1} {:>5.0}% {:>9.4} {:>10}",
             r.backend.backend.name(),
             r.backend.precision.name(),
-            r.case.depth,
-            r.case.width,
-            r.case.n,
+            c.activation.name(),
+            c.depth,
+            c.width,
+            c.n,
             r.seconds,
-            r.gflops,
+            r.kernel_gflops,
+            r.gemm_gflops,
+            100.0 * r.kernel_gflops / r.gemm_gflops,
+            r.extremes_seconds,
             peak
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{:e},{:e},{:e},{}\n",
+            "{},{},{},{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{},{}\n",
             r.backend.backend.name(),
             r.backend.precision.name(),
-            r.case.depth,
-            r.case.width,
-            r.case.n,
+            c.activation.name(),
+            c.input_dim,
+            c.depth,
+            c.width,
+            c.n,
+            r.gram_path,
             r.seconds,
-            r.gflops,
-            r.case.flops(),
+            r.kernel_gflops,
+            r.gemm_gflops,
+            r.gemm_backend_gflops,
+            r.gemm_faer_gflops,
+            c.flops(),
+            r.extremes_seconds,
+            r.extremes_method,
             r.peak_bytes.map_or(String::new(), |b| b.to_string())
         ));
     }
     csv
 }
 
-/// The time and memory targets, as ratios.
+/// The JAX peer timings of issue 13 (f32, `jit(vmap(jacrev))` contraction, warm median of 5,
+/// on the 2-core development machine) for the reference shapes `(L, m, n)` that JAX could run.
+const JAX_SECONDS: [((usize, usize, usize), f64); 2] = [((1, 4096, 512), 0.235), ((3, 1024, 512), 3.35)];
+
+/// The speed and memory targets of the reference shapes, as ratios (f32 on ndarray).
 fn print_targets(results: &[BenchResult]) {
-    let find = |w: usize| {
-        results.iter().filter(move |r| {
-            r.case.depth == 3
-                && r.case.width == w
-                && r.case.n == 512
-                && r.backend.backend == BackendKind::Ndarray
-        })
-    };
-    for r in find(1024) {
-        println!(
-            "target L=3, m=1024, n=512 well under 1 s ({}): {:.3} s = {:.2}× the target",
-            r.backend.precision.name(),
-            r.seconds,
-            r.seconds / 1.0
-        );
-    }
-    for r in find(4096) {
-        if let Some(b) = r.peak_bytes {
+    let shapes = reference_shapes();
+    let f32_cases = results.iter().filter(|r| {
+        r.backend.backend == BackendKind::Ndarray
+            && r.backend.precision == Precision::F32
+            && shapes.contains(&r.case)
+    });
+    for r in f32_cases {
+        let c = &r.case;
+        let key = (c.depth, c.width, c.n);
+        let shape = format!("L={}, m={}, n={}", c.depth, c.width, c.n);
+        if let Some((_, jax)) = JAX_SECONDS.iter().find(|(k, _)| *k == key) {
             println!(
-                "target L=3, m=4096, n=512 under 2 GiB ({}): peak {:.2} GiB = {:.2}× the target",
-                r.backend.precision.name(),
-                b as f64 / (1u64 << 30) as f64,
-                b as f64 / (2u64 << 30) as f64
+                "target {shape}: ≥ 20× JAX ({jax} s): {:.1}×; kernel at ≥ 50% of GEMM: {:.0}%",
+                jax / r.seconds,
+                100.0 * r.kernel_gflops / r.gemm_gflops
             );
         }
+        match key {
+            (1, 4096, 512) => println!(
+                "target {shape}: ≤ 12 ms: {:.1} ms = {:.2}× the target",
+                1e3 * r.seconds,
+                r.seconds / 0.012
+            ),
+            (3, 4096, 512) => println!(
+                "target {shape}: < 0.3 s and < 1 GiB: {:.3} s ({:.2}×), peak {} ({})",
+                r.seconds,
+                r.seconds / 0.3,
+                r.peak_bytes.map_or("?".into(), |b| format!("{:.2} GiB", gib(b))),
+                r.peak_bytes.map_or("?".into(), |b| format!("{:.2}×", gib(b)))
+            ),
+            (3, 1024, 4096) => println!(
+                "target {shape}: kernel + λ_min, λ_max ({}) < 2 s: {:.2} s = {:.2}× the target",
+                r.extremes_method,
+                r.seconds + r.extremes_seconds,
+                (r.seconds + r.extremes_seconds) / 2.0
+            ),
+            _ => {}
+        }
     }
+}
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 30) as f64
+}
+
+/// The whole theorem card of `settings` on every combination, in this process.
+fn time_cards(
+    settings: &Settings,
+    combos: &[(BackendFlag, PrecisionFlag)],
+    repeats: usize,
+) -> Result<Vec<CardBenchResult>> {
+    let mut cards = vec![];
+    for &(b, p) in combos {
+        let (backend, precision) = (b.kind(), p.precision());
+        let job = CardBenchJob { settings, repeats };
+        let r = dispatch(backend, precision, job)??;
+        println!(
+            "card {} ({} radii) on {backend} {precision}: {:.2} s; target < 2 s: {:.2}×",
+            r.name,
+            r.radii,
+            r.seconds,
+            r.seconds / 2.0
+        );
+        cards.push(r);
+    }
+    Ok(cards)
 }

@@ -48,15 +48,29 @@ pub enum PrecisionFlag {
     F64,
 }
 
-impl BackendArgs {
-    pub fn resolve(&self) -> (BackendKind, Precision) {
-        let backend = match self.backend {
+impl BackendFlag {
+    pub fn kind(self) -> BackendKind {
+        match self {
             BackendFlag::Ndarray => BackendKind::Ndarray,
             BackendFlag::Wgpu => BackendKind::Wgpu,
-        };
+        }
+    }
+}
+
+impl PrecisionFlag {
+    pub fn precision(self) -> Precision {
+        match self {
+            PrecisionFlag::F32 => Precision::F32,
+            PrecisionFlag::F64 => Precision::F64,
+        }
+    }
+}
+
+impl BackendArgs {
+    pub fn resolve(&self) -> (BackendKind, Precision) {
+        let backend = self.backend.kind();
         let precision = match (self.precision, backend) {
-            (Some(PrecisionFlag::F32), _) => Precision::F32,
-            (Some(PrecisionFlag::F64), _) => Precision::F64,
+            (Some(p), _) => p.precision(),
             (None, BackendKind::Ndarray) => Precision::F64,
             (None, BackendKind::Wgpu) => Precision::F32,
         };

@@ -1,22 +1,32 @@
 //! The tangent-kernel benchmark behind `plstar bench`: time, achieved GFLOP/s and peak memory
-//! of the [`KernelMethod::Structured`] kernel over `n`, width `m` and depth `L`.
+//! of the [`KernelMethod::Structured`] kernel over `n`, width `m`, depth `L` and activation,
+//! against this machine's GEMM rate measured in the same process; and the time of the
+//! kernel's extreme eigenvalues and of a whole theorem card.
 //!
-//! Flop count of the structured method (multiply-adds count 2), with `m_0 = d`, `m_{L+1} = 1`:
-//! forward `Σ_l 2 n m_l m_{l−1}`, back-propagated signals `Σ_{l≤L} 2 n m_{l+1} m_l`, kernel
-//! `Σ_l (2 n² m_{l−1} + 2 n² m_l + 2 n²)`.
+//! Flop count of the structured kernel (multiply-adds count 2), with `m_0 = d`,
+//! `m_{L+1} = 1`: forward `Σ_l 2 n m_l m_{l−1}`, back-propagated signals
+//! `Σ_{l≤L} 2 n m_{l+1} m_l`, and for the kernel only the work a symmetric algorithm must do:
+//! the `n(n+1)/2` distinct entries of each Gram product `A_{l−1}A_{l−1}ᵀ`, `Δ_lΔ_lᵀ` (`n(n+1) m`
+//! flops for width `m`) and of the Hadamard product and layer sum (`n(n+1)` per layer). A code
+//! that forms the full `n × n` products does twice the Gram work for the same count.
+//!
+//! The GEMM rate is that of a plain `[n, m] × [m, n]` product of the case's widest Gram shape,
+//! `2 n² m` flops, in the case's precision: once through the backend's `matmul` and once
+//! through faer (all cores). The larger of the two is the machine's rate the kernel is held to.
 
 use std::time::Instant;
 
 use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{self, SyntheticTarget};
-use crate::measure::kernel::{tangent_kernel, KernelMethod};
+use crate::experiment::config::Settings;
+use crate::measure::kernel::{tangent_kernel, GramPath, KernelMethod};
+use crate::measure::spectrum::{kernel_extremes, EXTREMES_DENSE_LIMIT};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::{Activation, MlpConfig};
-
-/// Input dimension of every benchmark case.
-pub const BENCH_INPUT_DIM: usize = 64;
+use crate::theorem::card::theorem_card;
 
 /// One benchmark case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,13 +37,16 @@ pub struct BenchCase {
     pub width: usize,
     /// Depth `L`.
     pub depth: usize,
+    /// Input dimension `d`.
+    pub input_dim: usize,
+    /// Hidden activation.
+    pub activation: Activation,
 }
 
 impl BenchCase {
-    /// The architecture benchmarked: tanh, NTK parameterization, no bias, `d = 64`.
+    /// The architecture benchmarked: NTK parameterization, no bias.
     pub fn config(&self) -> MlpConfig {
-        MlpConfig::new(BENCH_INPUT_DIM, vec![self.width; self.depth])
-            .with_activation(Activation::Tanh)
+        MlpConfig::new(self.input_dim, vec![self.width; self.depth]).with_activation(self.activation)
     }
 
     /// Floating-point operations of the structured kernel (module docs).
@@ -47,9 +60,18 @@ impl BenchCase {
             .sum();
         let kernel: f64 = s
             .windows(2)
-            .map(|w| 2.0 * n * n * (w[0] + w[1] + 1) as f64)
+            .map(|w| n * (n + 1.0) * (w[0] + w[1] + 1) as f64)
             .sum();
         forward + signals + kernel
+    }
+
+    /// Flops of the plain GEMM the machine's rate is measured on: `[n, m] × [m, n]`.
+    pub fn gemm_flops(&self) -> f64 {
+        2.0 * (self.n * self.n) as f64 * self.gemm_inner() as f64
+    }
+
+    fn gemm_inner(&self) -> usize {
+        self.width.max(self.input_dim)
     }
 }
 
@@ -60,10 +82,22 @@ pub struct BenchResult {
     pub case: BenchCase,
     /// The backend.
     pub backend: BackendInfo,
+    /// Where the Gram products ran (`Host` or `Device`).
+    pub gram_path: String,
     /// Best wall time of the timed repetitions, seconds (kernel on the host included).
     pub seconds: f64,
-    /// `flops / seconds / 1e9`.
-    pub gflops: f64,
+    /// `flops / seconds / 1e9` (module docs).
+    pub kernel_gflops: f64,
+    /// The GEMM rate through the backend's matmul, GFLOP/s (best of the repetitions).
+    pub gemm_backend_gflops: f64,
+    /// The GEMM rate through faer, GFLOP/s (best of the repetitions).
+    pub gemm_faer_gflops: f64,
+    /// The larger of the two: this machine's rate for the case's shape and precision.
+    pub gemm_gflops: f64,
+    /// Best time of `λ_min` and `λ_max` of the kernel ([`kernel_extremes`]), seconds.
+    pub extremes_seconds: f64,
+    /// `dense` or `lanczos`.
+    pub extremes_method: String,
     /// Peak resident memory of the process that ran only this case, bytes (`VmHWM`).
     pub peak_bytes: Option<u64>,
 }
@@ -81,24 +115,131 @@ impl BackendJob for BenchJob {
 
     fn run<B: Backend>(self, device: B::Device, info: BackendInfo) -> BenchResult {
         let c = self.case;
-        let data = data::sphere(c.n, BENCH_INPUT_DIM, SyntheticTarget::Sign, 0);
+        let repeats = self.repeats.max(1);
+        let data = data::sphere(c.n, c.input_dim, SyntheticTarget::Sign, 0);
         let model = c.config().init::<B>(0, &device);
         let (x, _) = data.to_tensors::<B>(&device);
-        let _ = tangent_kernel(&model, &x, KernelMethod::Structured);
-        let mut best = f64::INFINITY;
-        for _ in 0..self.repeats.max(1) {
-            let t = Instant::now();
-            let k = tangent_kernel(&model, &x, KernelMethod::Structured);
-            best = best.min(t.elapsed().as_secs_f64());
-            assert!(k.values[0].is_finite());
-        }
+        let mut k = tangent_kernel(&model, &x, KernelMethod::Structured);
+        let seconds = best_of(repeats, || {
+            k = tangent_kernel(&model, &x, KernelMethod::Structured);
+        });
+        assert!(k.values[0].is_finite());
+        let mut method = "";
+        let extremes_seconds = best_of(repeats, || {
+            method = kernel_extremes(&k, EXTREMES_DENSE_LIMIT)
+                .map(|e| e.method)
+                .unwrap_or("failed");
+        });
+        let (gemm_backend_gflops, gemm_faer_gflops) = gemm_rates::<B>(&c, repeats, &device);
         BenchResult {
             case: c,
             backend: info,
-            seconds: best,
-            gflops: c.flops() / best / 1e9,
+            gram_path: format!("{:?}", GramPath::for_backend(&model, c.n)),
+            seconds,
+            kernel_gflops: c.flops() / seconds / 1e9,
+            gemm_backend_gflops,
+            gemm_faer_gflops,
+            gemm_gflops: gemm_backend_gflops.max(gemm_faer_gflops),
+            extremes_seconds,
+            extremes_method: method.to_string(),
             peak_bytes: peak_resident_bytes(),
         }
+    }
+}
+
+/// The best wall time of `repeats` calls of `f`, seconds.
+fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
+    (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// GFLOP/s of `[n, m] × [m, n]` through the backend and through faer, in `B`'s precision.
+fn gemm_rates<B: Backend>(c: &BenchCase, repeats: usize, device: &B::Device) -> (f64, f64) {
+    let (n, m) = (c.n, c.gemm_inner());
+    let a = Tensor::<B, 2>::random([n, m], Distribution::Normal(0.0, 1.0), device);
+    let at = a.clone().transpose();
+    let product = || {
+        let _ = a.clone().matmul(at.clone()).into_data();
+    };
+    product();
+    let backend = c.gemm_flops() / best_of(repeats + 1, product) / 1e9;
+    let faer = if size_of::<B::FloatElem>() == 4 {
+        faer_rate::<f32>(n, m, repeats)
+    } else {
+        faer_rate::<f64>(n, m, repeats)
+    };
+    (backend, c.gemm_flops() / faer / 1e9)
+}
+
+/// Best seconds of a full faer product `[n, m] × [m, n]` on every core.
+fn faer_rate<T: faer::traits::ComplexField + From<f32>>(n: usize, m: usize, repeats: usize) -> f64 {
+    let a = faer::Mat::<T>::from_fn(n, m, |i, j| T::from(((i * 7 + j * 13) % 17) as f32 - 8.0));
+    let mut c = faer::Mat::<T>::zeros(n, n);
+    let mut product = || {
+        faer::linalg::matmul::matmul(
+            c.as_mut(),
+            faer::Accum::Replace,
+            a.as_ref(),
+            a.transpose(),
+            T::one_impl(),
+            faer::Par::rayon(0),
+        );
+    };
+    product();
+    best_of(repeats + 1, product)
+}
+
+/// Times the whole theorem card of a run's settings (the default config's, for `bench --card`).
+pub struct CardBenchJob<'a> {
+    /// The validated settings.
+    pub settings: &'a Settings,
+    /// Timed repetitions.
+    pub repeats: usize,
+}
+
+/// What [`CardBenchJob`] measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CardBenchResult {
+    /// The backend.
+    pub backend: BackendInfo,
+    /// The run's name.
+    pub name: String,
+    /// Best wall time of the card, seconds.
+    pub seconds: f64,
+    /// Radii searched.
+    pub radii: usize,
+}
+
+impl BackendJob for CardBenchJob<'_> {
+    type Output = crate::error::Result<CardBenchResult>;
+
+    fn run<B: Backend>(self, device: B::Device, info: BackendInfo) -> Self::Output {
+        let s = self.settings;
+        let (x, y) = s.data.to_tensors::<B>(&device);
+        let model = s.model.init::<B>(s.config.seed, &device);
+        let settings = s.config.card.settings(s.config.seed);
+        let mut radii = 0;
+        let mut failure = None;
+        let seconds = best_of(self.repeats.max(1), || {
+            match theorem_card(&model, &x, &y, &settings) {
+                Ok(card) => radii = card.profile.len(),
+                Err(e) => failure = Some(e),
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(CardBenchResult {
+            backend: info,
+            name: s.name.clone(),
+            seconds,
+            radii,
+        })
     }
 }
 
@@ -110,20 +251,48 @@ pub fn peak_resident_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// The default grid: `n ∈ {128, 512, 2048}`, `m ∈ {256, 1024, 4096}`, `L ∈ {1, 3}`.
-pub fn default_grid() -> Vec<BenchCase> {
+/// The tanh grid (`d = 64`): `n ∈ {128, 512, 2048}`, `m ∈ {256, 1024, 4096}`, `L ∈ {1, 3}`.
+fn tanh_grid() -> Vec<BenchCase> {
     let mut cases = vec![];
     for depth in [1, 3] {
         for width in [256, 1024, 4096] {
             for n in [128, 512, 2048] {
-                cases.push(BenchCase { n, width, depth });
+                cases.push(BenchCase {
+                    n,
+                    width,
+                    depth,
+                    input_dim: 64,
+                    activation: Activation::Tanh,
+                });
             }
         }
     }
     cases
 }
 
-/// A small grid for a quick look: `n ∈ {128, 512}`, `m ∈ {256, 1024}`, `L ∈ {1, 3}`.
+/// The four shapes of the JAX comparison (ReLU, `d = 32`, no bias): `(L, m, n)` =
+/// `(1, 4096, 512)`, `(3, 1024, 512)`, `(3, 4096, 512)`, `(3, 1024, 4096)`.
+pub fn reference_shapes() -> Vec<BenchCase> {
+    [(1, 4096, 512), (3, 1024, 512), (3, 4096, 512), (3, 1024, 4096)]
+        .into_iter()
+        .map(|(depth, width, n)| BenchCase {
+            n,
+            width,
+            depth,
+            input_dim: 32,
+            activation: Activation::Relu,
+        })
+        .collect()
+}
+
+/// The default grid: the four reference shapes, then the tanh grid.
+pub fn default_grid() -> Vec<BenchCase> {
+    let mut cases = reference_shapes();
+    cases.extend(tanh_grid());
+    cases
+}
+
+/// A small grid for a quick look: the cases with `n ≤ 512` and `m ≤ 1024`.
 pub fn quick_grid() -> Vec<BenchCase> {
     default_grid()
         .into_iter()

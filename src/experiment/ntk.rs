@@ -31,7 +31,7 @@ use crate::measure::hessian::{
 use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
-use crate::measure::spectrum::{dense_spectrum, lanczos, LanczosSettings};
+use crate::measure::spectrum::{kernel_extremes, EigenResiduals, EXTREMES_DENSE_LIMIT, KernelExtremes};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::{download, Mlp, MlpConfig};
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
@@ -39,8 +39,8 @@ use crate::report::npy;
 use crate::theorem::card::{theorem_card, Certificate};
 
 /// Above this `n`, the kernel's extreme eigenvalues come from Lanczos instead of the dense
-/// eigensolver.
-pub const DENSE_LIMIT: usize = 4096;
+/// eigensolver, unless `--export` asks for every eigenvalue.
+pub const DENSE_LIMIT: usize = EXTREMES_DENSE_LIMIT;
 
 /// Options of the report.
 #[derive(Clone, Debug)]
@@ -197,8 +197,18 @@ impl BackendJob for NtkJob<'_> {
 
         let started = Instant::now();
         let kernel = tangent_kernel(&model, &x, opts.method);
-        let (eigen_method, lambda_min, lambda_max, eigenvalues, eigen_residuals) =
-            kernel_extremes(&kernel)?;
+        let dense_limit = if opts.export.is_some() {
+            usize::MAX
+        } else {
+            DENSE_LIMIT
+        };
+        let KernelExtremes {
+            method: eigen_method,
+            lambda_min,
+            lambda_max,
+            eigenvalues,
+            residuals: eigen_residuals,
+        } = kernel_extremes(&kernel, dense_limit)?;
         let kernel_seconds = started.elapsed().as_secs_f64();
 
         let outputs = download(model.forward(x.clone()));
@@ -271,61 +281,6 @@ impl BackendJob for NtkJob<'_> {
     }
 }
 
-/// The residuals of a Lanczos run on the kernel.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct EigenResiduals {
-    /// `‖K v − λ_min v‖`.
-    pub min: f64,
-    /// `‖K v − λ_max v‖`.
-    pub max: f64,
-    /// Whether both are below the tolerance (relative to `max |λ|`).
-    pub converged: bool,
-    /// Lanczos steps taken.
-    pub iterations: usize,
-}
-
-/// What [`kernel_extremes`] returns: the method, `λ_min`, `λ_max`, every eigenvalue (dense only)
-/// and the residuals (Lanczos only).
-type Extremes = (
-    &'static str,
-    f64,
-    f64,
-    Option<Vec<f64>>,
-    Option<EigenResiduals>,
-);
-
-/// The kernel's extremes: dense up to [`DENSE_LIMIT`] samples, Lanczos (extremes only, with
-/// their residuals) above.
-fn kernel_extremes(kernel: &TangentKernel) -> Result<Extremes> {
-    Ok(if kernel.n <= DENSE_LIMIT {
-        let spec = dense_spectrum(kernel)?;
-        (
-            "dense",
-            spec.lambda_min,
-            spec.lambda_max,
-            Some(spec.eigenvalues),
-            None,
-        )
-    } else {
-        let mut k = kernel.clone();
-        let e = lanczos(
-            &mut k,
-            &LanczosSettings {
-                max_iter: 300,
-                tol: 1e-8,
-                seed: 0,
-            },
-        );
-        let residuals = EigenResiduals {
-            min: e.min.residual,
-            max: e.max.residual,
-            converged: e.converged,
-            iterations: e.iterations,
-        };
-        ("lanczos", e.min.value, e.max.value, None, Some(residuals))
-    })
-}
-
 /// `K∞` of `s`'s architecture on its data with its extremes and the relative gap to `kernel`, or
 /// the reason it does not exist. Cost: [`limit_kernel`] plus one eigendecomposition.
 fn infinite_width(
@@ -340,7 +295,12 @@ fn infinite_width(
             return Ok((InfiniteWidth::Unavailable { reason }, None));
         }
     };
-    let (eigen_method, lambda_min, lambda_max, _, _) = kernel_extremes(&limit)?;
+    let KernelExtremes {
+        method: eigen_method,
+        lambda_min,
+        lambda_max,
+        ..
+    } = kernel_extremes(&limit, DENSE_LIMIT)?;
     let closed = s.model.depth() == 0
         || dual_closed_form(s.model.activation, &GaussianPair::new(1.0, 1.0, 0.0)).is_some();
     let summary = InfiniteWidth::Computed {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::loss::square_loss;
 use crate::measure::spectrum::{
-    lanczos, lanczos_from, ExtremeEigenvalues, LanczosSettings, SymmetricOperator,
+    lanczos, lanczos_dominant_from, ExtremeEigenvalues, LanczosSettings, SymmetricOperator,
 };
 use crate::model::{download, machine_epsilon, upload, Mlp};
 
@@ -308,7 +308,7 @@ pub fn hessian_operator_norm<B: Backend>(
             objective: Objective::Contraction(z.clone()),
         };
         // Warm start from the previous round's u: consecutive H(z) differ little.
-        let e = lanczos_from(&mut op, &settings.lanczos, start.as_deref());
+        let e = lanczos_dominant_from(&mut op, &settings.lanczos, start.as_deref());
         let pair = e.dominant().clone();
         start = Some(pair.vector.clone());
         let new_value = pair.value.abs();

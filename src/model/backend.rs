@@ -20,7 +20,6 @@ use std::str::FromStr;
 use burn::backend::ndarray::{NdArray, NdArrayDevice};
 use burn::backend::wgpu::{Wgpu, WgpuDevice};
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -112,6 +111,15 @@ pub struct BackendInfo {
     pub device: String,
 }
 
+/// Whether `B`'s tensors live in host memory (burn-ndarray, f32 or f64): then measurement code
+/// may read them without a transfer and use host linear algebra (the kernel's
+/// [`GramPath`](crate::measure::kernel::GramPath)).
+pub fn in_host_memory<B: Backend>() -> bool {
+    use std::any::TypeId;
+    let b = TypeId::of::<B>();
+    b == TypeId::of::<NdArray<f32>>() || b == TypeId::of::<NdArray<f64>>()
+}
+
 /// Work that is generic over the backend; [`dispatch`] picks the type.
 pub trait BackendJob {
     /// What the job returns.
@@ -159,40 +167,51 @@ pub fn dispatch<J: BackendJob>(
     }
 }
 
-/// The default wgpu device, after checking that an adapter exists and runs a kernel.
+/// The default wgpu device, after checking that wgpu finds an adapter for the graphics API
+/// Burn uses (Vulkan; Metal on macOS).
 ///
-/// wgpu panics when it finds no adapter; the panic is caught here (silently) and turned into
-/// an error that suggests the CPU backend.
+/// Burn's wgpu runtime panics when it finds no adapter. The probe asks wgpu itself, through the
+/// same request Burn makes (`request_adapter` with the high-performance preference), and turns
+/// "none" into an error that suggests the CPU backend: no panic, no panic hook touched, safe
+/// while other threads run. A `CUBECL_WGPU_DEFAULT_DEVICE` override is left to Burn.
 pub fn wgpu_device() -> Result<WgpuDevice> {
-    let device = WgpuDevice::default();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let probe = std::panic::catch_unwind(|| {
-        let t = Tensor::<Wgpu<f32>, 1>::ones([4], &device);
-        t.sum().into_data()
+    let backend = if cfg!(target_os = "macos") {
+        wgpu::Backend::Metal
+    } else {
+        wgpu::Backend::Vulkan
+    };
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: backend.into(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
     });
-    std::panic::set_hook(previous);
-    match probe {
-        Ok(_) => Ok(device),
-        Err(panic) => {
-            let reason = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            // Burn's internal unwraps (e.g. "called `Result::unwrap()` on an `Err` value:
-            // RecvError") say nothing to a user; other reasons are kept.
-            let detail = reason.lines().next().unwrap_or("");
-            let detail = if detail.is_empty() || detail.contains("unwrap()") {
-                String::new()
-            } else {
-                format!(" ({detail})")
-            };
-            Err(Error::Backend(format!(
-                "the wgpu backend found no usable GPU adapter{detail}. Use --backend ndarray to \
-                 run on the CPU, or install a GPU driver with Vulkan support (on Debian without \
-                 a GPU, the packages mesa-vulkan-drivers and libvulkan1 give a software adapter)"
-            )))
+    let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+    }));
+    match adapter {
+        Ok(_) => Ok(WgpuDevice::default()),
+        // wgpu's message lists every graphics API it did not try: its first clause is the news.
+        Err(e) => Err(Error::Backend(format!(
+            "the wgpu backend found no usable GPU adapter ({backend:?}: {}). Use --backend \
+             ndarray to run on the CPU, or install a GPU driver with {backend:?} support (on \
+             Debian without a GPU, the packages mesa-vulkan-drivers and libvulkan1 give a \
+             software adapter)",
+            e.to_string().split(';').next().unwrap_or_default()
+        ))),
+    }
+}
+
+/// Runs a future to completion on this thread. wgpu's native adapter requests resolve without
+/// waiting on anything, so polling with a no-op waker ends on the first poll; the loop only
+/// guards against a future that is not ready yet.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
         }
+        std::thread::yield_now();
     }
 }

@@ -236,3 +236,27 @@ fn a_parameter_file_with_nan_is_refused_by_index_before_any_report() {
     assert!(stderr(&o).contains("parameter 7 is NaN"), "{}", stderr(&o));
     assert!(!out.exists(), "nothing written");
 }
+
+/// With the Vulkan loader pointed at no driver, `--backend wgpu` is refused by wgpu's own adapter
+/// query: exit 1, the clean message with the fix, no panic text (the probe no longer catches a
+/// panic), and nothing written.
+#[test]
+fn a_missing_gpu_adapter_is_refused_without_a_panic() {
+    let dir = crate::scratch("bad", "no-adapter");
+    let out = dir.join("out");
+    let o = std::process::Command::new(crate::BIN)
+        .args(["train", "--config"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/default.toml"))
+        .args(["--backend", "wgpu", "--quiet", "--out"])
+        .arg(&out)
+        .env("VK_ICD_FILENAMES", dir.join("no-driver.json"))
+        .env("VK_DRIVER_FILES", dir.join("no-driver.json"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no usable GPU adapter"), "{err}");
+    assert!(err.contains("--backend ndarray"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "a refused run writes nothing");
+}

@@ -602,31 +602,47 @@ fn ntk_infinite_says_why_an_architecture_has_no_limit_kernel_and_succeeds() {
 }
 
 #[test]
-fn bench_writes_one_row_per_case_with_flops_and_peak_memory() {
+fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
     let dir = scratch("bench");
     let out = dir.join("out");
+    let config = dir.join("small.toml");
+    std::fs::write(&config, SMALL).unwrap();
     let o = plstar(&[
         "bench",
         "--quick",
         "--repeats",
         "1",
         "--precisions",
-        "f64",
+        "f32",
+        "--card",
+        config.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("bench/bench.csv")).unwrap();
-    let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert_eq!(rows.len(), 8, "quick grid: 2 n × 2 m × 2 L");
-    for row in rows {
-        let f: Vec<&str> = row.split(',').collect();
-        assert_eq!(f[1], "f64");
-        let seconds: f64 = f[5].parse().unwrap();
-        let peak: u64 = f[8].parse().unwrap();
-        assert!(seconds > 0.0 && peak > 1 << 20, "{row}");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 9, "quick grid: 2 n × 2 m × 2 L tanh, and L=3 m=1024 n=512 relu");
+    for f in &rows {
+        assert_eq!(f[col("precision")], "f32");
+        assert_eq!(f[col("gram_path")], "Host", "ndarray takes the CPU specialization");
+        for name in ["seconds", "kernel_gflops", "gemm_gflops", "gemm_faer_gflops", "extremes_seconds"] {
+            let v: f64 = f[col(name)].parse().unwrap();
+            assert!(v > 0.0 && v.is_finite(), "{name} = {v}");
+        }
+        let peak: u64 = f[col("peak_bytes")].parse().unwrap();
+        assert!(peak > 1 << 20);
     }
-    assert!(String::from_utf8_lossy(&o.stdout).contains("target L=3, m=1024, n=512"));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("target L=3, m=1024, n=512"), "{stdout}");
+    assert!(stdout.contains("card small"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("bench/bench.json")).unwrap())
+            .unwrap();
+    assert!(json["cards"][0]["seconds"].as_f64().unwrap() > 0.0);
     // A second benchmark into the same folder is refused at once, the first one untouched.
     let before = std::fs::read_to_string(out.join("bench/bench.csv")).unwrap();
     let again = plstar(&["bench", "--quick", "--out", out.to_str().unwrap()]);

@@ -2,7 +2,7 @@
 //! the exact kernel of a linear model and against the closed-form infinite-width kernels.
 
 use plstar::data::{self, SyntheticTarget};
-use plstar::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
+use plstar::measure::kernel::{structured_on, tangent_kernel, GramPath, KernelMethod, TangentKernel};
 use plstar::measure::loss::loss_gradient;
 use plstar::measure::spectrum::dense_spectrum;
 use plstar::model::{download, Activation, Mlp, MlpConfig, Parameterization};
@@ -229,8 +229,77 @@ fn wgpu_and_ndarray_kernels_agree_in_f32() {
         };
         let (x, _) = data.to_tensors::<burn::backend::wgpu::Wgpu<f32>>(&gpu);
         let model = Mlp::from_vector(&cfg, &w, &gpu).unwrap();
+        // The GPU stays on the device path: only K leaves it.
+        assert_eq!(GramPath::for_backend(&model, 40), GramPath::Device);
         let gpu_k = tangent_kernel(&model, &x, KernelMethod::Structured);
         let err = relative_error(&gpu_k.values, &cpu.values);
         assert!(err < tol::BACKENDS_F32, "{act}: relative error {err:e}");
+    }
+}
+
+/// `max |a − b| / max |b|`: the entry-wise error relative to the kernel's scale.
+fn max_entry_error(a: &TangentKernel, b: &TangentKernel) -> f64 {
+    let scale = b.values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = a
+        .values
+        .iter()
+        .zip(&b.values)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    diff / scale
+}
+
+/// The CPU specialization (factors and triangular Gram products on the host, faer) computes
+/// the same kernel as the generic Burn path: in f64 to 1e-12 of max |K| entry by entry, for
+/// every activation, depths 0–3, with and without biases, a non-identity output, and
+/// `n = 1030 > BLOCK`, where the device path works in sample blocks and the host path does not.
+#[test]
+fn host_gram_path_equals_the_device_path_in_f64() {
+    let device = Default::default();
+    let mut cases = vec![];
+    for act in Activation::ALL {
+        for widths in [vec![], vec![9], vec![9, 7], vec![9, 7, 5]] {
+            for bias in [false, true] {
+                cases.push((act, widths.clone(), bias, 37));
+            }
+        }
+    }
+    cases.push((Activation::Tanh, vec![8, 8], true, 1030));
+    for (act, widths, bias, n) in cases {
+        let data = data::sphere(n, 5, SyntheticTarget::Teacher, 0);
+        let cfg = MlpConfig::new(5, widths.clone())
+            .with_activation(act)
+            .with_output_activation(if widths.len() == 2 {
+                Activation::Tanh
+            } else {
+                Activation::Identity
+            })
+            .with_bias(bias)
+            .with_bias_scale(0.6);
+        let model = cfg.init::<F64>(3, &device);
+        let (x, _) = data.to_tensors::<F64>(&device);
+        let host = structured_on(&model, &x, GramPath::Host);
+        let generic = structured_on(&model, &x, GramPath::Device);
+        let err = max_entry_error(&host, &generic);
+        assert!(err < 1e-12, "{act} {widths:?} bias {bias} n {n}: {err:e}");
+        assert_eq!(GramPath::for_backend(&model, n), GramPath::Host);
+    }
+}
+
+/// The same in f32, where the host path rounds `σ(z)` from f64 and sums the layers in f32 in
+/// another order: agreement to 1e-5 of max |K|.
+#[test]
+fn host_gram_path_equals_the_device_path_in_f32() {
+    let device = Default::default();
+    let data = data::sphere(64, 6, SyntheticTarget::Teacher, 0);
+    for act in Activation::ALL {
+        let cfg = MlpConfig::new(6, vec![96, 48])
+            .with_activation(act)
+            .with_bias(true);
+        let model = cfg.init::<crate::F32>(0, &device);
+        let (x, _) = data.to_tensors::<crate::F32>(&device);
+        let host = structured_on(&model, &x, GramPath::Host);
+        let generic = structured_on(&model, &x, GramPath::Device);
+        let err = max_entry_error(&host, &generic);
+        assert!(err < 1e-5, "{act}: {err:e}");
     }
 }

@@ -11,6 +11,39 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{download, Activation, Mlp};
 
+mod host;
+
+/// Where the Gram products of [`KernelMethod::Structured`] run. The arithmetic is the same; the
+/// tests hold the two paths equal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GramPath {
+    /// Batched tensor operations on the model's backend, in sample blocks of [`BLOCK`]: any
+    /// backend, and the GPU path (nothing leaves the device but `K`).
+    Device,
+    /// The layer factors are downloaded once and the lower triangles of the Gram products are
+    /// formed on the host by faer's triangular matmul, fused into `K` in `f64` (the CPU
+    /// specialization; see `host.rs`). Memory `O(n Σ m_l + n²)`.
+    Host,
+}
+
+impl GramPath {
+    /// [`GramPath::Host`] for the backends whose tensors live in host memory (burn-ndarray), when
+    /// the factors of all `n` samples fit in [`HOST_FACTOR_LIMIT`]; [`GramPath::Device`] otherwise.
+    pub fn for_backend<B: Backend>(model: &Mlp<B>, n: usize) -> GramPath {
+        let units: usize = model.config().layer_sizes().iter().sum();
+        let bytes = (n as u128) * (2 * units as u128) * size_of::<B::FloatElem>() as u128;
+        if crate::model::backend::in_host_memory::<B>() && bytes <= HOST_FACTOR_LIMIT as u128 {
+            GramPath::Host
+        } else {
+            GramPath::Device
+        }
+    }
+}
+
+/// The most bytes of layer factors [`GramPath::Host`] holds (4 GiB); larger problems run in
+/// sample blocks on the device path.
+pub const HOST_FACTOR_LIMIT: u64 = 4 << 30;
+
 /// How [`tangent_kernel`] computes `K`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -178,7 +211,19 @@ fn layer_factors<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> LayerFactors<B
 pub const BLOCK: usize = 1024;
 
 fn structured<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> TangentKernel {
-    structured_blocked(model, x, BLOCK)
+    structured_on(model, x, GramPath::for_backend(model, x.dims()[0]))
+}
+
+/// The structured kernel with its Gram products on `path` (the tests compare the two).
+pub fn structured_on<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    path: GramPath,
+) -> TangentKernel {
+    match path {
+        GramPath::Device => structured_blocked(model, x, BLOCK),
+        GramPath::Host => host::structured(model, x),
+    }
 }
 
 /// `Σ_l (A_I A_Jᵀ) ∘ (Δ_I Δ_Jᵀ) (+ c_b² Δ_I Δ_Jᵀ)`: the block `K[I, J]`.

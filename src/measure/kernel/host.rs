@@ -1,0 +1,329 @@
+//! The structured kernel's Gram products on the host: the CPU specialization of
+//! [`GramPath::Host`](super::GramPath::Host).
+//!
+//! The weights are downloaded once, in the backend's own precision, and the layer factors
+//! `A_{l−1}` (scaled layer inputs) and `Δ_l` (signals) of all `n` samples are computed on the
+//! host as row-major `n × m` matrices (faer products; `σ`, `σ'` in `f64`). Each symmetric Gram product
+//! `A Aᵀ`, `Δ Δᵀ` is then formed as its lower triangle only, by faer's triangular matmul (the
+//! x86 AVX-512 / AVX2 gemm kernels, on every core): half the multiply-adds of a full product.
+//! The Hadamard products and the layer sum are fused into one `f64` pass over the lower triangle,
+//! so `K` is written once per layer and mirrored at the end.
+//!
+//! Same arithmetic as the device path (`Σ_l (A Aᵀ) ∘ (Δ Δᵀ) + c_b² Δ Δᵀ`) in the same working
+//! precision for the Gram products; only the summation order differs (and the Hadamard sum runs
+//! in `f64`). The tests hold the two paths equal.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Element, Tensor};
+use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+
+use super::TangentKernel;
+use crate::measure::infinite::erf;
+use crate::model::{Activation, Mlp};
+
+/// A float the host path computes in: the backend's own `f32` or `f64`.
+trait HostFloat:
+    faer::traits::ComplexField
+    + Element
+    + Copy
+    + Into<f64>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Add<Output = Self>
+    + Send
+    + Sync
+{
+    /// `v` rounded to this precision.
+    fn of(v: f64) -> Self;
+}
+// `#[inline]`: called per element, from other codegen units (release builds are incremental).
+impl HostFloat for f32 {
+    #[inline]
+    fn of(v: f64) -> f32 {
+        v as f32
+    }
+}
+impl HostFloat for f64 {
+    #[inline]
+    fn of(v: f64) -> f64 {
+        v
+    }
+}
+
+/// One layer's factors on the host, row-major: `inputs` `n × m_{l−1}`, `signals` `n × m_l`.
+struct HostLayer<T> {
+    inputs: Vec<T>,
+    in_width: usize,
+    signals: Vec<T>,
+    out_width: usize,
+}
+
+/// `K(w)` with the Gram products on the host (module docs). The backend's float type decides the
+/// working precision of the products.
+pub fn structured<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> TangentKernel {
+    match x.dtype() {
+        DType::F32 => structured_in::<B, f32>(model, x),
+        _ => structured_in::<B, f64>(model, x),
+    }
+}
+
+fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> TangentKernel {
+    use rayon::prelude::*;
+    let [n, _] = x.dims();
+    let cfg = model.config();
+    let bias = T::of(cfg.bias.then(|| cfg.bias_multiplier().powi(2)).unwrap_or(0.0));
+    let layers = host_factors::<B, T>(model, x);
+    // Σ_l (A Aᵀ + c_b²) ∘ Δ Δᵀ, lower triangle, column-major, in the working precision (as on
+    // the device path); columns in parallel, each a contiguous slice.
+    let mut acc = Mat::<T>::zeros(n, n);
+    let mut ga = Mat::<T>::zeros(n, n);
+    let mut gd = Mat::<T>::zeros(n, n);
+    for layer in &layers {
+        lower_gram(&mut ga, &layer.inputs, layer.in_width);
+        lower_gram(&mut gd, &layer.signals, layer.out_width);
+        let (ga, gd) = (columns(&ga), columns(&gd));
+        acc.par_col_chunks_mut(1)
+            .enumerate()
+            .for_each(|(j, col)| {
+                let col = col.col_mut(0).try_as_col_major_mut().expect("contiguous");
+                let (k, a, d) = (&mut col.as_slice_mut()[j..], &ga[j][j..], &gd[j][j..]);
+                for ((k, &a), &d) in k.iter_mut().zip(a).zip(d) {
+                    *k = *k + (a + bias) * d;
+                }
+            });
+    }
+    TangentKernel {
+        n,
+        values: symmetric_row_major(&acc),
+    }
+}
+
+/// The columns of a column-major matrix as slices.
+fn columns<T: HostFloat>(m: &Mat<T>) -> Vec<&[T]> {
+    (0..m.ncols())
+        .map(|j| {
+            m.col(j)
+                .try_as_col_major()
+                .expect("a Mat's columns are contiguous")
+                .as_slice()
+        })
+        .collect()
+}
+
+/// The full symmetric row-major `f64` matrix from the lower triangle of `lower`: column `j` of
+/// the lower triangle is row `j` of the upper one (contiguous, rows in parallel); the lower half
+/// is then mirrored in place, tile by tile.
+fn symmetric_row_major<T: HostFloat>(lower: &Mat<T>) -> Vec<f64> {
+    use rayon::prelude::*;
+    const TILE: usize = 64;
+    let n = lower.nrows();
+    let cols = columns(lower);
+    let mut values = vec![0.0f64; n * n];
+    values.par_chunks_mut(n).enumerate().for_each(|(j, row)| {
+        for (v, &k) in row[j..].iter_mut().zip(&cols[j][j..]) {
+            *v = k.into();
+        }
+    });
+    for i0 in (0..n).step_by(TILE) {
+        for j0 in (0..=i0).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(n) {
+                for j in j0..(j0 + TILE).min(i) {
+                    values[i * n + j] = values[j * n + i];
+                }
+            }
+        }
+    }
+    values
+}
+
+/// The lower triangle of `F Fᵀ` into `dst`, `F` row-major `n × width`.
+fn lower_gram<T: HostFloat>(dst: &mut Mat<T>, f: &[T], width: usize) {
+    let n = dst.nrows();
+    let f = MatRef::from_row_major_slice(f, n, width);
+    matmul(
+        dst.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        f,
+        BlockStructure::Rectangular,
+        f.transpose(),
+        BlockStructure::Rectangular,
+        T::one_impl(),
+        Par::rayon(0),
+    );
+}
+
+/// Every layer's factors for all `n` samples, on the host: the weights are downloaded once,
+/// and the forward pass `z_l = c_l A_{l−1} W_lᵀ (+ c_b b_l)`, `A_l = σ(z_l)` and the backward
+/// recursion `Δ_L+1 = σ_out'(z_{L+1})`, `Δ_l = c_{l+1} (Δ_{l+1} W_{l+1}) ∘ σ'(z_l)` run as faer
+/// products on every core, with `σ`, `σ'` evaluated in `f64` and rounded to the working
+/// precision. The same recursion as the device path's `layer_factors`.
+fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Vec<HostLayer<T>> {
+    let cfg = model.config();
+    let [n, d] = x.dims();
+    let weights: Vec<(Vec<T>, usize, usize)> = model
+        .weights()
+        .into_iter()
+        .map(|w| {
+            let [out, inp] = w.dims();
+            (to_host::<B, T, 2>(w), out, inp)
+        })
+        .collect();
+    let biases: Vec<Vec<T>> = model.biases().into_iter().map(to_host::<B, T, 1>).collect();
+    let depth = weights.len();
+    let mut layers: Vec<HostLayer<T>> = Vec::with_capacity(depth);
+    // σ'(z_l) of every layer, filled on the way forward.
+    let mut slopes: Vec<Vec<T>> = Vec::with_capacity(depth);
+    let mut a = to_host::<B, T, 2>(x.clone());
+    let mut width = d;
+    // A_0 = c_1 x; each activation below returns c_{l+1} σ(z_l), the next layer's scaled input.
+    let c1 = T::of(cfg.weight_multiplier(1));
+    a.iter_mut().for_each(|v| *v = *v * c1);
+    for (l, (w, out, inp)) in weights.iter().enumerate() {
+        let mut z = vec![T::of(0.0); n * out];
+        product(&mut z, n, *out, &a, *inp, w, Transposed::Yes);
+        if let Some(b) = biases.get(l) {
+            let cb = T::of(cfg.bias_multiplier());
+            for row in z.chunks_mut(*out) {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v = *v + cb * *b);
+            }
+        }
+        let act = if l + 1 == depth {
+            cfg.output_activation
+        } else {
+            cfg.activation
+        };
+        let next_scale = if l + 1 < depth {
+            cfg.weight_multiplier(l + 2)
+        } else {
+            1.0
+        };
+        let slope = activate(act, &mut z, next_scale);
+        layers.push(HostLayer {
+            inputs: std::mem::replace(&mut a, z),
+            in_width: width,
+            signals: vec![],
+            out_width: *out,
+        });
+        slopes.push(slope);
+        width = *out;
+    }
+    let mut delta = slopes.pop().expect("at least one layer");
+    for l in (0..depth).rev() {
+        if l + 1 < depth {
+            let (w, out, inp) = &weights[l + 1];
+            let c = T::of(cfg.weight_multiplier(l + 2));
+            let mut next = vec![T::of(0.0); n * inp];
+            product(&mut next, n, *inp, &delta, *out, w, Transposed::No);
+            let slope = slopes.pop().expect("one slope per layer");
+            next.iter_mut()
+                .zip(&slope)
+                .for_each(|(v, s)| *v = c * *v * *s);
+            delta = next;
+        }
+        layers[l].signals = delta.clone();
+    }
+    layers
+}
+
+/// Whether the right factor of [`product`] enters transposed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transposed {
+    Yes,
+    No,
+}
+
+/// `dst [n, cols] = lhs [n, inner] · W` with `W` row-major, used as `Wᵀ` (`W` `[cols, inner]`)
+/// or as itself (`W` `[inner, cols]`); all row-major, faer on every core.
+fn product<T: HostFloat>(
+    dst: &mut [T],
+    n: usize,
+    cols: usize,
+    lhs: &[T],
+    inner: usize,
+    w: &[T],
+    transposed: Transposed,
+) {
+    let lhs = MatRef::from_row_major_slice(lhs, n, inner);
+    let rhs = match transposed {
+        Transposed::Yes => MatRef::from_row_major_slice(w, cols, inner).transpose(),
+        Transposed::No => MatRef::from_row_major_slice(w, inner, cols),
+    };
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(dst, n, cols),
+        Accum::Replace,
+        lhs,
+        rhs,
+        T::one_impl(),
+        Par::rayon(0),
+    );
+}
+
+/// Replaces `z` by `scale · σ(z)` and returns `σ'(z)`, element-wise in `f64` (the closed forms
+/// of `activation_derivative`), in parallel chunks; one loop per activation, so that the
+/// piecewise-linear ones vectorize.
+fn activate<T: HostFloat>(act: Activation, z: &mut [T], scale: f64) -> Vec<T> {
+    use std::f64::consts::{FRAC_1_SQRT_2, PI};
+    let mut slope = vec![T::of(0.0); z.len()];
+    match act {
+        Activation::Relu => each(z, &mut slope, scale, |z| {
+            if z > 0.0 {
+                (z, 1.0)
+            } else {
+                (0.0, 0.0)
+            }
+        }),
+        Activation::Tanh => each(z, &mut slope, scale, |z| {
+            let t = z.tanh();
+            (t, 1.0 - t * t)
+        }),
+        Activation::Erf => each(z, &mut slope, scale, |z| {
+            (erf(z), 2.0 / PI.sqrt() * (-z * z).exp())
+        }),
+        Activation::Softplus => each(z, &mut slope, scale, |z| {
+            (
+                z.max(0.0) + (-z.abs()).exp().ln_1p(),
+                0.5 * (1.0 + (0.5 * z).tanh()),
+            )
+        }),
+        Activation::Gelu => each(z, &mut slope, scale, |z| {
+            let cdf = 0.5 * (1.0 + erf(z * FRAC_1_SQRT_2));
+            let pdf = (-0.5 * z * z).exp() / (2.0 * PI).sqrt();
+            (z * cdf, cdf + z * pdf)
+        }),
+        Activation::Sigmoid => each(z, &mut slope, scale, |z| {
+            let s = 0.5 * (1.0 + (0.5 * z).tanh());
+            (s, s * (1.0 - s))
+        }),
+        Activation::Identity => each(z, &mut slope, scale, |z| (z, 1.0)),
+    }
+    slope
+}
+
+/// `z ← scale · f(z).0`, `slope ← f(z).1` over parallel chunks.
+fn each<T: HostFloat>(z: &mut [T], slope: &mut [T], scale: f64, f: impl Fn(f64) -> (f64, f64) + Sync) {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 14;
+    z.par_chunks_mut(CHUNK)
+        .zip(slope.par_chunks_mut(CHUNK))
+        .for_each(|(z, s)| {
+            for (z, s) in z.iter_mut().zip(s) {
+                let (value, derivative) = f((*z).into());
+                *z = T::of(scale * value);
+                *s = T::of(derivative);
+            }
+        });
+}
+
+/// `t`'s values on the host, in the working precision. Flattened first, as in
+/// [`crate::model::download`]: a shared or non-row-major tensor (a parameter's weights) is then
+/// copied with typed dimensions instead of burn-ndarray's element-by-element dynamic-rank
+/// iterator (0.8 s for the weights of an L = 3, m = 4096 net was measured there).
+fn to_host<B: Backend, T: HostFloat, const D: usize>(t: Tensor<B, D>) -> Vec<T> {
+    let len = t.shape().num_elements();
+    t.reshape([len])
+        .into_data()
+        .convert::<T>()
+        .into_vec::<T>()
+        .expect("converted to the working precision")
+}
