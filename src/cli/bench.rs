@@ -187,7 +187,18 @@ fn run_cases(
 fn print_table(results: &[BenchResult]) -> String {
     println!(
         "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>9} {:>8} {:>8} {:>6} {:>9} {:>10}",
-        "backend", "prec", "act", "L", "m", "n", "kernel s", "GFLOP/s", "GEMM", "/GEMM", "λ s", "peak MiB"
+        "backend",
+        "prec",
+        "act",
+        "L",
+        "m",
+        "n",
+        "kernel s",
+        "GFLOP/s",
+        "GEMM",
+        "/GEMM",
+        "λ s",
+        "peak MiB"
     );
     let mut csv = String::from(
         "backend,precision,activation,input_dim,depth,width,n,gram_path,seconds,kernel_gflops,\
@@ -240,7 +251,8 @@ fn print_table(results: &[BenchResult]) -> String {
 
 /// The JAX peer timings of issue 13 (f32, `jit(vmap(jacrev))` contraction, warm median of 5,
 /// on the 2-core development machine) for the reference shapes `(L, m, n)` that JAX could run.
-const JAX_SECONDS: [((usize, usize, usize), f64); 2] = [((1, 4096, 512), 0.235), ((3, 1024, 512), 3.35)];
+const JAX_SECONDS: [((usize, usize, usize), f64); 2] =
+    [((1, 4096, 512), 0.235), ((3, 1024, 512), 3.35)];
 
 /// The speed and memory targets of the reference shapes, as ratios (f32 on ndarray).
 fn print_targets(results: &[BenchResult]) {
@@ -271,8 +283,10 @@ fn print_targets(results: &[BenchResult]) {
                 "target {shape}: < 0.3 s and < 1 GiB: {:.3} s ({:.2}×), peak {} ({})",
                 r.seconds,
                 r.seconds / 0.3,
-                r.peak_bytes.map_or("?".into(), |b| format!("{:.2} GiB", gib(b))),
-                r.peak_bytes.map_or("?".into(), |b| format!("{:.2}×", gib(b)))
+                r.peak_bytes
+                    .map_or("?".into(), |b| format!("{:.2} GiB", gib(b))),
+                r.peak_bytes
+                    .map_or("?".into(), |b| format!("{:.2}×", gib(b)))
             ),
             (3, 1024, 4096) => println!(
                 "target {shape}: kernel + λ_min, λ_max ({}) < 2 s: {:.2} s = {:.2}× the target",

@@ -46,7 +46,8 @@ pub struct BenchCase {
 impl BenchCase {
     /// The architecture benchmarked: NTK parameterization, no bias.
     pub fn config(&self) -> MlpConfig {
-        MlpConfig::new(self.input_dim, vec![self.width; self.depth]).with_activation(self.activation)
+        MlpConfig::new(self.input_dim, vec![self.width; self.depth])
+            .with_activation(self.activation)
     }
 
     /// Floating-point operations of the structured kernel (module docs).
@@ -273,16 +274,21 @@ fn tanh_grid() -> Vec<BenchCase> {
 /// The four shapes of the JAX comparison (ReLU, `d = 32`, no bias): `(L, m, n)` =
 /// `(1, 4096, 512)`, `(3, 1024, 512)`, `(3, 4096, 512)`, `(3, 1024, 4096)`.
 pub fn reference_shapes() -> Vec<BenchCase> {
-    [(1, 4096, 512), (3, 1024, 512), (3, 4096, 512), (3, 1024, 4096)]
-        .into_iter()
-        .map(|(depth, width, n)| BenchCase {
-            n,
-            width,
-            depth,
-            input_dim: 32,
-            activation: Activation::Relu,
-        })
-        .collect()
+    [
+        (1, 4096, 512),
+        (3, 1024, 512),
+        (3, 4096, 512),
+        (3, 1024, 4096),
+    ]
+    .into_iter()
+    .map(|(depth, width, n)| BenchCase {
+        n,
+        width,
+        depth,
+        input_dim: 32,
+        activation: Activation::Relu,
+    })
+    .collect()
 }
 
 /// The default grid: the four reference shapes, then the tanh grid.

@@ -31,7 +31,9 @@ use crate::measure::hessian::{
 use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
-use crate::measure::spectrum::{kernel_extremes, EigenResiduals, EXTREMES_DENSE_LIMIT, KernelExtremes};
+use crate::measure::spectrum::{
+    kernel_extremes, EigenResiduals, KernelExtremes, EXTREMES_DENSE_LIMIT,
+};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::{download, Mlp, MlpConfig};
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};

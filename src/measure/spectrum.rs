@@ -469,7 +469,9 @@ fn krylov_basis(
         }
         if invariant
             || k >= max_iter
-            || (k >= 2 && k.is_multiple_of(5) && ritz_converged(&alpha, &beta, b, settings.tol, ends))
+            || (k >= 2
+                && k.is_multiple_of(5)
+                && ritz_converged(&alpha, &beta, b, settings.tol, ends))
         {
             break;
         }

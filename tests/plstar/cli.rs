@@ -625,11 +625,25 @@ fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 9, "quick grid: 2 n × 2 m × 2 L tanh, and L=3 m=1024 n=512 relu");
+    assert_eq!(
+        rows.len(),
+        9,
+        "quick grid: 2 n × 2 m × 2 L tanh, and L=3 m=1024 n=512 relu"
+    );
     for f in &rows {
         assert_eq!(f[col("precision")], "f32");
-        assert_eq!(f[col("gram_path")], "Host", "ndarray takes the CPU specialization");
-        for name in ["seconds", "kernel_gflops", "gemm_gflops", "gemm_faer_gflops", "extremes_seconds"] {
+        assert_eq!(
+            f[col("gram_path")],
+            "Host",
+            "ndarray takes the CPU specialization"
+        );
+        for name in [
+            "seconds",
+            "kernel_gflops",
+            "gemm_gflops",
+            "gemm_faer_gflops",
+            "extremes_seconds",
+        ] {
             let v: f64 = f[col(name)].parse().unwrap();
             assert!(v > 0.0 && v.is_finite(), "{name} = {v}");
         }

@@ -30,6 +30,8 @@ trait HostFloat:
     + Into<f64>
     + std::ops::Mul<Output = Self>
     + std::ops::Add<Output = Self>
+    + std::ops::AddAssign
+    + std::ops::MulAssign
     + Send
     + Sync
 {
@@ -71,7 +73,11 @@ fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> 
     use rayon::prelude::*;
     let [n, _] = x.dims();
     let cfg = model.config();
-    let bias = T::of(cfg.bias.then(|| cfg.bias_multiplier().powi(2)).unwrap_or(0.0));
+    let bias = T::of(if cfg.bias {
+        cfg.bias_multiplier().powi(2)
+    } else {
+        0.0
+    });
     let layers = host_factors::<B, T>(model, x);
     // Σ_l (A Aᵀ + c_b²) ∘ Δ Δᵀ, lower triangle, column-major, in the working precision (as on
     // the device path); columns in parallel, each a contiguous slice.
@@ -82,15 +88,13 @@ fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> 
         lower_gram(&mut ga, &layer.inputs, layer.in_width);
         lower_gram(&mut gd, &layer.signals, layer.out_width);
         let (ga, gd) = (columns(&ga), columns(&gd));
-        acc.par_col_chunks_mut(1)
-            .enumerate()
-            .for_each(|(j, col)| {
-                let col = col.col_mut(0).try_as_col_major_mut().expect("contiguous");
-                let (k, a, d) = (&mut col.as_slice_mut()[j..], &ga[j][j..], &gd[j][j..]);
-                for ((k, &a), &d) in k.iter_mut().zip(a).zip(d) {
-                    *k = *k + (a + bias) * d;
-                }
-            });
+        acc.par_col_chunks_mut(1).enumerate().for_each(|(j, col)| {
+            let col = col.col_mut(0).try_as_col_major_mut().expect("contiguous");
+            let (k, a, d) = (&mut col.as_slice_mut()[j..], &ga[j][j..], &gd[j][j..]);
+            for ((k, &a), &d) in k.iter_mut().zip(a).zip(d) {
+                *k += (a + bias) * d;
+            }
+        });
     }
     TangentKernel {
         n,
@@ -178,14 +182,14 @@ fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> V
     let mut width = d;
     // A_0 = c_1 x; each activation below returns c_{l+1} σ(z_l), the next layer's scaled input.
     let c1 = T::of(cfg.weight_multiplier(1));
-    a.iter_mut().for_each(|v| *v = *v * c1);
+    a.iter_mut().for_each(|v| *v *= c1);
     for (l, (w, out, inp)) in weights.iter().enumerate() {
         let mut z = vec![T::of(0.0); n * out];
         product(&mut z, n, *out, &a, *inp, w, Transposed::Yes);
         if let Some(b) = biases.get(l) {
             let cb = T::of(cfg.bias_multiplier());
             for row in z.chunks_mut(*out) {
-                row.iter_mut().zip(b).for_each(|(v, b)| *v = *v + cb * *b);
+                row.iter_mut().zip(b).for_each(|(v, b)| *v += cb * *b);
             }
         }
         let act = if l + 1 == depth {
@@ -301,7 +305,12 @@ fn activate<T: HostFloat>(act: Activation, z: &mut [T], scale: f64) -> Vec<T> {
 }
 
 /// `z ← scale · f(z).0`, `slope ← f(z).1` over parallel chunks.
-fn each<T: HostFloat>(z: &mut [T], slope: &mut [T], scale: f64, f: impl Fn(f64) -> (f64, f64) + Sync) {
+fn each<T: HostFloat>(
+    z: &mut [T],
+    slope: &mut [T],
+    scale: f64,
+    f: impl Fn(f64) -> (f64, f64) + Sync,
+) {
     use rayon::prelude::*;
     const CHUNK: usize = 1 << 14;
     z.par_chunks_mut(CHUNK)

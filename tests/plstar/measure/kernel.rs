@@ -2,7 +2,9 @@
 //! the exact kernel of a linear model and against the closed-form infinite-width kernels.
 
 use plstar::data::{self, SyntheticTarget};
-use plstar::measure::kernel::{structured_on, tangent_kernel, GramPath, KernelMethod, TangentKernel};
+use plstar::measure::kernel::{
+    structured_on, tangent_kernel, GramPath, KernelMethod, TangentKernel,
+};
 use plstar::measure::loss::loss_gradient;
 use plstar::measure::spectrum::dense_spectrum;
 use plstar::model::{download, Activation, Mlp, MlpConfig, Parameterization};
