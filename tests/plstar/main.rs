@@ -27,8 +27,9 @@ pub mod tol {
     pub const GRADIENT_FD: f64 = 1e-7;
     /// GD on a linear model vs the exact residual recursion (f64).
     pub const LINEAR_GD: f64 = 1e-10;
-    /// Structured vs autodiff tangent kernel in f64 (relative Frobenius), as the issue requires.
-    pub const KERNEL_METHODS: f64 = 1e-10;
+    /// Structured (on the CPU, its host specialization) vs autodiff tangent kernel in f64
+    /// (relative Frobenius); issue 13 holds the faster kernel to 1e-12.
+    pub const KERNEL_METHODS: f64 = 1e-12;
     /// Hessian-vector products vs central differences of exact gradients in f64 (relative).
     pub const HVP_FD: f64 = 1e-7;
     /// ndarray f32 vs wgpu f32 (relative).

@@ -153,8 +153,18 @@ fn lower_gram<T: HostFloat>(dst: &mut Mat<T>, f: &[T], width: usize) {
         f.transpose(),
         BlockStructure::Rectangular,
         T::one_impl(),
-        Par::rayon(0),
+        parallelism(n * n * width),
     );
+}
+
+/// Every core for a product of at least 2²² multiply-adds; one below, where waking the thread
+/// pool costs more than it saves (measured: the n = 128 bench cases).
+fn parallelism(multiply_adds: usize) -> Par {
+    if multiply_adds >= 1 << 22 {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    }
 }
 
 /// Every layer's factors for all `n` samples, on the host: the weights are downloaded once,
@@ -259,7 +269,7 @@ fn product<T: HostFloat>(
         lhs,
         rhs,
         T::one_impl(),
-        Par::rayon(0),
+        parallelism(n * cols * inner),
     );
 }
 
