@@ -112,8 +112,8 @@ pub struct BackendInfo {
 }
 
 /// Whether `B`'s tensors live in host memory (burn-ndarray, f32 or f64): then measurement code
-/// may read them without a transfer and use host linear algebra (the kernel's
-/// [`GramPath`](crate::measure::kernel::GramPath)).
+/// may read them without a transfer and use host linear algebra (the tangent kernel's CPU
+/// specialization asks this).
 pub fn in_host_memory<B: Backend>() -> bool {
     use std::any::TypeId;
     let b = TypeId::of::<B>();
