@@ -23,6 +23,20 @@ fn kernel_of(
     tangent_kernel(&model, &x, method)
 }
 
+/// `d` inputs, hidden `act` layers of `widths`, biases (scale 0.6) or none, and a tanh output at
+/// depth 2 (a non-identity output in the mix).
+fn varied_config(d: usize, act: Activation, widths: &[usize], bias: bool) -> MlpConfig {
+    MlpConfig::new(d, widths.to_vec())
+        .with_activation(act)
+        .with_output_activation(if widths.len() == 2 {
+            Activation::Tanh
+        } else {
+            Activation::Identity
+        })
+        .with_bias(bias)
+        .with_bias_scale(0.6)
+}
+
 #[test]
 fn structured_equals_autodiff_for_every_activation_depth_bias_and_parameterization() {
     let data = data::sphere(6, 3, SyntheticTarget::Teacher, 0);
@@ -30,16 +44,7 @@ fn structured_equals_autodiff_for_every_activation_depth_bias_and_parameterizati
         for widths in [vec![5], vec![5, 4], vec![5, 4, 3]] {
             for bias in [false, true] {
                 for param in [Parameterization::Ntk, Parameterization::Standard] {
-                    let cfg = MlpConfig::new(3, widths.clone())
-                        .with_activation(act)
-                        .with_output_activation(if widths.len() == 2 {
-                            Activation::Tanh
-                        } else {
-                            Activation::Identity
-                        })
-                        .with_bias(bias)
-                        .with_bias_scale(0.6)
-                        .with_parameterization(param);
+                    let cfg = varied_config(3, act, &widths, bias).with_parameterization(param);
                     let s = kernel_of(&cfg, 1, &data, KernelMethod::Structured);
                     let a = kernel_of(&cfg, 1, &data, KernelMethod::Autodiff);
                     let err = relative_error(&s.values, &a.values);
@@ -268,15 +273,7 @@ fn host_gram_path_equals_the_device_path_in_f64() {
     cases.push((Activation::Tanh, vec![8, 8], true, 1030));
     for (act, widths, bias, n) in cases {
         let data = data::sphere(n, 5, SyntheticTarget::Teacher, 0);
-        let cfg = MlpConfig::new(5, widths.clone())
-            .with_activation(act)
-            .with_output_activation(if widths.len() == 2 {
-                Activation::Tanh
-            } else {
-                Activation::Identity
-            })
-            .with_bias(bias)
-            .with_bias_scale(0.6);
+        let cfg = varied_config(5, act, &widths, bias);
         let model = cfg.init::<F64>(3, &device);
         let (x, _) = data.to_tensors::<F64>(&device);
         let host = structured_on(&model, &x, GramPath::Host);
