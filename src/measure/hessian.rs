@@ -290,10 +290,24 @@ pub fn hessian_operator_norm<B: Backend>(
     x: &Tensor<B, 2>,
     settings: &HessianNormSettings,
 ) -> HessianNorm {
+    hessian_operator_norm_from(model, x, settings, None)
+}
+
+/// [`hessian_operator_norm`] with the alternation started from `start_z` (e.g. the maximizing
+/// `z` at a nearby point: the card's searched points) instead of the uniform `z = 1/√n`.
+pub fn hessian_operator_norm_from<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    settings: &HessianNormSettings,
+    start_z: Option<&[f64]>,
+) -> HessianNorm {
     let n = x.dims()[0];
     let device = x.device();
     let w = model.to_vector();
-    let mut z = vec![1.0 / (n as f64).sqrt(); n];
+    let mut z = match start_z {
+        Some(z) if z.len() == n => z.to_vec(),
+        _ => vec![1.0 / (n as f64).sqrt(); n],
+    };
     let mut value = 0.0;
     let mut residual = f64::NAN;
     let mut rounds = 0;

@@ -25,7 +25,9 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::measure::hessian::{hessian_operator_norm, HessianNorm, HessianNormSettings};
+use crate::measure::hessian::{
+    hessian_operator_norm, hessian_operator_norm_from, HessianNorm, HessianNormSettings,
+};
 use crate::measure::kernel::{activation_derivative, tangent_kernel, KernelMethod};
 use crate::measure::loss::loss_gradient;
 use crate::measure::spectrum::{symmetric_eigen, LanczosSettings};
@@ -338,9 +340,16 @@ fn search_profile<B: Backend>(
             for w in [&bottom.best, &top.best] {
                 let m = Mlp::<B>::from_vector(&cfg, w, &x.device())?;
                 let d = distance(w, w0);
+                // Warm start from the last point's maximizing z: nearby points share it.
+                let start = hessian_points.last().map(|(_, h)| h.z.clone());
                 hessian_points.push((
                     d,
-                    hessian_operator_norm(&m, x, &searched_hessian_settings()),
+                    hessian_operator_norm_from(
+                        &m,
+                        x,
+                        &searched_hessian_settings(),
+                        start.as_deref(),
+                    ),
                 ));
             }
         }
