@@ -177,12 +177,13 @@ pub fn kernel_extremes(k: &TangentKernel, dense_limit: usize) -> Result<KernelEx
         return dense(k);
     };
     let mut op = KernelOperator(k);
-    let (max, max_steps, max_converged) = lanczos_largest(&mut op, &settings);
+    let top = lanczos_until(&mut op, &settings, None, Ends::Largest);
     let inverse = LanczosSettings {
         tol: INVERSE_TOL,
         ..settings
     };
-    let (inv, min_steps, min_converged) = lanczos_largest(&mut CholeskyInverse { llt }, &inverse);
+    let bottom = lanczos_until(&mut CholeskyInverse { llt }, &inverse, None, Ends::Largest);
+    let (max, inv) = (top.max, bottom.max);
     let lambda_min = 1.0 / inv.value;
     let kv = op.apply(&inv.vector);
     let min_residual = norm(
@@ -199,8 +200,8 @@ pub fn kernel_extremes(k: &TangentKernel, dense_limit: usize) -> Result<KernelEx
         residuals: Some(EigenResiduals {
             min: min_residual,
             max: max.residual,
-            converged: max_converged && min_converged,
-            iterations: max_steps + min_steps,
+            converged: top.converged && bottom.converged,
+            iterations: top.iterations + bottom.iterations,
         }),
     })
 }
@@ -256,7 +257,8 @@ pub struct ExtremeEigenvalues {
     pub max: RitzPair,
     /// Lanczos steps taken.
     pub iterations: usize,
-    /// Whether both residuals met the tolerance (or an invariant subspace was found).
+    /// Whether the residuals the run waited for (both ends, or the dominant one for
+    /// [`lanczos_dominant_from`]) met the tolerance, or an invariant subspace was found.
     pub converged: bool,
 }
 
@@ -360,8 +362,17 @@ fn lanczos_until(
     let min = pair(imin);
     let max = pair(imax);
     let scale = min.value.abs().max(max.value.abs()).max(f64::MIN_POSITIVE);
+    let met = |p: &RitzPair| p.residual <= settings.tol * scale;
     let converged = krylov.invariant
-        || (min.residual <= settings.tol * scale && max.residual <= settings.tol * scale);
+        || match ends {
+            Ends::Both => met(&min) && met(&max),
+            Ends::Largest => met(&max),
+            Ends::Dominant => met(if min.value.abs() > max.value.abs() {
+                &min
+            } else {
+                &max
+            }),
+        };
     ExtremeEigenvalues {
         min,
         max,
@@ -398,26 +409,6 @@ enum Ends {
     Largest,
     /// The end with the larger `|θ|`.
     Dominant,
-}
-
-/// The largest eigenpair of `op` by Lanczos with full reorthogonalization (stopping once it
-/// alone has converged): the pair, the steps taken and whether it converged.
-fn lanczos_largest(
-    op: &mut dyn SymmetricOperator,
-    settings: &LanczosSettings,
-) -> (RitzPair, usize, bool) {
-    let q = start_vector(op.dim(), settings.seed, None);
-    let krylov = krylov_basis(op, q, settings, Ends::Largest);
-    let k = krylov.alpha.len();
-    let evd = tridiagonal(&krylov.alpha, &krylov.beta)
-        .self_adjoint_eigen(faer::Side::Lower)
-        .expect("the tridiagonal eigenproblem converges");
-    let s = evd.S();
-    let top = (0..k).fold(0, |hi, i| if s[i] > s[hi] { i } else { hi });
-    let coefficients: Vec<f64> = (0..k).map(|j| evd.U()[(j, top)]).collect();
-    let pair = ritz_pair(op, &krylov.basis, &coefficients, s[top]);
-    let converged = krylov.invariant || pair.residual <= settings.tol * pair.value.abs();
-    (pair, k, converged)
 }
 
 /// An orthonormal Krylov basis `q_1 … q_k` and the tridiagonal `T_k = Qᵀ A Q`.

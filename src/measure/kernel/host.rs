@@ -6,12 +6,12 @@
 //! host as row-major `n × m` matrices (faer products; `σ`, `σ'` in `f64`). Each symmetric Gram product
 //! `A Aᵀ`, `Δ Δᵀ` is then formed as its lower triangle only, by faer's triangular matmul (the
 //! x86 AVX-512 / AVX2 gemm kernels, on every core): half the multiply-adds of a full product.
-//! The Hadamard products and the layer sum are fused into one `f64` pass over the lower triangle,
-//! so `K` is written once per layer and mirrored at the end.
+//! The Hadamard products and the layer sum are fused into one pass per layer over the lower
+//! triangle, in the working precision; `K` is converted to `f64` and mirrored once at the end.
 //!
 //! Same arithmetic as the device path (`Σ_l (A Aᵀ) ∘ (Δ Δᵀ) + c_b² Δ Δᵀ`) in the same working
-//! precision for the Gram products; only the summation order differs (and the Hadamard sum runs
-//! in `f64`). The tests hold the two paths equal.
+//! precision; only the summation order differs, and `σ(z)` is rounded from `f64`. The tests
+//! hold the two paths equal.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Element, Tensor};
@@ -20,7 +20,7 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::TangentKernel;
 use crate::measure::infinite::erf;
-use crate::model::{Activation, Mlp};
+use crate::model::{download_as, Activation, Mlp};
 
 /// A float the host path computes in: the backend's own `f32` or `f64`.
 trait HostFloat:
@@ -180,15 +180,19 @@ fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> V
         .into_iter()
         .map(|w| {
             let [out, inp] = w.dims();
-            (to_host::<B, T, 2>(w), out, inp)
+            (download_as::<B, T, 2>(w), out, inp)
         })
         .collect();
-    let biases: Vec<Vec<T>> = model.biases().into_iter().map(to_host::<B, T, 1>).collect();
+    let biases: Vec<Vec<T>> = model
+        .biases()
+        .into_iter()
+        .map(download_as::<B, T, 1>)
+        .collect();
     let depth = weights.len();
     let mut layers: Vec<HostLayer<T>> = Vec::with_capacity(depth);
     // σ'(z_l) of every layer, filled on the way forward.
     let mut slopes: Vec<Vec<T>> = Vec::with_capacity(depth);
-    let mut a = to_host::<B, T, 2>(x.clone());
+    let mut a = download_as::<B, T, 2>(x.clone());
     let mut width = d;
     // A_0 = c_1 x; each activation below returns c_{l+1} σ(z_l), the next layer's scaled input.
     let c1 = T::of(cfg.weight_multiplier(1));
@@ -332,17 +336,4 @@ fn each<T: HostFloat>(
                 *s = T::of(derivative);
             }
         });
-}
-
-/// `t`'s values on the host, in the working precision. Flattened first, as in
-/// [`crate::model::download`]: a shared or non-row-major tensor (a parameter's weights) is then
-/// copied with typed dimensions instead of burn-ndarray's element-by-element dynamic-rank
-/// iterator (0.8 s for the weights of an L = 3, m = 4096 net was measured there).
-fn to_host<B: Backend, T: HostFloat, const D: usize>(t: Tensor<B, D>) -> Vec<T> {
-    let len = t.shape().num_elements();
-    t.reshape([len])
-        .into_data()
-        .convert::<T>()
-        .into_vec::<T>()
-        .expect("converted to the working precision")
 }

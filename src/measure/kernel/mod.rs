@@ -20,9 +20,9 @@ pub enum GramPath {
     /// Batched tensor operations on the model's backend, in sample blocks of [`BLOCK`]: any
     /// backend, and the GPU path (nothing leaves the device but `K`).
     Device,
-    /// The layer factors are downloaded once and the lower triangles of the Gram products are
-    /// formed on the host by faer's triangular matmul, fused into `K` in `f64` (the CPU
-    /// specialization; see `host.rs`). Memory `O(n Σ m_l + n²)`.
+    /// The weights are downloaded once, the layer factors are computed on the host, and the lower
+    /// triangles of the Gram products are formed by faer's triangular matmul and summed in the
+    /// working precision (the CPU specialization; see `host.rs`). Memory `O(n Σ m_l + n²)`.
     Host,
 }
 
@@ -111,7 +111,7 @@ impl TangentKernel {
 
     /// As a faer matrix.
     pub fn to_faer(&self) -> faer::Mat<f64> {
-        faer::Mat::from_fn(self.n, self.n, |i, j| self.get(i, j))
+        faer::MatRef::from_row_major_slice(&self.values, self.n, self.n).to_owned()
     }
 }
 
