@@ -297,11 +297,6 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-/// `w ← w − c b`.
-fn subtract_scaled(w: &mut [f64], c: f64, b: &[f64]) {
-    w.iter_mut().zip(b).for_each(|(x, y)| *x -= c * y);
-}
-
 fn norm(a: &[f64]) -> f64 {
     dot(a, a).sqrt()
 }
@@ -413,7 +408,8 @@ enum Ends {
 
 /// An orthonormal Krylov basis `q_1 … q_k` and the tridiagonal `T_k = Qᵀ A Q`.
 struct Krylov {
-    basis: Vec<Vec<f64>>,
+    /// `q_1 … q_k` as the rows of one row-major `k × d` block.
+    basis: Vec<f64>,
     /// The diagonal of `T_k`.
     alpha: Vec<f64>,
     /// The off-diagonal of `T_k` (length `k − 1`).
@@ -431,25 +427,23 @@ fn krylov_basis(
     ends: Ends,
 ) -> Krylov {
     let d = op.dim();
-    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let max_iter = settings.max_iter.min(d).max(1);
+    let mut basis: Vec<f64> = Vec::with_capacity(max_iter * d);
     let mut alpha: Vec<f64> = Vec::new();
     let mut beta: Vec<f64> = Vec::new();
-    let max_iter = settings.max_iter.min(d).max(1);
     let mut invariant = false;
     loop {
         let mut w = op.apply(&q);
         let a = dot(&w, &q);
-        basis.push(q);
+        basis.extend_from_slice(&q);
         alpha.push(a);
-        // Full reorthogonalization (twice is enough: Kahan–Parlett).
+        let k = alpha.len();
+        // Full reorthogonalization, classical Gram–Schmidt twice (Kahan–Parlett: twice is
+        // enough): `w ← w − Q (Qᵀ w)` as two matrix-vector products over the basis block.
         for _ in 0..2 {
-            for b in &basis {
-                let c = dot(&w, b);
-                subtract_scaled(&mut w, c, b);
-            }
+            project_out(&basis, k, &mut w);
         }
         let b = norm(&w);
-        let k = alpha.len();
         let scale = alpha
             .iter()
             .map(|v| v.abs())
@@ -477,15 +471,40 @@ fn krylov_basis(
     }
 }
 
+/// `w ← w − Qᵀ (Q w)` for the `k` orthonormal rows of `basis` (row-major `k × d`).
+fn project_out(basis: &[f64], k: usize, w: &mut [f64]) {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, MatMut, MatRef, Par};
+    let d = w.len();
+    let q = MatRef::from_row_major_slice(basis, k, d);
+    let mut c = vec![0.0; k];
+    matmul(
+        MatMut::from_column_major_slice_mut(&mut c, k, 1),
+        Accum::Replace,
+        q,
+        MatRef::from_column_major_slice(w, d, 1),
+        1.0,
+        Par::Seq,
+    );
+    matmul(
+        MatMut::from_column_major_slice_mut(w, d, 1),
+        Accum::Add,
+        q.transpose(),
+        MatRef::from_column_major_slice(&c, k, 1),
+        -1.0,
+        Par::Seq,
+    );
+}
+
 /// The Ritz pair `(θ, v = Q c / ‖Q c‖)` with its true residual `‖A v − θ v‖`.
 fn ritz_pair(
     op: &mut dyn SymmetricOperator,
-    basis: &[Vec<f64>],
+    basis: &[f64],
     coefficients: &[f64],
     theta: f64,
 ) -> RitzPair {
     let mut v = vec![0.0; op.dim()];
-    for (b, &c) in basis.iter().zip(coefficients) {
+    for (b, &c) in basis.chunks(op.dim()).zip(coefficients) {
         v.iter_mut().zip(b).for_each(|(x, y)| *x += c * y);
     }
     let nv = norm(&v);

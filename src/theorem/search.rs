@@ -21,9 +21,8 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::measure::hessian::{hessian_vector_product, Objective};
+use crate::measure::hessian::{Derivatives, Objective};
 use crate::measure::kernel::{tangent_kernel, KernelMethod};
-use crate::measure::loss::contraction_gradient;
 use crate::measure::spectrum::symmetric_eigen;
 use crate::model::{Mlp, MlpConfig};
 
@@ -101,8 +100,10 @@ pub struct SearchResult {
 ///
 /// Cost: one backward pass (`DFᵀv`) and one Hessian-vector product of `vᵀF`.
 pub fn eigenvalue_gradient<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, v: &[f64]) -> Vec<f64> {
-    let g_v = contraction_gradient(model, x, v);
-    hessian_vector_product(model, x, &Objective::Contraction(v.to_vec()), &g_v)
+    let derivatives = Derivatives::at(model, x);
+    let g_v = derivatives.gradient(v);
+    derivatives
+        .product(&Objective::Contraction(v.to_vec()), &g_v)
         .hv
         .into_iter()
         .map(|h| 2.0 * h)

@@ -32,6 +32,9 @@ pub mod tol {
     pub const KERNEL_METHODS: f64 = 1e-12;
     /// Hessian-vector products vs central differences of exact gradients in f64 (relative).
     pub const HVP_FD: f64 = 1e-7;
+    /// The host (written-out MLP passes) vs the device (second-order autodiff) Hessian-vector
+    /// products in f64 (relative, whole vector): only summation order differs.
+    pub const HVP_PATHS: f64 = 1e-12;
     /// ndarray f32 vs wgpu f32 (relative).
     pub const BACKENDS_F32: f64 = 1e-4;
 }

@@ -159,7 +159,7 @@ fn lower_gram<T: HostFloat>(dst: &mut Mat<T>, f: &[T], width: usize) {
 
 /// Every core for a product of at least 2²² multiply-adds; one below, where waking the thread
 /// pool costs more than it saves (measured: the n = 128 bench cases).
-fn parallelism(multiply_adds: usize) -> Par {
+pub(crate) fn parallelism(multiply_adds: usize) -> Par {
     if multiply_adds >= 1 << 22 {
         Par::rayon(0)
     } else {

@@ -13,6 +13,8 @@ use crate::model::{download, Activation, Mlp};
 
 mod host;
 
+pub(crate) use host::parallelism;
+
 /// Where the Gram products of [`KernelMethod::Structured`] run. The arithmetic is the same; the
 /// tests hold the two paths equal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

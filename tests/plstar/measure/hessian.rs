@@ -6,12 +6,14 @@ use burn::tensor::Tensor;
 use plstar::data::{self, SyntheticTarget};
 use plstar::measure::hessian::{
     hessian_operator_norm, hessian_vector_product, loss_hessian_extremes, max_output_hessian_norm,
-    HessianNormSettings, Objective,
+    DerivativePath, Derivatives, HessianNormSettings, HessianVectorProduct, Objective,
 };
 use plstar::measure::kernel::{tangent_kernel, KernelMethod};
 use plstar::measure::loss::{contraction_gradient, loss_gradient};
 use plstar::measure::spectrum::{dense_spectrum, LanczosSettings};
-use plstar::model::{download, upload, Activation, Mlp, MlpConfig};
+use plstar::model::{download, upload, Activation, Mlp, MlpConfig, Parameterization};
+
+use super::varied_config;
 
 use crate::{relative_error, tol, F64};
 
@@ -418,4 +420,181 @@ fn hessian_operator_norm_of_a_tanh_network_equals_the_dense_sup_over_output_dire
         "z = {:?}, θ* = {best_theta}",
         measured.z
     );
+}
+
+/// The products of both paths at one point, for `objective` along `v`.
+fn products_on_both_paths<B: burn::tensor::backend::Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    objective: &Objective<B>,
+    v: &[f64],
+) -> [HessianVectorProduct; 2] {
+    [DerivativePath::Host, DerivativePath::Device]
+        .map(|path| Derivatives::on(model, x, path).product(objective, v))
+}
+
+/// The tolerance of host against device `H v` in f64: [`tol::HVP_PATHS`], except through erf
+/// (erf and GELU hidden layers), where Burn 0.21's second-order reverse mode is itself off by up
+/// to 3e-8 relative (measured; `DFᵀz` through erf is exact), while the host path agrees with
+/// extrapolated central differences to 1e-12 (the next test).
+fn tolerance(act: Activation) -> f64 {
+    match act {
+        Activation::Erf | Activation::Gelu => 1e-7,
+        _ => tol::HVP_PATHS,
+    }
+}
+
+/// The CPU specialization (the MLP's tangent and differentiated reverse passes written out, f64)
+/// computes the same `∇²g v`, `DF v` and `DFᵀz` as second-order reverse mode through Burn's
+/// autodiff, to 1e-12 relative in f64 (see [`tolerance`] for erf): every activation, depths 0–3,
+/// with and without biases, both parameterizations, a tanh output (depth 2), for the loss and
+/// for a contraction.
+#[test]
+fn host_second_order_products_equal_second_order_autodiff_in_f64() {
+    let device = Default::default();
+    let data = data::sphere(7, 4, SyntheticTarget::Teacher, 0);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let z = vec![0.3, -1.0, 0.5, 0.2, 0.9, -0.4, 0.7];
+    for act in Activation::ALL {
+        for widths in [vec![], vec![6], vec![6, 5], vec![6, 5, 4]] {
+            for bias in [false, true] {
+                for param in [Parameterization::Ntk, Parameterization::Standard] {
+                    let cfg = varied_config(4, act, &widths, bias).with_parameterization(param);
+                    let model = cfg.init::<F64>(4, &device);
+                    let p = cfg.parameter_count();
+                    let v: Vec<f64> = (0..p).map(|i| ((i as f64) * 0.37).sin()).collect();
+                    let case = format!("{act} {widths:?} bias {bias} {param:?}");
+                    assert_eq!(
+                        DerivativePath::for_backend(&model, 7),
+                        DerivativePath::Host,
+                        "{case}"
+                    );
+                    for objective in [
+                        Objective::Loss(y.clone()),
+                        Objective::Contraction(z.clone()),
+                    ] {
+                        let [host, device] = products_on_both_paths(&model, &x, &objective, &v);
+                        let err = relative_error(&host.hv, &device.hv);
+                        assert!(err < tolerance(act), "{case} {objective:?}: H v {err:e}");
+                        if let (Some(a), Some(b)) = (&host.jv, &device.jv) {
+                            let err = relative_error(a, b);
+                            assert!(err < tol::HVP_PATHS, "{case}: DF v {err:e}");
+                        }
+                        assert_eq!(host.jv.is_some(), device.jv.is_some(), "{case}");
+                    }
+                    let host = Derivatives::on(&model, &x, DerivativePath::Host).gradient(&z);
+                    let err = relative_error(&host, &contraction_gradient(&model, &x, &z));
+                    assert!(err < tol::HVP_PATHS, "{case}: DFᵀz {err:e}");
+                }
+            }
+        }
+    }
+}
+
+/// The host path's exact `D²F[u, u]` (a second-order forward pass) equals `uᵀ H_{F_k} u` from the
+/// device path's exact HVPs (to 1e-12; see [`tolerance`] for erf), and the device path's central differences of JVPs (to
+/// the finite-difference tolerance).
+#[test]
+fn host_second_directional_derivative_equals_quadratic_forms_of_output_hessians() {
+    let device = Default::default();
+    let n = 5;
+    let data = data::sphere(n, 3, SyntheticTarget::Teacher, 0);
+    let (x, _) = data.to_tensors::<F64>(&device);
+    for act in Activation::ALL {
+        for widths in [vec![], vec![6], vec![6, 5], vec![6, 5, 4]] {
+            let cfg = varied_config(3, act, &widths, true);
+            let model = cfg.init::<F64>(5, &device);
+            let p = cfg.parameter_count();
+            let u: Vec<f64> = (0..p).map(|i| ((i as f64) * 0.61).cos()).collect();
+            let host = Derivatives::on(&model, &x, DerivativePath::Host).second_derivative(&u, 0.0);
+            let on_device = Derivatives::on(&model, &x, DerivativePath::Device);
+            let forms: Vec<f64> = (0..n)
+                .map(|k| {
+                    let mut e = vec![0.0; n];
+                    e[k] = 1.0;
+                    let hu = on_device.product(&Objective::Contraction(e), &u).hv;
+                    hu.iter().zip(&u).map(|(a, b)| a * b).sum()
+                })
+                .collect();
+            let case = format!("{act} {widths:?}");
+            let err = relative_error(&host, &forms);
+            assert!(err < tolerance(act), "{case}: {err:e} {host:?} {forms:?}");
+            let fd = on_device.second_derivative(&u, 1e-4);
+            let err = relative_error(&host, &fd);
+            assert!(
+                err < tol::HVP_FD,
+                "{case}: against central differences {err:e}"
+            );
+        }
+    }
+}
+
+/// On an f32 model the host path computes in f64 on the model's own f32 weights and inputs: its
+/// products equal the f64 device path's on the same values widened, to 1e-12, not to f32
+/// round-off.
+#[test]
+fn host_products_of_an_f32_model_are_the_f64_products_of_its_weights() {
+    let device = Default::default();
+    let data = data::sphere(9, 5, SyntheticTarget::Teacher, 0);
+    let cfg = MlpConfig::new(5, vec![12, 10])
+        .with_activation(Activation::Tanh)
+        .with_bias(true);
+    let single = cfg.init::<crate::F32>(1, &device);
+    let (x32, _) = data.to_tensors::<crate::F32>(&device);
+    let widened = Mlp::<F64>::from_vector(&cfg, &single.to_vector(), &device).unwrap();
+    let x64: Tensor<F64, 2> = upload(&download(x32.clone()), x32.dims(), &device);
+    let z: Vec<f64> = (0..9).map(|i| 1.0 - 0.2 * i as f64).collect();
+    let v: Vec<f64> = (0..cfg.parameter_count())
+        .map(|i| ((i as f64) * 0.13).sin())
+        .collect();
+    let host = Derivatives::on(&single, &x32, DerivativePath::Host)
+        .product(&Objective::Contraction(z.clone()), &v)
+        .hv;
+    let exact = hessian_vector_product(&widened, &x64, &Objective::Contraction(z), &v).hv;
+    let err = relative_error(&host, &exact);
+    assert!(err < tol::HVP_PATHS, "relative error {err:e}");
+}
+
+/// The host path's `H v` equals Richardson-extrapolated central differences of exact gradients
+/// (first-order reverse mode through Burn, `(4 D(h/2) − D(h)) / 3`, error `O(h⁴)` ≈ 1e-12 at
+/// `h = 2e-3`) to 1e-10 relative, for every smooth activation, depth 2 with biases and a tanh
+/// output, the loss and a contraction. This oracle decides the erf cases where the two paths
+/// differ: the host path is the accurate one.
+#[test]
+fn host_hessian_vector_products_match_extrapolated_differences_of_exact_gradients() {
+    let device = Default::default();
+    let data = data::sphere(7, 4, SyntheticTarget::Teacher, 0);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let z = vec![0.3, -1.0, 0.5, 0.2, 0.9, -0.4, 0.7];
+    for act in Activation::ALL.into_iter().filter(|a| a.is_smooth()) {
+        let cfg = varied_config(4, act, &[6, 5], true);
+        let w = cfg.initial_parameters(4);
+        let model = Mlp::<F64>::from_vector(&cfg, &w, &device).unwrap();
+        let v: Vec<f64> = (0..w.len()).map(|i| ((i as f64) * 0.37).sin()).collect();
+        for objective in [
+            Objective::Loss(y.clone()),
+            Objective::Contraction(z.clone()),
+        ] {
+            let shifted =
+                |h: f64| -> Vec<f64> { w.iter().zip(&v).map(|(a, b)| a + h * b).collect() };
+            let difference = |h: f64| -> Vec<f64> {
+                gradient(&cfg, &shifted(h), &x, &objective)
+                    .iter()
+                    .zip(gradient(&cfg, &shifted(-h), &x, &objective))
+                    .map(|(a, b)| (a - b) / (2.0 * h))
+                    .collect()
+            };
+            let (coarse, fine) = (difference(2e-3), difference(1e-3));
+            let extrapolated: Vec<f64> = coarse
+                .iter()
+                .zip(&fine)
+                .map(|(c, f)| (4.0 * f - c) / 3.0)
+                .collect();
+            let host = Derivatives::on(&model, &x, DerivativePath::Host)
+                .product(&objective, &v)
+                .hv;
+            let err = relative_error(&host, &extrapolated);
+            assert!(err < 1e-10, "{act} {objective:?}: relative error {err:e}");
+        }
+    }
 }

@@ -9,6 +9,7 @@ use plstar::measure::loss::loss_gradient;
 use plstar::measure::spectrum::dense_spectrum;
 use plstar::model::{download, Activation, Mlp, MlpConfig, Parameterization};
 
+use super::varied_config;
 use crate::{relative_error, tol, F64};
 
 fn kernel_of(
@@ -21,20 +22,6 @@ fn kernel_of(
     let model = cfg.init::<F64>(seed, &device);
     let (x, _) = data.to_tensors::<F64>(&device);
     tangent_kernel(&model, &x, method)
-}
-
-/// `d` inputs, hidden `act` layers of `widths`, biases (scale 0.6) or none, and a tanh output at
-/// depth 2 (a non-identity output in the mix).
-fn varied_config(d: usize, act: Activation, widths: &[usize], bias: bool) -> MlpConfig {
-    MlpConfig::new(d, widths.to_vec())
-        .with_activation(act)
-        .with_output_activation(if widths.len() == 2 {
-            Activation::Tanh
-        } else {
-            Activation::Identity
-        })
-        .with_bias(bias)
-        .with_bias_scale(0.6)
 }
 
 #[test]

@@ -1,8 +1,15 @@
-//! Hessians through exact Hessian-vector products (second-order reverse mode).
+//! Hessians through exact Hessian-vector products.
 //!
-//! The model is rebuilt on `Autodiff<Autodiff<B>>` from inner-level leaves. A backward pass on
-//! the outer level gives `∇_w g` as a tensor still tracked by the inner level; a second backward
-//! of `⟨∇_w g, v⟩` gives `∇²g · v`. No finite differences are involved in `H v`.
+//! Two paths compute the same products ([`DerivativePath`]):
+//! - **device**, any backend: the model is rebuilt on `Autodiff<Autodiff<B>>` from inner-level
+//!   leaves. A backward pass on the outer level gives `∇_w g` as a tensor still tracked by the
+//!   inner level; a second backward of `⟨∇_w g, v⟩` gives `∇²g · v`
+//!   ([`hessian_vector_product`]);
+//! - **host**, the CPU specialization (`host.rs`): the forward pass at `w` is kept in `f64` and
+//!   each product is a forward tangent pass and a differentiated reverse pass written out for the
+//!   MLP, with no activation evaluated again. The tests hold it equal to the device path.
+//!
+//! No finite differences are involved in `H v` on either path.
 //!
 //! Quantities (THEORY.md):
 //! - the loss Hessian `H_L = DFᵀDF + Σ_k r_k H_{F_k}` (λ_min can be negative: the sign is kept);
@@ -16,11 +23,132 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::measure::loss::square_loss;
+use crate::measure::kernel::HOST_FACTOR_LIMIT;
+use crate::measure::loss::{contraction_gradient, square_loss};
 use crate::measure::spectrum::{
     lanczos, lanczos_dominant_from, ExtremeEigenvalues, LanczosSettings, SymmetricOperator,
 };
 use crate::model::{download, machine_epsilon, upload, Mlp};
+
+mod host;
+
+pub use host::HostPoint;
+
+/// Where the second-order products of [`Derivatives`] run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DerivativePath {
+    /// Second-order reverse mode through Burn's autodiff on the model's backend
+    /// ([`hessian_vector_product`]): any backend, and the GPU path.
+    Device,
+    /// The MLP's own tangent and reverse passes on the host, in `f64`, from one forward pass kept
+    /// per point ([`HostPoint`]): the CPU specialization.
+    Host,
+}
+
+impl DerivativePath {
+    /// [`DerivativePath::Host`] for the backends whose tensors live in host memory (burn-ndarray)
+    /// when the kept forward pass and a product's intermediates (about ten `f64` values per sample
+    /// and unit) fit in [`HOST_FACTOR_LIMIT`]; [`DerivativePath::Device`] otherwise.
+    pub fn for_backend<B: Backend>(model: &Mlp<B>, n: usize) -> DerivativePath {
+        let units: usize = model.config().layer_sizes().iter().sum();
+        let bytes = (n as u128) * (10 * units as u128) * 8;
+        if crate::model::backend::in_host_memory::<B>() && bytes <= HOST_FACTOR_LIMIT as u128 {
+            DerivativePath::Host
+        } else {
+            DerivativePath::Device
+        }
+    }
+}
+
+/// The derivatives of `F` at one point `w` (the model's parameters) on inputs `x`: every product
+/// at this point goes through here, on the path chosen once.
+pub struct Derivatives<'a, B: Backend> {
+    model: &'a Mlp<B>,
+    x: &'a Tensor<B, 2>,
+    host: Option<HostPoint>,
+}
+
+impl<'a, B: Backend> Derivatives<'a, B> {
+    /// The derivatives at `model` on `x`, on [`DerivativePath::for_backend`].
+    pub fn at(model: &'a Mlp<B>, x: &'a Tensor<B, 2>) -> Self {
+        Self::on(model, x, DerivativePath::for_backend(model, x.dims()[0]))
+    }
+
+    /// The derivatives at `model` on `x`, on `path` (the host path runs the forward pass now).
+    pub fn on(model: &'a Mlp<B>, x: &'a Tensor<B, 2>, path: DerivativePath) -> Self {
+        let host = (path == DerivativePath::Host).then(|| HostPoint::at(model, x));
+        Self { model, x, host }
+    }
+
+    /// The path the products take.
+    pub fn path(&self) -> DerivativePath {
+        match self.host {
+            Some(_) => DerivativePath::Host,
+            None => DerivativePath::Device,
+        }
+    }
+
+    /// `n`.
+    pub fn samples(&self) -> usize {
+        self.x.dims()[0]
+    }
+
+    /// The model at `w`.
+    pub fn model(&self) -> &'a Mlp<B> {
+        self.model
+    }
+
+    /// `∇²g(w) v` for `objective` (and `DF(w) v` for a contraction).
+    pub fn product(&self, objective: &Objective<B>, v: &[f64]) -> HessianVectorProduct {
+        let Some(host) = &self.host else {
+            return hessian_vector_product(self.model, self.x, objective, v);
+        };
+        match objective {
+            Objective::Contraction(z) => {
+                let (hv, jv) = host.hvp(z, false, v);
+                HessianVectorProduct { hv, jv: Some(jv) }
+            }
+            Objective::Loss(y) => {
+                let y = download(y.clone());
+                let r: Vec<f64> = host.output().iter().zip(&y).map(|(f, y)| f - y).collect();
+                let (hv, _) = host.hvp(&r, true, v);
+                HessianVectorProduct { hv, jv: None }
+            }
+        }
+    }
+
+    /// `DF(w)ᵀ z = ∇_w (zᵀF)`, parameter-vector order.
+    pub fn gradient(&self, z: &[f64]) -> Vec<f64> {
+        match &self.host {
+            Some(host) => host.vjp(z),
+            None => contraction_gradient(self.model, self.x, z),
+        }
+    }
+
+    /// `D²F(w)[u, u] = (uᵀ H_{F_k} u)_k`: exact on the host path (a second-order forward pass);
+    /// on the device path the central difference `(DF(w + hu)u − DF(w − hu)u) / 2h` of exact
+    /// Jacobian-vector products, `h = step`.
+    pub fn second_derivative(&self, u: &[f64], step: f64) -> Vec<f64> {
+        if let Some(host) = &self.host {
+            return host.second_derivative(u);
+        }
+        let n = self.samples();
+        let w = self.model.to_vector();
+        let jvp_at = |sign: f64| {
+            let ws: Vec<f64> = w.iter().zip(u).map(|(a, b)| a + sign * step * b).collect();
+            let m = Mlp::<B>::from_vector(self.model.config(), &ws, &self.x.device())
+                .expect("length p");
+            hessian_vector_product(&m, self.x, &Objective::Contraction(vec![0.0; n]), u)
+                .jv
+                .expect("contraction gives a JVP")
+        };
+        let (plus, minus) = (jvp_at(1.0), jvp_at(-1.0));
+        plus.iter()
+            .zip(&minus)
+            .map(|(a, b)| (a - b) / (2.0 * step))
+            .collect()
+    }
+}
 
 type Inner<B> = Autodiff<B>;
 type Outer<B> = Autodiff<Autodiff<B>>;
@@ -52,7 +180,8 @@ fn split<B: Backend>(
     (probe.weights(), probe.biases())
 }
 
-/// `∇²g(w) v` for the objective `g` at the model's parameters `w`, inputs `x` `[n, d]`.
+/// `∇²g(w) v` for the objective `g` at the model's parameters `w`, inputs `x` `[n, d]`, by
+/// second-order reverse mode on the model's backend (the device path of [`Derivatives`]).
 ///
 /// Cost: about two forward and two backward passes.
 pub fn hessian_vector_product<B: Backend>(
@@ -141,22 +270,20 @@ pub fn hessian_vector_product<B: Backend>(
     HessianVectorProduct { hv, jv }
 }
 
-/// `∇²g(w)` as a [`SymmetricOperator`] on `ℝᵖ` (one product per [`hessian_vector_product`]).
-pub struct HessianOperator<'a, B: Backend> {
-    /// The model at `w`.
-    pub model: &'a Mlp<B>,
-    /// Inputs `[n, d]`.
-    pub x: &'a Tensor<B, 2>,
+/// `∇²g(w)` as a [`SymmetricOperator`] on `ℝᵖ` (one [`Derivatives::product`] per application).
+pub struct HessianOperator<'d, 'a, B: Backend> {
+    /// The derivatives at `w`.
+    pub derivatives: &'d Derivatives<'a, B>,
     /// The function `g`.
     pub objective: Objective<B>,
 }
 
-impl<B: Backend> SymmetricOperator for HessianOperator<'_, B> {
+impl<B: Backend> SymmetricOperator for HessianOperator<'_, '_, B> {
     fn dim(&self) -> usize {
-        self.model.config().parameter_count()
+        self.derivatives.model.config().parameter_count()
     }
     fn apply(&mut self, v: &[f64]) -> Vec<f64> {
-        hessian_vector_product(self.model, self.x, &self.objective, v).hv
+        self.derivatives.product(&self.objective, v).hv
     }
 }
 
@@ -167,9 +294,9 @@ pub fn loss_hessian_extremes<B: Backend>(
     y: &Tensor<B, 1>,
     settings: &LanczosSettings,
 ) -> ExtremeEigenvalues {
+    let derivatives = Derivatives::at(model, x);
     let mut op = HessianOperator {
-        model,
-        x,
+        derivatives: &derivatives,
         objective: Objective::Loss(y.clone()),
     };
     lanczos(&mut op, settings)
@@ -186,9 +313,9 @@ pub fn output_hessian_norm<B: Backend>(
     let n = x.dims()[0];
     let mut z = vec![0.0; n];
     z[k] = 1.0;
+    let derivatives = Derivatives::at(model, x);
     let mut op = HessianOperator {
-        model,
-        x,
+        derivatives: &derivatives,
         objective: Objective::Contraction(z),
     };
     lanczos(&mut op, settings)
@@ -242,7 +369,8 @@ pub struct HessianNormSettings {
     pub max_rounds: usize,
     /// Stop when the value changes by less than this, relatively.
     pub tol: f64,
-    /// Central-difference step for `D²F[u, u]` (used only to choose `z`); `None` scales it
+    /// Central-difference step for `D²F[u, u]` on the device path (used only to choose `z`; the
+    /// host path computes `D²F[u, u]` exactly and ignores it); `None` scales it
     /// with the backend's precision: `h = ε^{1/3}` (`6e-6` in f64, `5e-3` in f32), which
     /// balances the `O(h²)` truncation error against the `O(ε/h)` round-off of a unit `u`.
     pub step: Option<f64>,
@@ -281,10 +409,10 @@ pub struct HessianNorm {
 
 /// `‖H_F‖ = sup_{‖z‖=‖u‖=1} |uᵀ (Σ_k z_k H_{F_k}) u|` by alternating maximization:
 /// for fixed `z`, `u` is the dominant eigenvector of `H(z)` (Lanczos on exact HVPs); for fixed
-/// `u`, the best `z` is `q/‖q‖` with `q_k = uᵀ H_{F_k} u = D²F[u, u]_k`, taken as the central
-/// difference `(DF(w + hu)u − DF(w − hu)u) / 2h` of exact Jacobian-vector products. The value
-/// is the largest seen over the rounds (reported with its `z` and residual); it comes from the exact
-/// HVPs alone.
+/// `u`, the best `z` is `q/‖q‖` with `q_k = uᵀ H_{F_k} u = D²F[u, u]_k`
+/// ([`Derivatives::second_derivative`]: exact on the host path, a central difference of exact
+/// Jacobian-vector products on the device path). The value is the largest seen over the rounds
+/// (reported with its `z` and residual); it comes from the exact HVPs alone.
 pub fn hessian_operator_norm<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
@@ -301,13 +429,15 @@ pub fn hessian_operator_norm_from<B: Backend>(
     settings: &HessianNormSettings,
     start_z: Option<&[f64]>,
 ) -> HessianNorm {
-    let n = x.dims()[0];
-    let device = x.device();
-    let w = model.to_vector();
+    let derivatives = Derivatives::at(model, x);
+    let n = derivatives.samples();
     let mut z = match start_z {
         Some(z) if z.len() == n => z.to_vec(),
         _ => vec![1.0 / (n as f64).sqrt(); n],
     };
+    let step = settings
+        .step
+        .unwrap_or_else(|| machine_epsilon::<B>().cbrt());
     let mut value = 0.0;
     let mut residual = f64::NAN;
     let mut rounds = 0;
@@ -317,8 +447,7 @@ pub fn hessian_operator_norm_from<B: Backend>(
     while rounds < settings.max_rounds {
         rounds += 1;
         let mut op = HessianOperator {
-            model,
-            x,
+            derivatives: &derivatives,
             objective: Objective::Contraction(z.clone()),
         };
         // Warm start from the previous round's u: consecutive H(z) differ little.
@@ -337,24 +466,7 @@ pub fn hessian_operator_norm_from<B: Backend>(
             converged = true;
             break;
         }
-        // q = D²F[u, u] by central differences of JVPs.
-        let u = &pair.vector;
-        let h = settings
-            .step
-            .unwrap_or_else(|| machine_epsilon::<B>().cbrt());
-        let jvp_at = |sign: f64| {
-            let ws: Vec<f64> = w.iter().zip(u).map(|(a, b)| a + sign * h * b).collect();
-            let m = Mlp::<B>::from_vector(model.config(), &ws, &device).expect("length p");
-            hessian_vector_product(&m, x, &Objective::Contraction(vec![0.0; n]), u)
-                .jv
-                .expect("contraction gives a JVP")
-        };
-        let (plus, minus) = (jvp_at(1.0), jvp_at(-1.0));
-        let q: Vec<f64> = plus
-            .iter()
-            .zip(&minus)
-            .map(|(a, b)| (a - b) / (2.0 * h))
-            .collect();
+        let q = derivatives.second_derivative(&pair.vector, step);
         let nq = q.iter().map(|v| v * v).sum::<f64>().sqrt();
         if nq == 0.0 {
             converged = true;

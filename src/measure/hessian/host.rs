@@ -1,0 +1,417 @@
+//! Second-order products of the MLP on the host: the CPU specialization of
+//! [`DerivativePath::Host`](super::DerivativePath::Host).
+//!
+//! The weights and inputs are downloaded once and the forward pass at `w` is kept in `f64`: every
+//! layer's input `α⁽ˡ⁻¹⁾` and `σ'(z⁽ˡ⁾)`, `σ''(z⁽ˡ⁾)`. A product then costs a few matrix
+//! products per layer and no activation evaluation: the many products Lanczos and the card's
+//! searches take at one point share one forward pass. With `c_l`, `c_b` the layer multipliers
+//! of [`crate::model`], the passes are (rows are samples, `V⁽ˡ⁾`, `v_b⁽ˡ⁾` the direction's blocks):
+//!
+//! ```text
+//! tangent (R-op):  ż⁽ˡ⁾ = c_l (α̇⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + α⁽ˡ⁻¹⁾ V⁽ˡ⁾ᵀ) + c_b v_b⁽ˡ⁾,   α̇⁽ˡ⁾ = σ'(z⁽ˡ⁾) ∘ ż⁽ˡ⁾,  α̇⁽⁰⁾ = 0
+//!                  DF v = σ_out'(z⁽ᴸ⁺¹⁾) ∘ ż⁽ᴸ⁺¹⁾
+//! reverse, cotangent c on F and its tangent ċ:
+//!                  δ⁽ᴸ⁺¹⁾ = c ∘ σ_out',   δ̇⁽ᴸ⁺¹⁾ = ċ ∘ σ_out' + c ∘ σ_out'' ∘ ż⁽ᴸ⁺¹⁾
+//!                  (∇²g v)_{W⁽ˡ⁾} = c_l (δ̇⁽ˡ⁾ᵀ α⁽ˡ⁻¹⁾ + δ⁽ˡ⁾ᵀ α̇⁽ˡ⁻¹⁾),   (∇²g v)_{b⁽ˡ⁾} = c_b Σ_rows δ̇⁽ˡ⁾
+//!                  g = c_l δ⁽ˡ⁾ W⁽ˡ⁾,   ġ = c_l (δ̇⁽ˡ⁾ W⁽ˡ⁾ + δ⁽ˡ⁾ V⁽ˡ⁾)
+//!                  δ⁽ˡ⁻¹⁾ = g ∘ σ'(z⁽ˡ⁻¹⁾),   δ̇⁽ˡ⁻¹⁾ = ġ ∘ σ'(z⁽ˡ⁻¹⁾) + g ∘ σ''(z⁽ˡ⁻¹⁾) ∘ ż⁽ˡ⁻¹⁾
+//! ```
+//!
+//! For `g = zᵀF`: `c = z`, `ċ = 0`. For the loss `½‖F − y‖²`: `c = F − y`, `ċ = DF v`. The
+//! second directional derivative `D²F[u, u]` is a second-order forward pass:
+//! `z̈⁽ˡ⁾ = c_l (α̈⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + 2 α̇⁽ˡ⁻¹⁾ U⁽ˡ⁾ᵀ)`, `α̈⁽ˡ⁾ = σ'' ∘ ż⁽ˡ⁾² + σ' ∘ z̈⁽ˡ⁾`.
+//!
+//! Everything runs in `f64` whatever the backend's precision: the weights are the backend's own
+//! values (an `f32` model's `f32` weights, widened exactly), so the products are those of the same
+//! function, with less round-off than the device path in `f32`. The tests hold these products
+//! equal to the second-order reverse mode of [`super::hessian_vector_product`] and to finite
+//! differences.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use faer::{Accum, MatMut, MatRef};
+
+use crate::measure::infinite::erf;
+use crate::measure::kernel::parallelism;
+use crate::model::{download, Activation, Mlp};
+
+/// One layer at `w`: its weights and the forward pass through it, all samples, row-major.
+struct Layer {
+    /// `W⁽ˡ⁾` `[out, in]`.
+    weights: Vec<f64>,
+    /// `α⁽ˡ⁻¹⁾` `[n, in]` (unscaled: `x` for the first layer).
+    input: Vec<f64>,
+    /// `σ'(z⁽ˡ⁾)` `[n, out]`.
+    slope: Vec<f64>,
+    /// `σ''(z⁽ˡ⁾)` `[n, out]`.
+    curvature: Vec<f64>,
+    /// `c_l`.
+    scale: f64,
+    in_width: usize,
+    out_width: usize,
+}
+
+/// The MLP's forward pass at one point `w`, on the host in `f64`, ready for many products.
+pub struct HostPoint {
+    n: usize,
+    layers: Vec<Layer>,
+    /// `c_b` when the model has biases.
+    bias: Option<f64>,
+    /// `F(w)` `[n]`.
+    output: Vec<f64>,
+}
+
+impl HostPoint {
+    /// The forward pass of `model` on `x` `[n, d]`.
+    pub fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
+        let cfg = model.config();
+        let [n, _] = x.dims();
+        let biases: Vec<Vec<f64>> = model.biases().into_iter().map(download).collect();
+        let weights = model.weights();
+        let depth = weights.len();
+        let mut input = download(x.clone());
+        let mut layers = Vec::with_capacity(depth);
+        for (l, w) in weights.into_iter().enumerate() {
+            let [out_width, in_width] = w.dims();
+            let weights = download(w);
+            let scale = cfg.weight_multiplier(l + 1);
+            let mut z = vec![0.0; n * out_width];
+            gemm(
+                &mut z,
+                rows(&input, n, in_width),
+                rows(&weights, out_width, in_width).transpose(),
+                scale,
+                Accum::Replace,
+            );
+            if let Some(b) = biases.get(l) {
+                add_rows(&mut z, b, cfg.bias_multiplier());
+            }
+            let act = if l + 1 == depth {
+                cfg.output_activation
+            } else {
+                cfg.activation
+            };
+            let (slope, curvature) = derivatives(act, &mut z);
+            layers.push(Layer {
+                weights,
+                input: std::mem::replace(&mut input, z),
+                slope,
+                curvature,
+                scale,
+                in_width,
+                out_width,
+            });
+        }
+        Self {
+            n,
+            layers,
+            bias: cfg.bias.then(|| cfg.bias_multiplier()),
+            output: input,
+        }
+    }
+
+    /// `F(w)` `[n]`.
+    pub fn output(&self) -> &[f64] {
+        &self.output
+    }
+
+    /// The blocks `(V⁽ˡ⁾, v_b⁽ˡ⁾)` of a parameter vector, layer by layer.
+    fn blocks<'v>(&self, v: &'v [f64]) -> Vec<(&'v [f64], &'v [f64])> {
+        let mut at = 0;
+        self.layers
+            .iter()
+            .map(|layer| {
+                let w = layer.out_width * layer.in_width;
+                let b = if self.bias.is_some() {
+                    layer.out_width
+                } else {
+                    0
+                };
+                let block = (&v[at..at + w], &v[at + w..at + w + b]);
+                at += w + b;
+                block
+            })
+            .collect()
+    }
+
+    /// `ż⁽ˡ⁾` of every layer along `v`: the first-order forward pass.
+    fn tangents(&self, v: &[f64]) -> Vec<Vec<f64>> {
+        let n = self.n;
+        let mut out: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
+        for (l, (layer, (vw, vb))) in self.layers.iter().zip(self.blocks(v)).enumerate() {
+            let mut zd = vec![0.0; n * layer.out_width];
+            gemm(
+                &mut zd,
+                rows(&layer.input, n, layer.in_width),
+                rows(vw, layer.out_width, layer.in_width).transpose(),
+                layer.scale,
+                Accum::Replace,
+            );
+            if l > 0 {
+                let a_dot = hadamard(&self.layers[l - 1].slope, &out[l - 1]);
+                gemm(
+                    &mut zd,
+                    rows(&a_dot, n, layer.in_width),
+                    rows(&layer.weights, layer.out_width, layer.in_width).transpose(),
+                    layer.scale,
+                    Accum::Add,
+                );
+            }
+            if let Some(cb) = self.bias {
+                add_rows(&mut zd, vb, cb);
+            }
+            out.push(zd);
+        }
+        out
+    }
+
+    /// `DF(w) v` `[n]`.
+    pub fn jvp(&self, v: &[f64]) -> Vec<f64> {
+        let zd = self.tangents(v);
+        hadamard(&self.last().slope, zd.last().expect("at least one layer"))
+    }
+
+    /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
+    pub fn vjp(&self, c: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let mut delta = hadamard(c, &self.last().slope);
+        let mut blocks: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate().rev() {
+            let block = self.parameter_block(layer, &delta);
+            if l > 0 {
+                let mut g = vec![0.0; n * layer.in_width];
+                gemm(
+                    &mut g,
+                    rows(&delta, n, layer.out_width),
+                    rows(&layer.weights, layer.out_width, layer.in_width),
+                    layer.scale,
+                    Accum::Replace,
+                );
+                delta = hadamard(&g, &self.layers[l - 1].slope);
+            }
+            blocks.push(block);
+        }
+        blocks.into_iter().rev().flatten().collect()
+    }
+
+    /// `∇²g(w) v` and `DF(w) v` for the `g` whose gradient is `DF(w)ᵀ c`: with
+    /// `residual_cotangent = false`, `c` is fixed and `g = cᵀF`; with `true`, `c = F(w) − y` is the
+    /// loss's residual, which moves with `w` (tangent `DF v`), and `g = ½‖F − y‖²`.
+    pub fn hvp(&self, c: &[f64], residual_cotangent: bool, v: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let n = self.n;
+        let zd = self.tangents(v);
+        let blocks_v = self.blocks(v);
+        let last = self.last();
+        let jv = hadamard(&last.slope, zd.last().expect("at least one layer"));
+        let mut delta = hadamard(c, &last.slope);
+        let mut delta_dot: Vec<f64> = (0..n)
+            .map(|i| {
+                let cd = if residual_cotangent { jv[i] } else { 0.0 };
+                cd * last.slope[i] + c[i] * last.curvature[i] * zd[zd.len() - 1][i]
+            })
+            .collect();
+        let mut blocks: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate().rev() {
+            // α̇⁽ˡ⁻¹⁾ = σ'(z⁽ˡ⁻¹⁾) ∘ ż⁽ˡ⁻¹⁾ (zero for the first layer: x does not move).
+            let a_dot = (l > 0).then(|| hadamard(&self.layers[l - 1].slope, &zd[l - 1]));
+            let mut block = self.parameter_block(layer, &delta_dot);
+            if let Some(a_dot) = &a_dot {
+                let [w, _] = split_block(&mut block, layer);
+                gemm(
+                    w,
+                    rows(&delta, n, layer.out_width).transpose(),
+                    rows(a_dot, n, layer.in_width),
+                    layer.scale,
+                    Accum::Add,
+                );
+            }
+            if l > 0 {
+                let below = &self.layers[l - 1];
+                let (vw, _) = blocks_v[l];
+                let (w_rows, d_rows) = (
+                    rows(&layer.weights, layer.out_width, layer.in_width),
+                    rows(&delta, n, layer.out_width),
+                );
+                let mut g = vec![0.0; n * layer.in_width];
+                gemm(&mut g, d_rows, w_rows, layer.scale, Accum::Replace);
+                let mut g_dot = vec![0.0; n * layer.in_width];
+                gemm(
+                    &mut g_dot,
+                    rows(&delta_dot, n, layer.out_width),
+                    w_rows,
+                    layer.scale,
+                    Accum::Replace,
+                );
+                gemm(
+                    &mut g_dot,
+                    d_rows,
+                    rows(vw, layer.out_width, layer.in_width),
+                    layer.scale,
+                    Accum::Add,
+                );
+                delta_dot = (0..g.len())
+                    .map(|i| g_dot[i] * below.slope[i] + g[i] * below.curvature[i] * zd[l - 1][i])
+                    .collect();
+                delta = hadamard(&g, &below.slope);
+            }
+            blocks.push(block);
+        }
+        (blocks.into_iter().rev().flatten().collect(), jv)
+    }
+
+    /// `D²F(w)[u, u] ∈ ℝⁿ`, `(uᵀ H_{F_k} u)_k`: the second-order forward pass.
+    pub fn second_derivative(&self, u: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let blocks = self.blocks(u);
+        // α̇⁽ˡ⁻¹⁾ and α̈⁽ˡ⁻¹⁾ (none for the first layer).
+        let mut moving: Option<(Vec<f64>, Vec<f64>)> = None;
+        let mut result = vec![];
+        for (layer, (uw, ub)) in self.layers.iter().zip(blocks) {
+            let (w_t, u_t) = (
+                rows(&layer.weights, layer.out_width, layer.in_width).transpose(),
+                rows(uw, layer.out_width, layer.in_width).transpose(),
+            );
+            let mut zd = vec![0.0; n * layer.out_width];
+            let mut zdd = vec![0.0; n * layer.out_width];
+            gemm(
+                &mut zd,
+                rows(&layer.input, n, layer.in_width),
+                u_t,
+                layer.scale,
+                Accum::Replace,
+            );
+            if let Some((a_dot, a_ddot)) = &moving {
+                let (a_dot, a_ddot) = (
+                    rows(a_dot, n, layer.in_width),
+                    rows(a_ddot, n, layer.in_width),
+                );
+                gemm(&mut zd, a_dot, w_t, layer.scale, Accum::Add);
+                gemm(&mut zdd, a_ddot, w_t, layer.scale, Accum::Replace);
+                gemm(&mut zdd, a_dot, u_t, 2.0 * layer.scale, Accum::Add);
+            }
+            if let Some(cb) = self.bias {
+                add_rows(&mut zd, ub, cb);
+            }
+            let a_ddot: Vec<f64> = (0..zd.len())
+                .map(|i| layer.curvature[i] * zd[i] * zd[i] + layer.slope[i] * zdd[i])
+                .collect();
+            result = a_ddot.clone();
+            moving = Some((hadamard(&layer.slope, &zd), a_ddot));
+        }
+        result
+    }
+
+    fn last(&self) -> &Layer {
+        self.layers.last().expect("at least one layer")
+    }
+
+    /// A layer's parameter block of a reverse pass with signal `delta` `[n, out]`:
+    /// `c_l deltaᵀ α⁽ˡ⁻¹⁾` and, with biases, `c_b Σ_rows delta`.
+    fn parameter_block(&self, layer: &Layer, delta: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let w_len = layer.out_width * layer.in_width;
+        let mut block = vec![0.0; w_len + self.bias.map_or(0, |_| layer.out_width)];
+        gemm(
+            &mut block[..w_len],
+            rows(delta, n, layer.out_width).transpose(),
+            rows(&layer.input, n, layer.in_width),
+            layer.scale,
+            Accum::Replace,
+        );
+        if let Some(cb) = self.bias {
+            let b = &mut block[w_len..];
+            for row in delta.chunks(layer.out_width) {
+                b.iter_mut().zip(row).for_each(|(b, d)| *b += cb * d);
+            }
+        }
+        block
+    }
+}
+
+/// The weight part and the bias part of a layer's block.
+fn split_block<'b>(block: &'b mut [f64], layer: &Layer) -> [&'b mut [f64]; 2] {
+    let (w, b) = block.split_at_mut(layer.out_width * layer.in_width);
+    [w, b]
+}
+
+/// A row-major slice as an `r × c` matrix.
+fn rows(values: &[f64], r: usize, c: usize) -> MatRef<'_, f64> {
+    MatRef::from_row_major_slice(values, r, c)
+}
+
+/// `dst ← scale · a b` (or `dst + scale · a b`), `dst` row-major; faer, on every core for large
+/// products.
+fn gemm(dst: &mut [f64], a: MatRef<'_, f64>, b: MatRef<'_, f64>, scale: f64, accum: Accum) {
+    let (r, inner, c) = (a.nrows(), a.ncols(), b.ncols());
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(dst, r, c),
+        accum,
+        a,
+        b,
+        scale,
+        parallelism(r * c * inner),
+    );
+}
+
+/// `z ← z + scale · b` on every row of `z` `[n, b.len()]`.
+fn add_rows(z: &mut [f64], b: &[f64], scale: f64) {
+    for row in z.chunks_mut(b.len()) {
+        row.iter_mut().zip(b).for_each(|(v, b)| *v += scale * b);
+    }
+}
+
+/// `a ∘ b`.
+fn hadamard(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(a, b)| a * b).collect()
+}
+
+/// Replaces `z` by `σ(z)` and returns `(σ'(z), σ''(z))`, closed forms in `f64`.
+fn derivatives(act: Activation, z: &mut [f64]) -> (Vec<f64>, Vec<f64>) {
+    use std::f64::consts::{FRAC_1_SQRT_2, PI};
+    let pdf = |t: f64| (-0.5 * t * t).exp() / (2.0 * PI).sqrt();
+    let logistic = |t: f64| 0.5 * (1.0 + (0.5 * t).tanh());
+    let f = |t: f64| -> (f64, f64, f64) {
+        match act {
+            // σ'' = 0 away from the kink, as reverse mode differentiates it.
+            Activation::Relu => {
+                if t > 0.0 {
+                    (t, 1.0, 0.0)
+                } else {
+                    (0.0, 0.0, 0.0)
+                }
+            }
+            Activation::Tanh => {
+                let s = t.tanh();
+                let d = 1.0 - s * s;
+                (s, d, -2.0 * s * d)
+            }
+            Activation::Erf => {
+                let d = 2.0 / PI.sqrt() * (-t * t).exp();
+                (erf(t), d, -2.0 * t * d)
+            }
+            Activation::Softplus => {
+                let s = logistic(t);
+                (t.max(0.0) + (-t.abs()).exp().ln_1p(), s, s * (1.0 - s))
+            }
+            Activation::Gelu => {
+                let cdf = 0.5 * (1.0 + erf(t * FRAC_1_SQRT_2));
+                (t * cdf, cdf + t * pdf(t), pdf(t) * (2.0 - t * t))
+            }
+            Activation::Sigmoid => {
+                let s = logistic(t);
+                let d = s * (1.0 - s);
+                (s, d, d * (1.0 - 2.0 * s))
+            }
+            Activation::Identity => (t, 1.0, 0.0),
+        }
+    };
+    let mut slope = Vec::with_capacity(z.len());
+    let mut curvature = Vec::with_capacity(z.len());
+    for v in z.iter_mut() {
+        let (s, d, dd) = f(*v);
+        *v = s;
+        slope.push(d);
+        curvature.push(dd);
+    }
+    (slope, curvature)
+}
