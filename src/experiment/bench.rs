@@ -162,7 +162,11 @@ fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
 /// GFLOP/s of `[n, m] × [m, n]` through the backend and through faer, in `B`'s precision.
 fn gemm_rates<B: Backend>(c: &BenchCase, repeats: usize, device: &B::Device) -> (f64, f64) {
     let (n, m) = (c.n, c.gemm_inner());
-    let a = Tensor::<B, 2>::random([n, m], Distribution::Normal(0.0, 1.0), device);
+    let a = Tensor::<B, 2>::random(
+        [n, m],
+        Distribution::Normal(0.0, 1.0),
+        crate::model::float_options::<B>(device),
+    );
     let at = a.clone().transpose();
     let product = || {
         let _ = a.clone().matmul(at.clone()).into_data();

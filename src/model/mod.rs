@@ -443,7 +443,19 @@ pub fn upload<B: Backend, const D: usize>(
     device: &B::Device,
 ) -> Tensor<B, D> {
     let data = TensorData::new(values.to_vec(), shape).convert::<B::FloatElem>();
-    Tensor::from_data(data, device)
+    Tensor::from_data(data, float_options::<B>(device))
+}
+
+/// Creation options for a float tensor of `B`'s own precision on `device`.
+///
+/// Burn 0.21 keeps one default float dtype per device *kind*, set by the first backend that
+/// asks (`burn_backend::get_device_settings`): `NdArray<f32>` and `NdArray<f64>` share the CPU
+/// device, so in a process that used `NdArray<f32>` first, a plain `Tensor::from_data` on
+/// `NdArray<f64>` stores f32 values (measured: f64 kernels off by 1e-7 when an f32 test ran
+/// first). Every float tensor plstar creates names its dtype.
+pub fn float_options<B: Backend>(device: &B::Device) -> burn::tensor::TensorCreationOptions<B> {
+    burn::tensor::TensorCreationOptions::new(device.clone())
+        .with_dtype(<B::FloatElem as burn::tensor::Element>::dtype())
 }
 
 /// The machine epsilon of the backend's float type (`2.2e-16` for f64, `1.2e-7` for f32): the

@@ -136,7 +136,11 @@ pub fn activation_derivative<B: Backend, const D: usize>(
 ) -> Tensor<B, D> {
     use std::f64::consts::{FRAC_1_SQRT_2, PI};
     match act {
-        Activation::Relu => z.greater_elem(0.0).float(),
+        // `.float()` would take the device's default dtype (see `model::float_options`).
+        Activation::Relu => {
+            let dtype = z.dtype();
+            z.greater_elem(0.0).float().cast(dtype)
+        }
         Activation::Tanh => z.tanh().square().neg().add_scalar(1.0),
         Activation::Erf => z.square().neg().exp().mul_scalar(2.0 / PI.sqrt()),
         // softplus' = sigmoid = (1 + tanh(z/2))/2

@@ -118,3 +118,37 @@ fn dispatch_runs_the_requested_backend_and_refuses_f64_on_wgpu() {
         assert_eq!((info.backend, bytes), (BackendKind::Wgpu, 4));
     }
 }
+
+/// `NdArray<f32>` and `NdArray<f64>` share Burn 0.21's one default float dtype for the CPU
+/// device, set by whichever asked first in the process. Every tensor plstar creates (uploads,
+/// data, model weights, the device path's ReLU derivative, the kernel) must keep its backend's
+/// own precision whatever that default is: checked for both precisions in one process, so that
+/// one of the two would fail without explicit dtypes (before the fix, f64 kernel tests failed
+/// about one run in three with 1e-7 errors when an f32 test ran first).
+#[test]
+fn f32_and_f64_ndarray_tensors_keep_their_precision_in_one_process() {
+    use burn::tensor::DType;
+    use plstar::measure::kernel::activation_derivative;
+    fn check<B: Backend>(want: DType) {
+        let device = Default::default();
+        let (x, y) = data::sphere(6, 3, SyntheticTarget::Teacher, 0).to_tensors::<B>(&device);
+        let model = MlpConfig::new(3, vec![5]).init::<B>(0, &device);
+        let z = model.forward(x.clone());
+        for (what, dtype) in [
+            (
+                "upload",
+                plstar::model::upload::<B, 1>(&[0.5, 1.5], [2], &device).dtype(),
+            ),
+            ("inputs", x.dtype()),
+            ("targets", y.dtype()),
+            ("weights", model.weights()[0].dtype()),
+            ("forward", z.dtype()),
+            ("relu'", activation_derivative(Activation::Relu, z).dtype()),
+        ] {
+            assert_eq!(dtype, want, "{what}");
+        }
+    }
+    check::<F32>(DType::F32);
+    check::<F64>(DType::F64);
+    check::<F32>(DType::F32);
+}
