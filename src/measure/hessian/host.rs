@@ -31,7 +31,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use faer::{Accum, MatMut, MatRef};
 
-use crate::measure::infinite::erf;
+use crate::measure::elementwise::{vectorized, visit, Loop, Pointwise, Visit};
 use crate::measure::kernel::parallelism;
 use crate::model::{download, Activation, Mlp};
 
@@ -365,53 +365,53 @@ fn hadamard(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(a, b)| a * b).collect()
 }
 
-/// Replaces `z` by `σ(z)` and returns `(σ'(z), σ''(z))`, closed forms in `f64`.
+/// Replaces `z` by `σ(z)` and returns `(σ'(z), σ''(z))`, closed forms in `f64`
+/// ([`crate::measure::elementwise`]), compiled for this CPU's vector instructions.
 fn derivatives(act: Activation, z: &mut [f64]) -> (Vec<f64>, Vec<f64>) {
-    use std::f64::consts::{FRAC_1_SQRT_2, PI};
-    let pdf = |t: f64| (-0.5 * t * t).exp() / (2.0 * PI).sqrt();
-    let logistic = |t: f64| 0.5 * (1.0 + (0.5 * t).tanh());
-    let f = |t: f64| -> (f64, f64, f64) {
-        match act {
-            // σ'' = 0 away from the kink, as reverse mode differentiates it.
-            Activation::Relu => {
-                if t > 0.0 {
-                    (t, 1.0, 0.0)
-                } else {
-                    (0.0, 0.0, 0.0)
-                }
-            }
-            Activation::Tanh => {
-                let s = t.tanh();
-                let d = 1.0 - s * s;
-                (s, d, -2.0 * s * d)
-            }
-            Activation::Erf => {
-                let d = 2.0 / PI.sqrt() * (-t * t).exp();
-                (erf(t), d, -2.0 * t * d)
-            }
-            Activation::Softplus => {
-                let s = logistic(t);
-                (t.max(0.0) + (-t.abs()).exp().ln_1p(), s, s * (1.0 - s))
-            }
-            Activation::Gelu => {
-                let cdf = 0.5 * (1.0 + erf(t * FRAC_1_SQRT_2));
-                (t * cdf, cdf + t * pdf(t), pdf(t) * (2.0 - t * t))
-            }
-            Activation::Sigmoid => {
-                let s = logistic(t);
-                let d = s * (1.0 - s);
-                (s, d, d * (1.0 - 2.0 * s))
-            }
-            Activation::Identity => (t, 1.0, 0.0),
-        }
-    };
-    let mut slope = Vec::with_capacity(z.len());
-    let mut curvature = Vec::with_capacity(z.len());
-    for v in z.iter_mut() {
-        let (s, d, dd) = f(*v);
-        *v = s;
-        slope.push(d);
-        curvature.push(dd);
-    }
+    let mut slope = vec![0.0; z.len()];
+    let mut curvature = vec![0.0; z.len()];
+    visit(
+        act,
+        Evaluate {
+            z,
+            slope: &mut slope,
+            curvature: &mut curvature,
+        },
+    );
     (slope, curvature)
+}
+
+/// `z ← σ(z)`, `slope ← σ'(z)`, `curvature ← σ''(z)`.
+struct Evaluate<'a> {
+    z: &'a mut [f64],
+    slope: &'a mut [f64],
+    curvature: &'a mut [f64],
+}
+
+impl Visit for Evaluate<'_> {
+    type Output = ();
+    fn visit<P: Pointwise>(self, p: P) {
+        vectorized(EvaluateLoop { at: self, p });
+    }
+}
+
+/// [`Evaluate`] with its activation, as a loop to compile for the CPU.
+struct EvaluateLoop<'a, P> {
+    at: Evaluate<'a>,
+    p: P,
+}
+
+impl<P: Pointwise> Loop for EvaluateLoop<'_, P> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Evaluate {
+            z,
+            slope,
+            curvature,
+        } = self.at;
+        for ((v, d), dd) in z.iter_mut().zip(slope.iter_mut()).zip(curvature.iter_mut()) {
+            (*v, *d, *dd) = self.p.eval(*v);
+        }
+    }
 }

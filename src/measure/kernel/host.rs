@@ -19,7 +19,7 @@ use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use super::TangentKernel;
-use crate::measure::infinite::erf;
+use crate::measure::elementwise::{vectorized, visit, Loop, Pointwise, Visit};
 use crate::model::{download_as, Activation, Mlp};
 
 /// A float the host path computes in: the backend's own `f32` or `f64`.
@@ -226,20 +226,30 @@ fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> V
         slopes.push(slope);
         width = *out;
     }
-    let mut delta = slopes.pop().expect("at least one layer");
-    for l in (0..depth).rev() {
-        if l + 1 < depth {
-            let (w, out, inp) = &weights[l + 1];
-            let c = T::of(cfg.weight_multiplier(l + 2));
+    // Δ_{L+1} = σ_out'(z_{L+1}); each lower layer's signal from the one above, kept in place.
+    layers[depth - 1].signals = slopes.pop().expect("at least one layer");
+    for l in (0..depth - 1).rev() {
+        let (w, out, inp) = &weights[l + 1];
+        let c = T::of(cfg.weight_multiplier(l + 2));
+        let mut slope = slopes.pop().expect("one slope per layer");
+        let above = &layers[l + 1].signals;
+        if *out == 1 {
+            // Below the scalar output Δ_{l+1} W_{l+1} is an outer product: formed in place in
+            // σ'(z_l), without a product or a second n × m buffer.
+            for (row, &d) in slope.chunks_mut(*inp).zip(above) {
+                for (s, &wk) in row.iter_mut().zip(w) {
+                    *s = c * (d * wk) * *s;
+                }
+            }
+            layers[l].signals = slope;
+        } else {
             let mut next = vec![T::of(0.0); n * inp];
-            product(&mut next, n, *inp, &delta, *out, w, Transposed::No);
-            let slope = slopes.pop().expect("one slope per layer");
+            product(&mut next, n, *inp, above, *out, w, Transposed::No);
             next.iter_mut()
                 .zip(&slope)
                 .for_each(|(v, s)| *v = c * *v * *s);
-            delta = next;
+            layers[l].signals = next;
         }
-        layers[l].signals = delta.clone();
     }
     layers
 }
@@ -278,62 +288,57 @@ fn product<T: HostFloat>(
 }
 
 /// Replaces `z` by `scale · σ(z)` and returns `σ'(z)`, element-wise in `f64` (the closed forms
-/// of `activation_derivative`), in parallel chunks; one loop per activation, so that the
-/// piecewise-linear ones vectorize.
+/// of [`crate::measure::elementwise`], which match `activation_derivative`), in parallel chunks,
+/// each compiled for this CPU's vector instructions: one loop per activation.
 fn activate<T: HostFloat>(act: Activation, z: &mut [T], scale: f64) -> Vec<T> {
-    use std::f64::consts::{FRAC_1_SQRT_2, PI};
     let mut slope = vec![T::of(0.0); z.len()];
-    match act {
-        Activation::Relu => each(z, &mut slope, scale, |z| {
-            if z > 0.0 {
-                (z, 1.0)
-            } else {
-                (0.0, 0.0)
-            }
-        }),
-        Activation::Tanh => each(z, &mut slope, scale, |z| {
-            let t = z.tanh();
-            (t, 1.0 - t * t)
-        }),
-        Activation::Erf => each(z, &mut slope, scale, |z| {
-            (erf(z), 2.0 / PI.sqrt() * (-z * z).exp())
-        }),
-        Activation::Softplus => each(z, &mut slope, scale, |z| {
-            (
-                z.max(0.0) + (-z.abs()).exp().ln_1p(),
-                0.5 * (1.0 + (0.5 * z).tanh()),
-            )
-        }),
-        Activation::Gelu => each(z, &mut slope, scale, |z| {
-            let cdf = 0.5 * (1.0 + erf(z * FRAC_1_SQRT_2));
-            let pdf = (-0.5 * z * z).exp() / (2.0 * PI).sqrt();
-            (z * cdf, cdf + z * pdf)
-        }),
-        Activation::Sigmoid => each(z, &mut slope, scale, |z| {
-            let s = 0.5 * (1.0 + (0.5 * z).tanh());
-            (s, s * (1.0 - s))
-        }),
-        Activation::Identity => each(z, &mut slope, scale, |z| (z, 1.0)),
-    }
+    visit(
+        act,
+        Activate {
+            z,
+            slope: &mut slope,
+            scale,
+        },
+    );
     slope
 }
 
-/// `z ← scale · f(z).0`, `slope ← f(z).1` over parallel chunks.
-fn each<T: HostFloat>(
-    z: &mut [T],
-    slope: &mut [T],
+/// `z ← scale · σ(z)`, `slope ← σ'(z)`, over parallel chunks.
+struct Activate<'a, T> {
+    z: &'a mut [T],
+    slope: &'a mut [T],
     scale: f64,
-    f: impl Fn(f64) -> (f64, f64) + Sync,
-) {
-    use rayon::prelude::*;
-    const CHUNK: usize = 1 << 14;
-    z.par_chunks_mut(CHUNK)
-        .zip(slope.par_chunks_mut(CHUNK))
-        .for_each(|(z, s)| {
-            for (z, s) in z.iter_mut().zip(s) {
-                let (value, derivative) = f((*z).into());
-                *z = T::of(scale * value);
-                *s = T::of(derivative);
-            }
-        });
+}
+
+impl<T: HostFloat> Visit for Activate<'_, T> {
+    type Output = ();
+    fn visit<P: Pointwise>(self, p: P) {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 14;
+        let scale = self.scale;
+        self.z
+            .par_chunks_mut(CHUNK)
+            .zip(self.slope.par_chunks_mut(CHUNK))
+            .for_each(|(z, slope)| vectorized(ActivateChunk { z, slope, scale, p }));
+    }
+}
+
+/// One chunk of [`Activate`].
+struct ActivateChunk<'a, T, P> {
+    z: &'a mut [T],
+    slope: &'a mut [T],
+    scale: f64,
+    p: P,
+}
+
+impl<T: HostFloat, P: Pointwise> Loop for ActivateChunk<'_, T, P> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        for (z, s) in self.z.iter_mut().zip(self.slope) {
+            let (value, derivative, _) = self.p.eval((*z).into());
+            *z = T::of(self.scale * value);
+            *s = T::of(derivative);
+        }
+    }
 }

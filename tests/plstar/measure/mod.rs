@@ -1,5 +1,6 @@
 //! The measurement layer: kernel, spectra, Hessians, infinite-width kernels.
 
+mod elementwise;
 mod hessian;
 mod infinite;
 mod kernel;
