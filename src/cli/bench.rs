@@ -41,6 +41,11 @@ pub struct BenchArgs {
     /// (`--card` alone: configs/default.toml).
     #[arg(long, value_name = "CONFIG", num_args = 0..=1, default_missing_value = "configs/default.toml")]
     card: Option<PathBuf>,
+    /// An earlier build's bench.csv: print each matching case's speed-up over it and the f64
+    /// target of issue 13 (every f64 case at least 2× faster). Files without `activation` and
+    /// `input_dim` columns (the first bench) are the tanh grid, d = 64.
+    #[arg(long, value_name = "CSV")]
+    before: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -93,6 +98,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
+    let before = match &args.before {
+        Some(path) => Some((path, read_before(path)?)),
+        None => None,
+    };
     let combos = combinations(&args);
     let results = run_cases(&args, &grid, &combos)?;
     println!(
@@ -102,6 +111,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     let csv = print_table(&results);
     print_targets(&results);
+    if let Some((path, before)) = &before {
+        print_speedups(&results, path, before);
+    }
     let cards = match &card {
         Some(settings) => time_cards(settings, &combos, args.repeats)?,
         None => vec![],
@@ -296,6 +308,104 @@ fn print_targets(results: &[BenchResult]) {
             ),
             _ => {}
         }
+    }
+}
+
+/// A case of an earlier benchmark: `(backend, precision, activation, input_dim, L, m, n)`.
+type CaseKey = (String, String, String, usize, usize, usize, usize);
+
+/// The `seconds` of every case of an earlier `bench.csv`, by case.
+fn read_before(path: &std::path::Path) -> Result<Vec<(CaseKey, f64)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("bench --before: cannot read {}", path.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let need = |name: &str| {
+        column(name).with_context(|| {
+            format!(
+                "bench --before {}: no `{name}` column in its header (give a bench.csv written                  by `plstar bench`)",
+                path.display()
+            )
+        })
+    };
+    let (backend, precision, depth, width, n, seconds) = (
+        need("backend")?,
+        need("precision")?,
+        need("depth")?,
+        need("width")?,
+        need("n")?,
+        need("seconds")?,
+    );
+    let (activation, input_dim) = (column("activation"), column("input_dim"));
+    let mut rows = vec![];
+    for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        let bad = || {
+            format!(
+                "bench --before {}: line {} is not a benchmark row: {line}",
+                path.display(),
+                i + 2
+            )
+        };
+        let get = |k: usize| f.get(k).copied().with_context(bad);
+        let number = |k: usize| -> Result<usize> { get(k)?.parse().with_context(bad) };
+        let key = (
+            get(backend)?.to_string(),
+            get(precision)?.to_string(),
+            activation.map_or(Ok("tanh"), get)?.to_string(),
+            input_dim.map_or(Ok(64), number)?,
+            number(depth)?,
+            number(width)?,
+            number(n)?,
+        );
+        rows.push((key, get(seconds)?.parse::<f64>().with_context(bad)?));
+    }
+    Ok(rows)
+}
+
+/// Each case's speed-up over the earlier benchmark, and the f64 target (≥ 2× on every case).
+fn print_speedups(results: &[BenchResult], path: &std::path::Path, before: &[(CaseKey, f64)]) {
+    let mut f64_ratios: Vec<(f64, String)> = vec![];
+    println!("speed-up against {} (its seconds / these):", path.display());
+    for r in results {
+        let c = &r.case;
+        let key: CaseKey = (
+            r.backend.backend.name().to_string(),
+            r.backend.precision.name().to_string(),
+            c.activation.name().to_string(),
+            c.input_dim,
+            c.depth,
+            c.width,
+            c.n,
+        );
+        let Some((_, old)) = before.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        let label = format!(
+            "{} {} {} L={} m={} n={}",
+            key.0, key.1, key.2, c.depth, c.width, c.n
+        );
+        let ratio = old / r.seconds;
+        println!("  {label}: {old:.4} s → {:.4} s = {ratio:.2}×", r.seconds);
+        if r.backend.precision == Precision::F64 {
+            f64_ratios.push((ratio, label));
+        }
+    }
+    match f64_ratios
+        .iter()
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+    {
+        Some((worst, label)) => println!(
+            "target f64 ≥ 2× faster than {} on every case: {} cases, the least {worst:.2}× ({label}){}",
+            path.display(),
+            f64_ratios.len(),
+            if *worst >= 2.0 { "" } else { ": NOT MET" }
+        ),
+        None => println!(
+            "target f64 ≥ 2× faster than {}: no f64 case of this run is in it",
+            path.display()
+        ),
     }
 }
 

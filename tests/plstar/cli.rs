@@ -607,6 +607,16 @@ fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
     let out = dir.join("out");
     let config = dir.join("small.toml");
     std::fs::write(&config, SMALL).unwrap();
+    // An earlier build's bench.csv in the first format (no activation or input_dim: the tanh
+    // grid, d = 64): one case of this run, timed at 10 s, and one that is not in it.
+    let earlier = dir.join("before.csv");
+    std::fs::write(
+        &earlier,
+        "backend,precision,depth,width,n,seconds,gflops,flops,peak_bytes\n\
+         ndarray,f32,1,256,128,10.0,1,1,1\n\
+         ndarray,f32,2,256,128,10.0,1,1,1\n",
+    )
+    .unwrap();
     let o = plstar(&[
         "bench",
         "--quick",
@@ -616,6 +626,8 @@ fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
         "f32",
         "--card",
         config.to_str().unwrap(),
+        "--before",
+        earlier.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -653,6 +665,16 @@ fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("target L=3, m=1024, n=512"), "{stdout}");
     assert!(stdout.contains("card small"), "{stdout}");
+    let speedups: Vec<&str> = stdout.lines().filter(|l| l.contains(" s → ")).collect();
+    assert_eq!(speedups.len(), 1, "{stdout}");
+    assert!(
+        speedups[0].contains("ndarray f32 tanh L=1 m=256 n=128: 10.0000 s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("target f64 ≥ 2×") && stdout.contains("no f64 case"),
+        "{stdout}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("bench/bench.json")).unwrap())
             .unwrap();
@@ -662,6 +684,23 @@ fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
     let again = plstar(&["bench", "--quick", "--out", out.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1));
     assert!(stderr(&again).contains("--overwrite"), "{}", stderr(&again));
+    // A missing or malformed --before file is refused before any case runs.
+    for (file, message) in [
+        (dir.join("missing.csv"), "cannot read"),
+        (config.clone(), "no `backend` column"),
+    ] {
+        let bad = plstar(&[
+            "bench",
+            "--quick",
+            "--overwrite",
+            "--before",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(stderr(&bad).contains(message), "{}", stderr(&bad));
+    }
     assert_eq!(
         std::fs::read_to_string(out.join("bench/bench.csv")).unwrap(),
         before
