@@ -38,6 +38,23 @@ fn gradient(
     }
 }
 
+/// `(∇g(w + h v) − ∇g(w − h v)) / 2h`: the central difference of exact gradients along `v`.
+fn central_difference(
+    cfg: &MlpConfig,
+    w: &[f64],
+    v: &[f64],
+    x: &Tensor<F64, 2>,
+    objective: &Objective<F64>,
+    h: f64,
+) -> Vec<f64> {
+    let shifted = |s: f64| -> Vec<f64> { w.iter().zip(v).map(|(a, b)| a + s * h * b).collect() };
+    gradient(cfg, &shifted(1.0), x, objective)
+        .iter()
+        .zip(gradient(cfg, &shifted(-1.0), x, objective))
+        .map(|(a, b)| (a - b) / (2.0 * h))
+        .collect()
+}
+
 #[test]
 fn hessian_vector_products_match_central_differences_of_exact_gradients() {
     let data = data::sphere(5, 3, SyntheticTarget::Teacher, 0);
@@ -56,14 +73,7 @@ fn hessian_vector_products_match_central_differences_of_exact_gradients() {
             Objective::Contraction(vec![0.3, -1.0, 0.5, 0.2, 0.9]),
         ] {
             let hv = hessian_vector_product(&model, &x, &objective, &v).hv;
-            let h = 1e-5;
-            let shifted =
-                |s: f64| -> Vec<f64> { w.iter().zip(&v).map(|(a, b)| a + s * h * b).collect() };
-            let fd: Vec<f64> = gradient(&cfg, &shifted(1.0), &x, &objective)
-                .iter()
-                .zip(gradient(&cfg, &shifted(-1.0), &x, &objective))
-                .map(|(a, b)| (a - b) / (2.0 * h))
-                .collect();
+            let fd = central_difference(&cfg, &w, &v, &x, &objective, 1e-5);
             let err = relative_error(&hv, &fd);
             // ReLU's Hessian is zero almost everywhere except through the output layer; the FD
             // check still holds away from kinks.
@@ -575,16 +585,10 @@ fn host_hessian_vector_products_match_extrapolated_differences_of_exact_gradient
             Objective::Loss(y.clone()),
             Objective::Contraction(z.clone()),
         ] {
-            let shifted =
-                |h: f64| -> Vec<f64> { w.iter().zip(&v).map(|(a, b)| a + h * b).collect() };
-            let difference = |h: f64| -> Vec<f64> {
-                gradient(&cfg, &shifted(h), &x, &objective)
-                    .iter()
-                    .zip(gradient(&cfg, &shifted(-h), &x, &objective))
-                    .map(|(a, b)| (a - b) / (2.0 * h))
-                    .collect()
-            };
-            let (coarse, fine) = (difference(2e-3), difference(1e-3));
+            let (coarse, fine) = (
+                central_difference(&cfg, &w, &v, &x, &objective, 2e-3),
+                central_difference(&cfg, &w, &v, &x, &objective, 1e-3),
+            );
             let extrapolated: Vec<f64> = coarse
                 .iter()
                 .zip(&fine)
