@@ -29,10 +29,10 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use faer::{Accum, MatMut, MatRef};
+use faer::Accum;
 
 use crate::measure::elementwise::{vectorized, visit, Loop, Pointwise, Visit};
-use crate::measure::kernel::parallelism;
+use crate::measure::kernel::{gemm, rows};
 use crate::model::{download, Activation, Mlp};
 
 /// One layer at `w`: its weights and the forward pass through it, all samples, row-major.
@@ -49,6 +49,13 @@ struct Layer {
     scale: f64,
     in_width: usize,
     out_width: usize,
+}
+
+/// The first-order forward pass along a direction: `ż⁽ˡ⁾` of every layer and `α̇⁽ˡ⁾` of every
+/// hidden layer, row-major `[n, m_l]`.
+struct Tangents {
+    z_dot: Vec<Vec<f64>>,
+    a_dot: Vec<Vec<f64>>,
 }
 
 /// The MLP's forward pass at one point `w`, on the host in `f64`, ready for many products.
@@ -134,10 +141,15 @@ impl HostPoint {
             .collect()
     }
 
-    /// `ż⁽ˡ⁾` of every layer along `v`: the first-order forward pass.
-    fn tangents(&self, v: &[f64]) -> Vec<Vec<f64>> {
+    /// The first-order forward pass along `v`: `ż⁽ˡ⁾` of every layer, and `α̇⁽ˡ⁾` of every
+    /// hidden layer (the reverse pass of [`HostPoint::hvp`] needs both).
+    fn tangents(&self, v: &[f64]) -> Tangents {
         let n = self.n;
-        let mut out: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
+        let depth = self.layers.len();
+        let mut t = Tangents {
+            z_dot: Vec::with_capacity(depth),
+            a_dot: Vec::with_capacity(depth - 1),
+        };
         for (l, (layer, (vw, vb))) in self.layers.iter().zip(self.blocks(v)).enumerate() {
             let mut zd = vec![0.0; n * layer.out_width];
             gemm(
@@ -148,10 +160,9 @@ impl HostPoint {
                 Accum::Replace,
             );
             if l > 0 {
-                let a_dot = hadamard(&self.layers[l - 1].slope, &out[l - 1]);
                 gemm(
                     &mut zd,
-                    rows(&a_dot, n, layer.in_width),
+                    rows(&t.a_dot[l - 1], n, layer.in_width),
                     rows(&layer.weights, layer.out_width, layer.in_width).transpose(),
                     layer.scale,
                     Accum::Add,
@@ -160,15 +171,21 @@ impl HostPoint {
             if let Some(cb) = self.bias {
                 add_rows(&mut zd, vb, cb);
             }
-            out.push(zd);
+            if l + 1 < depth {
+                t.a_dot.push(hadamard(&layer.slope, &zd));
+            }
+            t.z_dot.push(zd);
         }
-        out
+        t
     }
 
     /// `DF(w) v` `[n]`.
     pub fn jvp(&self, v: &[f64]) -> Vec<f64> {
-        let zd = self.tangents(v);
-        hadamard(&self.last().slope, zd.last().expect("at least one layer"))
+        let t = self.tangents(v);
+        hadamard(
+            &self.last().slope,
+            t.z_dot.last().expect("at least one layer"),
+        )
     }
 
     /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
@@ -199,7 +216,7 @@ impl HostPoint {
     /// loss's residual, which moves with `w` (tangent `DF v`), and `g = ½‖F − y‖²`.
     pub fn hvp(&self, c: &[f64], residual_cotangent: bool, v: &[f64]) -> (Vec<f64>, Vec<f64>) {
         let n = self.n;
-        let zd = self.tangents(v);
+        let Tangents { z_dot: zd, a_dot } = self.tangents(v);
         let blocks_v = self.blocks(v);
         let last = self.last();
         let jv = hadamard(&last.slope, zd.last().expect("at least one layer"));
@@ -213,9 +230,8 @@ impl HostPoint {
         let mut blocks: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate().rev() {
             // α̇⁽ˡ⁻¹⁾ = σ'(z⁽ˡ⁻¹⁾) ∘ ż⁽ˡ⁻¹⁾ (zero for the first layer: x does not move).
-            let a_dot = (l > 0).then(|| hadamard(&self.layers[l - 1].slope, &zd[l - 1]));
             let mut block = self.parameter_block(layer, &delta_dot);
-            if let Some(a_dot) = &a_dot {
+            if let Some(a_dot) = l.checked_sub(1).map(|below| &a_dot[below]) {
                 let [w, _] = split_block(&mut block, layer);
                 gemm(
                     w,
@@ -332,25 +348,6 @@ impl HostPoint {
 fn split_block<'b>(block: &'b mut [f64], layer: &Layer) -> [&'b mut [f64]; 2] {
     let (w, b) = block.split_at_mut(layer.out_width * layer.in_width);
     [w, b]
-}
-
-/// A row-major slice as an `r × c` matrix.
-fn rows(values: &[f64], r: usize, c: usize) -> MatRef<'_, f64> {
-    MatRef::from_row_major_slice(values, r, c)
-}
-
-/// `dst ← scale · a b` (or `dst + scale · a b`), `dst` row-major; faer, on every core for large
-/// products.
-fn gemm(dst: &mut [f64], a: MatRef<'_, f64>, b: MatRef<'_, f64>, scale: f64, accum: Accum) {
-    let (r, inner, c) = (a.nrows(), a.ncols(), b.ncols());
-    faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(dst, r, c),
-        accum,
-        a,
-        b,
-        scale,
-        parallelism(r * c * inner),
-    );
 }
 
 /// `z ← z + scale · b` on every row of `z` `[n, b.len()]`.

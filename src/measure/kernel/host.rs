@@ -159,7 +159,7 @@ fn lower_gram<T: HostFloat>(dst: &mut Mat<T>, f: &[T], width: usize) {
 
 /// Every core for a product of at least 2²² multiply-adds; one below, where waking the thread
 /// pool costs more than it saves (measured: the n = 128 bench cases).
-pub(crate) fn parallelism(multiply_adds: usize) -> Par {
+fn parallelism(multiply_adds: usize) -> Par {
     if multiply_adds >= 1 << 22 {
         Par::rayon(0)
     } else {
@@ -199,7 +199,13 @@ fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> V
     a.iter_mut().for_each(|v| *v *= c1);
     for (l, (w, out, inp)) in weights.iter().enumerate() {
         let mut z = vec![T::of(0.0); n * out];
-        product(&mut z, n, *out, &a, *inp, w, Transposed::Yes);
+        gemm(
+            &mut z,
+            rows(&a, n, *inp),
+            rows(w, *out, *inp).transpose(),
+            T::one_impl(),
+            Accum::Replace,
+        );
         if let Some(b) = biases.get(l) {
             let cb = T::of(cfg.bias_multiplier());
             for row in z.chunks_mut(*out) {
@@ -244,7 +250,13 @@ fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> V
             layers[l].signals = slope;
         } else {
             let mut next = vec![T::of(0.0); n * inp];
-            product(&mut next, n, *inp, above, *out, w, Transposed::No);
+            gemm(
+                &mut next,
+                rows(above, n, *out),
+                rows(w, *out, *inp),
+                T::one_impl(),
+                Accum::Replace,
+            );
             next.iter_mut()
                 .zip(&slope)
                 .for_each(|(v, s)| *v = c * *v * *s);
@@ -254,36 +266,32 @@ fn host_factors<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> V
     layers
 }
 
-/// Whether the right factor of [`product`] enters transposed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Transposed {
-    Yes,
-    No,
+/// A row-major slice as an `r × c` matrix.
+pub(crate) fn rows<T: faer::traits::ComplexField>(
+    values: &[T],
+    r: usize,
+    c: usize,
+) -> MatRef<'_, T> {
+    MatRef::from_row_major_slice(values, r, c)
 }
 
-/// `dst [n, cols] = lhs [n, inner] · W` with `W` row-major, used as `Wᵀ` (`W` `[cols, inner]`)
-/// or as itself (`W` `[inner, cols]`); all row-major, faer on every core.
-fn product<T: HostFloat>(
+/// `dst ← scale · a b` (`Accum::Replace`) or `dst + scale · a b` (`Accum::Add`), `dst` row-major
+/// `[a rows, b cols]`; faer, on every core for large products ([`parallelism`]).
+pub(crate) fn gemm<T: faer::traits::ComplexField>(
     dst: &mut [T],
-    n: usize,
-    cols: usize,
-    lhs: &[T],
-    inner: usize,
-    w: &[T],
-    transposed: Transposed,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    scale: T,
+    accum: Accum,
 ) {
-    let lhs = MatRef::from_row_major_slice(lhs, n, inner);
-    let rhs = match transposed {
-        Transposed::Yes => MatRef::from_row_major_slice(w, cols, inner).transpose(),
-        Transposed::No => MatRef::from_row_major_slice(w, inner, cols),
-    };
+    let (r, inner, c) = (a.nrows(), a.ncols(), b.ncols());
     faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(dst, n, cols),
-        Accum::Replace,
-        lhs,
-        rhs,
-        T::one_impl(),
-        parallelism(n * cols * inner),
+        MatMut::from_row_major_slice_mut(dst, r, c),
+        accum,
+        a,
+        b,
+        scale,
+        parallelism(r * c * inner),
     );
 }
 

@@ -13,7 +13,7 @@ use crate::model::{download, Activation, Mlp};
 
 mod host;
 
-pub(crate) use host::parallelism;
+pub(crate) use host::{gemm, rows};
 
 /// Where the Gram products of [`KernelMethod::Structured`] run. The arithmetic is the same; the
 /// tests hold the two paths equal.
