@@ -123,14 +123,19 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         certify: args.certify,
         infinite: args.infinite,
     };
+    let bar = super::spinner(false);
+    let progress = |stage: &str| bar.set_message(stage.to_string());
     let report = dispatch(
         backend,
         precision,
         NtkJob {
             settings: &settings,
             options,
+            progress: &progress,
         },
-    )??;
+    );
+    bar.finish_and_clear();
+    let report = report??;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     plstar::report::files::write_json(&dir.join("ntk.json"), &report)?;
     print_ntk(&report);

@@ -26,7 +26,8 @@ use crate::error::{Error, Result};
 use crate::experiment::config::{RunConfig, Settings};
 use crate::experiment::run::LOSS_CONVENTION;
 use crate::measure::hessian::{
-    hessian_operator_norm, max_output_hessian_norm, HessianNormSettings, PerOutputHessianNorm,
+    hessian_operator_norm, max_output_hessian_norm_with_progress, HessianNormSettings,
+    PerOutputHessianNorm,
 };
 use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
@@ -176,6 +177,9 @@ pub struct NtkJob<'a> {
     pub settings: &'a Settings,
     /// Options.
     pub options: NtkOptions,
+    /// Told what the job is computing as it goes (for a progress display; the Hessian norms
+    /// can take minutes at millions of parameters).
+    pub progress: &'a dyn Fn(&str),
 }
 
 impl BackendJob for NtkJob<'_> {
@@ -197,6 +201,8 @@ impl BackendJob for NtkJob<'_> {
         let (x, y) = s.data.to_tensors::<B>(&device);
         let n = s.data.len();
 
+        let progress = self.progress;
+        progress("tangent kernel and its extremes");
         let started = Instant::now();
         let kernel = tangent_kernel(&model, &x, opts.method);
         let dense_limit = if opts.export.is_some() {
@@ -226,13 +232,15 @@ impl BackendJob for NtkJob<'_> {
         let pl_ratio = grad_norm_sq / (2.0 * loss);
 
         let (infinite_width, kernel_infinite) = if opts.infinite {
+            progress("infinite-width kernel");
             let (summary, limit) = infinite_width(s, &kernel)?;
             (Some(summary), limit)
         } else {
             (None, None)
         };
-        let hessian = opts.hessian.then(|| hessian_summary(&model, &x));
+        let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
         let certificate = if opts.certify {
+            progress("theorem card (searches of balls around the point)");
             let settings = s.config.card.settings(s.config.seed);
             Some(theorem_card(&model, &x, &y, &settings)?.certificate)
         } else {
@@ -271,6 +279,7 @@ impl BackendJob for NtkJob<'_> {
         };
 
         if let Some(dir) = &opts.export {
+            progress("numpy bundle");
             let arrays = Arrays {
                 kernel: &kernel,
                 eigenvalues: eigenvalues.as_deref(),
@@ -317,11 +326,19 @@ fn infinite_width(
 }
 
 /// `‖H_F‖` and `max_k ‖H_{F_k}‖₂` with their convergence and time.
-fn hessian_summary<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> HessianSummary {
+fn hessian_summary<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    progress: &dyn Fn(&str),
+) -> HessianSummary {
     let t = Instant::now();
     let settings = HessianNormSettings::default();
+    progress("‖H_F‖ by alternating maximization");
     let op = hessian_operator_norm(model, x, &settings);
-    let per = max_output_hessian_norm(model, x, &settings.lanczos);
+    let n = x.dims()[0];
+    let per = max_output_hessian_norm_with_progress(model, x, &settings.lanczos, &mut |k| {
+        progress(&format!("max_k ‖H_{{F_k}}‖: output {} of {n}", k + 1))
+    });
     HessianSummary {
         operator_norm: op.value,
         operator_norm_converged: op.converged,

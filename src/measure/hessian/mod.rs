@@ -341,10 +341,21 @@ pub fn max_output_hessian_norm<B: Backend>(
     x: &Tensor<B, 2>,
     settings: &LanczosSettings,
 ) -> PerOutputHessianNorm {
+    max_output_hessian_norm_with_progress(model, x, settings, &mut |_| {})
+}
+
+/// [`max_output_hessian_norm`] reporting the number of outputs done to `progress` after each.
+pub fn max_output_hessian_norm_with_progress<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    settings: &LanczosSettings,
+    progress: &mut dyn FnMut(usize),
+) -> PerOutputHessianNorm {
     let [n, d] = x.dims();
     let mut norms = Vec::with_capacity(n);
     let mut converged = true;
     for k in 0..n {
+        progress(k);
         // H_{F_k} depends on x_k only: run on that single row.
         let xk = x.clone().slice([k..k + 1, 0..d]);
         let e = output_hessian_norm(model, &xk, 0, settings);
