@@ -179,15 +179,6 @@ impl HostPoint {
         t
     }
 
-    /// `DF(w) v` `[n]`.
-    pub fn jvp(&self, v: &[f64]) -> Vec<f64> {
-        let t = self.tangents(v);
-        hadamard(
-            &self.last().slope,
-            t.z_dot.last().expect("at least one layer"),
-        )
-    }
-
     /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
     pub fn vjp(&self, c: &[f64]) -> Vec<f64> {
         let n = self.n;
@@ -232,9 +223,8 @@ impl HostPoint {
             // α̇⁽ˡ⁻¹⁾ = σ'(z⁽ˡ⁻¹⁾) ∘ ż⁽ˡ⁻¹⁾ (zero for the first layer: x does not move).
             let mut block = self.parameter_block(layer, &delta_dot);
             if let Some(a_dot) = l.checked_sub(1).map(|below| &a_dot[below]) {
-                let [w, _] = split_block(&mut block, layer);
                 gemm(
-                    w,
+                    &mut block[..layer.out_width * layer.in_width],
                     rows(&delta, n, layer.out_width).transpose(),
                     rows(a_dot, n, layer.in_width),
                     layer.scale,
@@ -342,12 +332,6 @@ impl HostPoint {
         }
         block
     }
-}
-
-/// The weight part and the bias part of a layer's block.
-fn split_block<'b>(block: &'b mut [f64], layer: &Layer) -> [&'b mut [f64]; 2] {
-    let (w, b) = block.split_at_mut(layer.out_width * layer.in_width);
-    [w, b]
 }
 
 /// `z ← z + scale · b` on every row of `z` `[n, b.len()]`.
