@@ -150,7 +150,7 @@ const INVERSE_TOL: f64 = 1e-7;
 /// - `λ_max` by Lanczos on `K` (full reorthogonalization, at most 300 steps, relative residual
 ///   tolerance 1e-8);
 /// - `λ_min` as `1/λ_max(K⁻¹)`, Lanczos on `K⁻¹` through the Cholesky factorization of `K`
-///   (`n³/3` flops, far below a dense eigendecomposition), to the tolerance [`INVERSE_TOL`]. Where the factorization fails, `K`
+///   (`n³/3` flops, far below a dense eigendecomposition), to a relative tolerance of 1e-7. Where the factorization fails, `K`
 ///   is not positive definite in `f64` (`λ_min` at round-off), and the dense solver answers.
 pub fn kernel_extremes(k: &TangentKernel, dense_limit: usize) -> Result<KernelExtremes> {
     let dense = |k: &TangentKernel| -> Result<KernelExtremes> {

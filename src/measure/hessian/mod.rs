@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::measure::kernel::HOST_FACTOR_LIMIT;
+use crate::measure::kernel::fits_on_host;
 use crate::measure::loss::{contraction_gradient, square_loss};
 use crate::measure::spectrum::{
     lanczos, lanczos_dominant_from, ExtremeEigenvalues, LanczosSettings, SymmetricOperator,
@@ -48,11 +48,9 @@ pub enum DerivativePath {
 impl DerivativePath {
     /// [`DerivativePath::Host`] for the backends whose tensors live in host memory (burn-ndarray)
     /// when the kept forward pass and a product's intermediates (about ten `f64` values per sample
-    /// and unit) fit in [`HOST_FACTOR_LIMIT`]; [`DerivativePath::Device`] otherwise.
+    /// and unit) fit in [`HOST_FACTOR_LIMIT`](crate::measure::kernel::HOST_FACTOR_LIMIT); [`DerivativePath::Device`] otherwise.
     pub fn for_backend<B: Backend>(model: &Mlp<B>, n: usize) -> DerivativePath {
-        let units: usize = model.config().layer_sizes().iter().sum();
-        let bytes = (n as u128) * (10 * units as u128) * 8;
-        if crate::model::backend::in_host_memory::<B>() && bytes <= HOST_FACTOR_LIMIT as u128 {
+        if fits_on_host(model, n, 10 * size_of::<f64>()) {
             DerivativePath::Host
         } else {
             DerivativePath::Device

@@ -32,14 +32,21 @@ impl GramPath {
     /// [`GramPath::Host`] for the backends whose tensors live in host memory (burn-ndarray), when
     /// the factors of all `n` samples fit in [`HOST_FACTOR_LIMIT`]; [`GramPath::Device`] otherwise.
     pub fn for_backend<B: Backend>(model: &Mlp<B>, n: usize) -> GramPath {
-        let units: usize = model.config().layer_sizes().iter().sum();
-        let bytes = (n as u128) * (2 * units as u128) * size_of::<B::FloatElem>() as u128;
-        if crate::model::backend::in_host_memory::<B>() && bytes <= HOST_FACTOR_LIMIT as u128 {
+        if fits_on_host(model, n, 2 * size_of::<B::FloatElem>()) {
             GramPath::Host
         } else {
             GramPath::Device
         }
     }
+}
+
+/// Whether `B` keeps its tensors in host memory (burn-ndarray) and `bytes_per_unit` bytes for
+/// each of the `n` samples and each unit of every layer fit in [`HOST_FACTOR_LIMIT`]: the test
+/// of every CPU specialization (the kernel's Gram products, the Hessians' products).
+pub(crate) fn fits_on_host<B: Backend>(model: &Mlp<B>, n: usize, bytes_per_unit: usize) -> bool {
+    let units: usize = model.config().layer_sizes().iter().sum();
+    let bytes = (n as u128) * (units as u128) * (bytes_per_unit as u128);
+    crate::model::backend::in_host_memory::<B>() && bytes <= HOST_FACTOR_LIMIT as u128
 }
 
 /// The most bytes of layer factors [`GramPath::Host`] holds (4 GiB); larger problems run in
