@@ -7,7 +7,7 @@
 //! - [`sweep`]: grids of runs reduced to resumable rows, in shards; [`merge`] joins the shards;
 //! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
 //! - [`ntk`]: the kernel report at one point and the numpy bundle;
-//! - [`bench`]: kernel timing cases;
+//! - [`bench`](mod@bench): kernel timing cases;
 //! - [`resources`]: the memory a run needs, checked before any work.
 
 pub mod bench;
