@@ -91,23 +91,52 @@ pub enum SyntheticTarget {
 }
 
 /// How inputs are normalized.
+///
+/// Neither division amplifies round-off into data: values are read exactly, and every sum is
+/// taken on values scaled by a power of two (exact), so that no square overflows or underflows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Normalization {
-    /// Each input divided by its Euclidean norm: `x_i ∈ S^{d−1}` (as in THEORY.md).
+    /// Each input divided by its Euclidean norm: `x_i ← x_i / ‖x_i‖`, so `x_i ∈ S^{d−1}` (as in
+    /// THEORY.md). Any row with a non-zero entry has a direction, however small or large its
+    /// norm (`1e-170` or `1e200` entries included); an all-zero row is refused.
     #[default]
     Sphere,
-    /// Each feature shifted and scaled to mean 0, variance 1 (constant features become 0).
+    /// Each feature shifted and scaled to mean 0, variance 1: `x_ij ← (x_ij − x̄_j) / s_j` with
+    /// `x̄_j = Σ_i x_ij / n` and `s_j² = Σ_i (x_ij − x̄_j)² / n`.
+    ///
+    /// A feature is constant, and becomes exactly 0, when its spread is within round-off of its
+    /// magnitude: `max_i x_ij − min_i x_ij ≤ 8 u · max_i |x_ij|`, with `u = 2⁻⁵³` the unit
+    /// round-off of f64. (An exact `s_j > 0` test is not enough: `x̄_j` of a column that is 0.1
+    /// on every row carries an ulp of error, so `s_j ≈ 1e-17` and the column would map to ±1.)
     Standardize,
     /// As read.
     None,
 }
 
+/// The host bytes that building a data set of `n` samples of dimension `d` allocates at its
+/// peak, in `u128` (exact for any `usize` sizes): `8 (n d + n) + 8 (33 d + 32)`, the inputs and
+/// targets in f64 plus the synthetic sources' scratch (one Gaussian row of `d`, and the
+/// teacher's `32 d + 32` weights). [`orthogonal`] has `d = n`. The file sources hold their text
+/// and parsed rows on top of this while reading (bounded by the file: see
+/// `crate::experiment::resources`).
+pub fn host_bytes(n: usize, dim: usize) -> u128 {
+    let (n, d) = (n as u128, dim as u128);
+    let width = TEACHER_WIDTH as u128;
+    8 * (n * d + n) + 8 * ((width + 1) * d + width)
+}
+
 /// `n` points uniform on `S^{d−1}` (normalized Gaussians) with targets from `target`, all
 /// drawn from a ChaCha8 stream seeded with `seed`.
+///
+/// Allocates [`host_bytes`]`(n, d)`; panics when `n d` overflows `usize` (validated configs
+/// are refused before, by their size).
 pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Dataset {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
-    let mut inputs = Vec::with_capacity(n * dim);
+    let mut inputs = Vec::with_capacity(
+        n.checked_mul(dim)
+            .expect("n·d overflows usize: RunConfig::validate refuses this size first"),
+    );
     for _ in 0..n {
         let g: Vec<f64> = (0..dim).map(|_| rng.sample(StandardNormal)).collect();
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -120,9 +149,17 @@ pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Datas
 /// from a ChaCha8 stream seeded with `seed`. For one hidden layer without bias the
 /// infinite-width kernel on them is diagonal: `λ_min(K)` is as large as it gets for `n` unit
 /// inputs, and the theorem's ball is small (the certificate's showcase).
+///
+/// Allocates [`host_bytes`]`(n, n)`; panics when `n²` overflows `usize` (validated configs are
+/// refused before, by their size).
 pub fn orthogonal(n: usize, target: SyntheticTarget, seed: u64) -> Dataset {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
-    let mut inputs = vec![0.0; n * n];
+    let mut inputs = vec![
+        0.0;
+        n.checked_mul(n).expect(
+            "n² overflows usize: RunConfig::validate refuses this size first"
+        )
+    ];
     for i in 0..n {
         inputs[i * n + i] = 1.0;
     }
@@ -358,43 +395,69 @@ fn parse_csv(text: &str, path: &Path, header: bool) -> Result<Vec<(usize, Vec<f6
     Ok(rows)
 }
 
+/// `data` with its inputs normalized as [`Normalization`] documents; an all-zero row cannot be
+/// put on the sphere (an error naming the sample and the fix).
 fn normalized(mut data: Dataset, normalize: Normalization, path: &Path) -> Result<Dataset> {
     let d = data.dim;
     match normalize {
         Normalization::None => {}
         Normalization::Sphere => {
             for (i, x) in data.inputs.chunks_mut(d).enumerate() {
-                let norm = dot(x, x).sqrt();
-                if norm == 0.0 {
+                let max = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                if max == 0.0 {
                     return Err(Error::Data {
                         path: path.to_path_buf(),
                         line: 0,
                         message: format!("sample {i} is all zeros and cannot be projected to the sphere; use data.normalize = \"standardize\" or \"none\""),
                     });
                 }
+                // ‖x‖ = s ‖x / s‖: the scaled squares neither overflow nor underflow, and the
+                // power-of-two scale is exact, so ordinary rows get the same bits as x / ‖x‖.
+                let s = power_of_two_scale(max);
+                x.iter_mut().for_each(|v| *v /= s);
+                let norm = dot(x, x).sqrt();
                 x.iter_mut().for_each(|v| *v /= norm);
             }
         }
         Normalization::Standardize => {
             let n = data.len() as f64;
             for j in 0..d {
-                let mean = data.inputs.iter().skip(j).step_by(d).sum::<f64>() / n;
-                let var = data
-                    .inputs
-                    .iter()
-                    .skip(j)
-                    .step_by(d)
-                    .map(|v| (v - mean).powi(2))
-                    .sum::<f64>()
-                    / n;
+                let column = || data.inputs.iter().skip(j).step_by(d);
+                let (min, max) = column()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    });
+                let magnitude = min.abs().max(max.abs());
+                if max - min <= CONSTANT_SPREAD * magnitude {
+                    for v in data.inputs.iter_mut().skip(j).step_by(d) {
+                        *v = 0.0;
+                    }
+                    continue;
+                }
+                // Mean and spread of x / s (s a power of two: exact, and the same bits as
+                // without it where no square over- or underflows).
+                let s = power_of_two_scale(magnitude);
+                let mean = column().map(|v| v / s).sum::<f64>() / n;
+                let var = column().map(|v| (v / s - mean).powi(2)).sum::<f64>() / n;
                 let sd = var.sqrt();
                 for v in data.inputs.iter_mut().skip(j).step_by(d) {
-                    *v = if sd > 0.0 { (*v - mean) / sd } else { 0.0 };
+                    *v = (*v / s - mean) / sd;
                 }
             }
         }
     }
     Ok(data)
+}
+
+/// The spread below which a feature is constant, relative to its magnitude: `8 u` with
+/// `u = ε/2 = 2⁻⁵³` the unit round-off of f64 (see [`Normalization::Standardize`]).
+const CONSTANT_SPREAD: f64 = 8.0 * (f64::EPSILON / 2.0);
+
+/// The power of two `2^e` with `e = ⌊log₂ a⌋` clamped to the normal exponents `−1022 … 1023`:
+/// dividing by it is exact and brings `a > 0` into `[1, 2)` (about; `log₂` may round).
+fn power_of_two_scale(a: f64) -> f64 {
+    let e = (a.log2().floor() as i32).clamp(-1022, 1023);
+    2f64.powi(e)
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{self, Dataset, Normalization, SyntheticTarget};
 use crate::error::{Error, Result};
+use crate::experiment::resources;
 use crate::model::{Activation, MlpConfig, Parameterization};
 use crate::theorem::card::CardSettings;
 use crate::theorem::search::SearchSettings;
@@ -234,7 +235,10 @@ pub struct DataSection {
     /// The two digit classes, `+1` and `−1` (`digits` only).
     #[serde(default)]
     pub classes: Option<[u8; 2]>,
-    /// Input normalization (`digits`, `csv`).
+    /// Input normalization (`digits`, `csv`): `sphere` (default) `x_i / ‖x_i‖`, `standardize`
+    /// `(x_ij − x̄_j) / s_j` per feature, or `none`. A feature whose spread is within round-off
+    /// of its magnitude, `max − min ≤ 8 u · max|x|` with `u = 2⁻⁵³`, is constant and becomes
+    /// exactly 0 (see [`Normalization`]).
     #[serde(default)]
     pub normalize: Option<Normalization>,
     /// The CSV file (`csv` only).
@@ -264,7 +268,7 @@ pub struct TrainSection {
     /// SGD: a new seeded permutation each epoch.
     #[serde(default = "default_true")]
     pub shuffle: bool,
-    /// Step budget.
+    /// Step budget (0: the card only, so refused with `card.enabled = false`).
     #[serde(default = "default_steps")]
     pub steps: usize,
     /// Step size η, or "auto".
@@ -373,6 +377,13 @@ impl RunConfig {
     pub fn validate(&self) -> Result<Settings> {
         let name = self.name.clone().unwrap_or_else(|| "run".into());
         check_name("name", &name)?;
+        if self.train.steps == 0 && !self.card.enabled {
+            return Err(Error::config(
+                "train.steps",
+                "train.steps = 0 with card.enabled = false computes nothing: set steps ≥ 1 or \
+                 enable the card",
+            ));
+        }
         let data = self.data.load()?;
         let model = MlpConfig {
             input_dim: data.dim,
@@ -516,6 +527,7 @@ impl DataSection {
                 ));
             }
         }
+        self.check_size()?;
         let target = self.target.unwrap_or_default();
         match self.source {
             DataSource::Sphere => Ok(data::sphere(
@@ -558,6 +570,23 @@ impl DataSection {
                     self.normalize.unwrap_or_default(),
                 )
             }
+        }
+    }
+
+    /// Refuses, before anything is allocated, a data set that cannot fit in memory (see
+    /// [`resources::check_data`]): the synthetic sources by their `n` and `d`
+    /// ([`data::host_bytes`]), a CSV file by its size. The digits are small (at most 1797 × 64).
+    fn check_size(&self) -> Result<()> {
+        match (self.source, self.n, self.dim) {
+            (DataSource::Sphere, Some(n), Some(d)) if n >= 1 && d >= 1 => {
+                resources::check_data(if d > n { "data.dim" } else { "data.n" }, n, d)
+            }
+            (DataSource::Orthogonal, Some(n), _) if n >= 1 => resources::check_data("data.n", n, n),
+            (DataSource::Csv, _, _) => match &self.path {
+                Some(path) => resources::check_data_file("data.path", path),
+                None => Ok(()),
+            },
+            _ => Ok(()),
         }
     }
 

@@ -9,7 +9,16 @@
 //! - backend tensors of the model, its gradients and second-order autodiff graph: `8 · e p`;
 //! - activations and back-propagated signals for a kernel block of `b = min(n, 1024)` samples
 //!   and for the forward/backward passes over all `n`: `6 e (b + n) S`;
-//! - the kernel, its eigenvectors and the dense eigensolver's workspace: `4 · 8 n²`.
+//! - the kernel, its eigenvectors and the dense eigensolver's workspace: `4 · 8 n²`;
+//! - the data set, `d` the input dimension: its host inputs and targets and what generating
+//!   them allocates, [`crate::data::host_bytes`] `= 8 (n d + n) + 8 (33 d + 32)`, plus their
+//!   backend copy `e (n d + n)`.
+//!
+//! The sums are taken in `u128`, so no size wraps around; an estimate beyond `u64` is refused.
+//!
+//! The data set's host part is exact, not an estimate, and is allocated while the configuration
+//! is validated: [`check_data`] refuses it there, before any allocation, against the available
+//! memory (`--memory-limit` cannot lift it: the bytes are really needed).
 //!
 //! It is an order-of-magnitude guard against sizes that cannot run, not a prediction of the
 //! peak: a run may use less. Calibrated against the peak resident memory (`VmHWM`) of runs on
@@ -23,6 +32,9 @@
 //!   0.82 GiB: without the Hessian norms the `p`-vectors are not needed, and the estimate is 17×
 //!   the peak (`--memory-limit` overrides it).
 
+use std::path::Path;
+
+use crate::data;
 use crate::error::{Error, Result};
 use crate::model::MlpConfig;
 
@@ -33,30 +45,86 @@ pub struct ResourceEstimate {
     pub parameters: usize,
     /// The estimate, bytes.
     pub bytes: u64,
+    /// The data set's part of it (host and backend), bytes.
+    pub data_bytes: u64,
 }
 
-/// The memory `model` on `n` samples needs, with `element_bytes` per backend float; an error
-/// naming the size when the arithmetic overflows.
+/// The memory `model` on `n` samples of dimension `model.input_dim` needs, with
+/// `element_bytes` per backend float; an error naming the size when it overflows `u64`.
 pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<ResourceEstimate> {
     let overflow = || {
         Error::config(
             "model.widths",
             format!(
-                "widths {:?} with n = {n} samples: the memory estimate overflows a 64-bit \
-                 integer; reduce the widths, the depth or n",
-                model.widths
+                "widths {:?} with n = {n} samples of dimension d = {}: the memory estimate \
+                 overflows a 64-bit integer; reduce the widths, the depth, n or d",
+                model.widths, model.input_dim
             ),
         )
     };
     let p = model.checked_parameter_count().ok_or_else(overflow)? as u128;
-    let (n128, e) = (n as u128, element_bytes as u128);
+    let (n128, d, e) = (n as u128, model.input_dim as u128, element_bytes as u128);
     let units: u128 = model.widths.iter().map(|&m| m as u128).sum();
     let block = n128.min(1024);
-    let bytes = 46 * 8 * p + 8 * e * p + 6 * e * (block + n128) * units + 4 * 8 * n128 * n128;
+    let data = data::host_bytes(n, model.input_dim) + e * (n128 * d + n128);
+    let bytes =
+        46 * 8 * p + 8 * e * p + 6 * e * (block + n128) * units + 4 * 8 * n128 * n128 + data;
     Ok(ResourceEstimate {
         parameters: p as usize,
         bytes: u64::try_from(bytes).map_err(|_| overflow())?,
+        data_bytes: u64::try_from(data).map_err(|_| overflow())?,
     })
+}
+
+/// Refuses a data set of `n` samples of dimension `d` whose host part,
+/// [`crate::data::host_bytes`]`(n, d)`, exceeds the memory available (or, where that is unknown,
+/// the address space, `isize::MAX` bytes). Call it before the data set is built; `key` names the
+/// field to change.
+pub fn check_data(key: &str, n: usize, dim: usize) -> Result<()> {
+    let bytes = data::host_bytes(n, dim);
+    let (limit, what) = match available_bytes() {
+        Some(a) => (
+            a as u128,
+            format!("{} are available", human_u128(a as u128)),
+        ),
+        None => (
+            isize::MAX as u128,
+            "that exceeds the address space".to_string(),
+        ),
+    };
+    if bytes <= limit {
+        return Ok(());
+    }
+    Err(Error::config(
+        key,
+        format!(
+            "n = {n} samples of dimension d = {dim}: the data set alone needs ≈ {} of host \
+             memory (8 (n d + n) bytes of f64 inputs and targets, plus 8 (33 d + 32) for the \
+             generator), but {what}: reduce data.n or data.dim",
+            human_u128(bytes)
+        ),
+    ))
+}
+
+/// Refuses a data file larger than the memory available: it is read whole (its parsed values
+/// come on top). Nothing is checked where the size or the available memory is unknown.
+pub fn check_data_file(key: &str, path: &Path) -> Result<()> {
+    let (Ok(meta), Some(available)) = (std::fs::metadata(path), available_bytes()) else {
+        return Ok(());
+    };
+    if meta.len() <= available {
+        return Ok(());
+    }
+    Err(Error::config(
+        key,
+        format!(
+            "{} is {}, more than the {} available, and is read whole: use a smaller file or a \
+             subset of its rows",
+            path.display(),
+            human(meta.len()),
+            human(available)
+        ),
+    ))
 }
 
 /// The memory available to a new process (Linux: `MemAvailable` of `/proc/meminfo`), when
@@ -77,13 +145,20 @@ pub fn check(estimate: &ResourceEstimate, limit: Option<u64>) -> Result<()> {
     if estimate.bytes <= limit {
         return Ok(());
     }
+    // The key of the larger part: the data set or the model.
+    let key = if 2 * estimate.data_bytes > estimate.bytes {
+        "data.n"
+    } else {
+        "model.widths"
+    };
     Err(Error::config(
-        "model.widths",
+        key,
         format!(
-            "needs ≈ {} (p = {:.2e} parameters), but {} are available: reduce the widths, the \
-             depth or n, or pass --memory-limit GIB if you know better",
+            "needs ≈ {} (p = {:.2e} parameters; the data set ≈ {}), but {} are available: reduce \
+             the widths, the depth, n or d, or pass --memory-limit GIB if you know better",
             human(estimate.bytes),
             estimate.parameters as f64,
+            human(estimate.data_bytes),
             human(limit)
         ),
     ))
@@ -91,6 +166,11 @@ pub fn check(estimate: &ResourceEstimate, limit: Option<u64>) -> Result<()> {
 
 /// `bytes` in MiB below 1 GiB, else in GiB (or TiB).
 fn human(bytes: u64) -> String {
+    human_u128(bytes as u128)
+}
+
+/// [`human`] for sizes beyond `u64`.
+fn human_u128(bytes: u128) -> String {
     let b = bytes as f64;
     if b < (1u64 << 30) as f64 {
         format!("{:.1} MiB", b / (1u64 << 20) as f64)

@@ -213,6 +213,84 @@ fn absurd_sizes_are_refused_before_any_work_with_the_numbers() {
     );
 }
 
+/// Runs `plstar <command>` on the run config `toml` and checks the refusal: exit 1, every
+/// needle in the message, no allocation abort or panic, nothing written.
+fn refused_run(test: &str, command: &str, toml: &str, needles: &[&str]) {
+    let dir = crate::scratch("bad", test);
+    let path = dir.join("run.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = dir.join("out");
+    let mut args = vec![
+        command,
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if command == "train" {
+        args.push("--quiet");
+    }
+    let o = plstar(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert!(!err.contains("memory allocation"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "a refused run writes nothing");
+}
+
+/// Issue 18, fault 10: the data set is in the memory check, which runs before it is built.
+/// n = 10¹⁰ points on S² (3.2e11 bytes of f64) and d = 2·10⁹ (the inputs and the teacher's
+/// 32 × d weights, 5.9e11 bytes) used to abort with "memory allocation of … bytes failed".
+#[test]
+fn data_sets_larger_than_memory_are_refused_with_the_estimate_not_an_abort() {
+    refused_run(
+        "huge-n",
+        "train",
+        "name = \"r\"\n[model]\nwidths = [16]\n[data]\nsource = \"sphere\"\nn = 10000000000\n\
+         dim = 3\n",
+        &["data.n", "n = 10000000000", "needs ≈", "reduce data.n"],
+    );
+    refused_run(
+        "huge-dim",
+        "ntk",
+        "name = \"r\"\n[model]\nwidths = [16]\n[data]\nsource = \"sphere\"\nn = 4\n\
+         dim = 2000000000\n",
+        &[
+            "data.dim",
+            "d = 2000000000",
+            "needs ≈",
+            "reduce data.n or data.dim",
+        ],
+    );
+    // d = n = 10¹⁰ orthonormal inputs: n² = 10²⁰ overflows usize, and is refused by its size.
+    refused_run(
+        "huge-orthogonal",
+        "ntk",
+        "name = \"r\"\n[model]\nwidths = [16]\n[data]\nsource = \"orthogonal\"\n\
+         n = 10000000000\n",
+        &["data.n", "needs ≈"],
+    );
+}
+
+/// Issue 18, fault 7: `steps = 0` without the card computes nothing; it is refused with the
+/// reason instead of exiting 0 (with the card it is a card-only run, accepted above).
+#[test]
+fn steps_zero_without_the_card_is_refused_with_the_reason() {
+    refused_run(
+        "steps-zero-no-card",
+        "train",
+        "name = \"r\"\n[model]\nwidths = [16]\n[data]\nsource = \"sphere\"\nn = 4\ndim = 3\n\
+         [train]\nsteps = 0\nlearning_rate = 0.1\n[card]\nenabled = false\n",
+        &[
+            "train.steps = 0 with card.enabled = false computes nothing",
+            "set steps ≥ 1 or enable the card",
+        ],
+    );
+}
+
 #[test]
 fn a_parameter_file_with_nan_is_refused_by_index_before_any_report() {
     let dir = crate::scratch("bad", "nan-params");

@@ -128,3 +128,53 @@ fn malformed_csv_files_are_rejected_with_the_line_and_the_reason() {
     .unwrap_err();
     assert!(err.to_string().contains("cannot read"), "{err}");
 }
+
+/// Issue 18, fault 4: a constant column (0.1, 14.62, −3e5 on every row) standardizes to exactly
+/// 0, not ±1. Over 10 rows the means of 0.1 and 14.62 carry an ulp of error, so their `sd` is
+/// 1.4e-17 and 1.8e-15 rather than 0: an exact `sd > 0` test mapped them to ±1. The varying
+/// column still comes out with mean 0 and variance 1.
+#[test]
+fn standardize_maps_columns_constant_up_to_round_off_to_exactly_zero() {
+    let text: String = (0..10)
+        .map(|i| format!("0.1,14.62,-3e5,{},{}\n", (i * i) as f64 / 7.0, i))
+        .collect();
+    let path = temp_file("constant.csv", &text);
+    let d = data::csv(&path, false, None, None, Normalization::Standardize).unwrap();
+    assert_eq!(d.dim, 4);
+    for i in 0..10 {
+        assert_eq!(
+            &d.input(i)[..3],
+            &[0.0, 0.0, 0.0],
+            "row {i}: {:?}",
+            d.input(i)
+        );
+    }
+    let col: Vec<f64> = (0..10).map(|i| d.input(i)[3]).collect();
+    let mean = col.iter().sum::<f64>() / 10.0;
+    let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 10.0;
+    assert!(mean.abs() < 1e-14, "mean {mean}");
+    assert!((var - 1.0).abs() < 1e-14, "variance {var}");
+    // A column whose spread is within 8u·max|x| (one ulp apart) is constant too.
+    let path = temp_file("ulp.csv", "0.1,1,5\n0.10000000000000002,2,6\n0.1,3,7\n");
+    let d = data::csv(&path, false, None, None, Normalization::Standardize).unwrap();
+    assert!((0..3).all(|i| d.input(i)[0] == 0.0), "{:?}", d.inputs);
+}
+
+/// Sphere normalization gives a unit vector in the row's direction however small or large the
+/// row is: no square underflows (1e-170) or overflows (1e200) on the way.
+#[test]
+fn sphere_normalization_of_tiny_and_huge_rows_keeps_their_direction() {
+    let path = temp_file("scale.csv", "3e-170,4e-170,1\n3e200,-4e200,2\n3,4,3\n");
+    let d = data::csv(&path, false, None, None, Normalization::Sphere).unwrap();
+    let want = [[0.6, 0.8], [0.6, -0.8], [0.6, 0.8]];
+    for (i, w) in want.iter().enumerate() {
+        let x = d.input(i);
+        assert!(
+            (x[0] - w[0]).abs() < 1e-15 && (x[1] - w[1]).abs() < 1e-15,
+            "row {i}: {x:?}"
+        );
+    }
+    let path = temp_file("zero.csv", "0,0,1\n1,2,3\n");
+    let err = data::csv(&path, false, None, None, Normalization::Sphere).unwrap_err();
+    assert!(err.to_string().contains("all zeros"), "{err}");
+}
