@@ -763,3 +763,75 @@ fn ctrl_c_stops_a_run_cleanly_and_keeps_every_record() {
     assert_eq!(json["status"], "interrupted");
     assert_eq!(json["final_step"].as_u64().unwrap() as usize, rows - 1);
 }
+
+#[test]
+fn a_run_whose_linearized_model_overflows_finishes_with_verdicts_report_and_figures() {
+    // η = 20 ≈ 4.4/λ_max(K₀) (λ_max ≈ 0.22 for SMALL): the network still converges (a
+    // catapult), but the linearized model's residual grows like (1 − ηλ_max)^t ≈ 3.4^t and
+    // overflows f64 near step 290. Drawing its loss on a log axis once spun forever inside
+    // plotters' tick search (a range of more than 308 decades), with run.json left "running".
+    let dir = scratch("lin_overflow");
+    let config = dir.join("run.toml");
+    std::fs::write(
+        &config,
+        SMALL.replace("[model]", "[card]\nenabled = false\n\n[model]"),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+            "--learning-rate",
+            "20",
+            "--steps",
+            "1000",
+            "--target-loss",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The run takes well under a second; a hang fails here instead of blocking the suite.
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() > 120 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("train did not finish within 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run = dir.join("out/small");
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = header.iter().position(|&h| h == "loss_linearized").unwrap();
+    assert!(
+        csv.lines().skip(1).any(|l| l
+            .split(',')
+            .nth(column)
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|v| !v.is_finite())),
+        "the test's premise: the linearized model's loss overflows"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_ne!(json["status"], "running");
+    assert!(json["finished_at"].is_string(), "{json}");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("## Verdicts"), "{report}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("report.md"));
+    for file in ["loss_vs_bound.svg", "loss_vs_bound.png"] {
+        assert!(run.join(file).exists(), "{file}");
+    }
+    let svg = std::fs::read_to_string(run.join("loss_vs_bound.svg")).unwrap();
+    assert!(
+        svg.contains("non-finite value"),
+        "the figure says what it left out"
+    );
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{measured, save_if_drawable, Aggregate, Curve, Figure, LineChart, PALETTE, REFERENCE};
+use super::{measured, save_drawable, Aggregate, Curve, Figure, LineChart, PALETTE, REFERENCE};
 use crate::error::Result;
 
 /// What figure (f) draws: two minimizers of an over-parameterized model and the segment
@@ -54,7 +54,7 @@ fn segment_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Figure>> {
         dashed: false,
         error_bars: vec![],
     };
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: "(f) Loss along the segment between two global minimizers".into(),
             x_label: "t in (1 − t) w*₁ + t w*₂".into(),
@@ -66,9 +66,9 @@ fn segment_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Figure>> {
         dir,
         "f_segment",
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: "f_segment".into(),
-        caption: "The loss along the straight segment between two global minimizers w*₁, w*₂ of the over-parameterized model (two seeds): it rises above zero between them, so the solution set {w : F(w) = y} is not convex.".into(),
+        caption: d.caption("The loss along the straight segment between two global minimizers w*₁, w*₂ of the over-parameterized model (two seeds): it rises above zero between them, so the solution set {w : F(w) = y} is not convex."),
         numbers: vec![
             ("L(w*₁), L(w*₂)".into(), format!("{:.3e}, {:.3e}", r.minimizers.0, r.minimizers.1)),
             ("‖w*₁ − w*₂‖".into(), format!("{:.4e}", r.minimizers.2)),
@@ -127,7 +127,7 @@ fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Fig
             error_bars: vec![],
         },
     ];
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: "(f) Smallest eigenvalue of the loss Hessian near a minimizer".into(),
             x_label: "distance δ from the minimizer (log scale)".into(),
@@ -139,9 +139,9 @@ fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Fig
         dir,
         "f_near_minimizer",
     )?;
-    if !drawn {
+    let Some(drawn) = drawn else {
         return Ok(None);
-    }
+    };
     {
         let min_over = r
             .near_over
@@ -155,7 +155,7 @@ fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Fig
             .fold(f64::INFINITY, f64::min);
         Ok(Some(Figure {
             stem: "f_near_minimizer".into(),
-            caption: "λ_min of the loss Hessian H_L = DFᵀDF + Σ r_k H_{F_k} at points w* + δu near a minimizer (random unit u; mean with min–max bars): negative at every δ for the over-parameterized model (not convex in any neighbourhood of w*); for the under-parameterized model positive at the minimum and at small δ (an isolated, locally convex minimum), turning negative only far from it.".into(),
+            caption: drawn.caption("λ_min of the loss Hessian H_L = DFᵀDF + Σ r_k H_{F_k} at points w* + δu near a minimizer (random unit u; mean with min–max bars): negative at every δ for the over-parameterized model (not convex in any neighbourhood of w*); for the under-parameterized model positive at the minimum and at small δ (an isolated, locally convex minimum), turning negative only far from it."),
             numbers: vec![
                 ("λ_min(H_L(w*)) over-parameterized".into(), format!("{:.3e} (theory: 0, p − n flat directions)", r.at_min_over)),
                 ("min λ_min(H_L) near w*, over-parameterized".into(), format!("{min_over:.3e} (theory: < 0)")),

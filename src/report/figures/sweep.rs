@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    aggregate, measured, read_metrics, save_if_drawable, step_column, Aggregate, Curve, Figure,
+    aggregate, measured, read_metrics, save_drawable, step_column, Aggregate, Curve, Figure,
     LineChart, PALETTE, REFERENCE, REFERENCE_2,
 };
 use crate::error::Result;
@@ -192,7 +192,7 @@ fn lambda0_vs_width(
             numbers.push((format!("λ_min(K∞) ({})", label(k)), format!("{limit:.4e}")));
         }
     }
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: "(a) Smallest eigenvalue of the tangent kernel at init vs width".into(),
             x_label: "width m (log scale)".into(),
@@ -204,9 +204,9 @@ fn lambda0_vs_width(
         dir,
         "a_lambda0_vs_width",
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: "a_lambda0_vs_width".into(),
-        caption: "λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m; dots: mean over seeds, bars: min–max. Dashed: λ_min of the infinite-width kernel K∞ of the same depth, activation and biases (the NTK recursion, closed-form dual kernels for ReLU and erf, Gaussian quadrature for the others; identity output only), the limit λ₀ approaches.".into(),
+        caption: d.caption("λ₀ = λ_min(K(w₀)) of K = DF DFᵀ (no averaging) against the width m; dots: mean over seeds, bars: min–max. Dashed: λ_min of the infinite-width kernel K∞ of the same depth, activation and biases (the NTK recursion, closed-form dual kernels for ReLU and erf, Gaussian quadrature for the others; identity output only), the limit λ₀ approaches."),
         numbers,
     }))
 }
@@ -249,7 +249,7 @@ fn mu_at_radius_vs_width(
             error_bars: vec![],
         });
     }
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: "(a) Uniform conditioning: μ̂(r)/λ₀ over balls of fixed radius r vs width".into(),
             x_label: "width m (log scale)".into(),
@@ -261,11 +261,11 @@ fn mu_at_radius_vs_width(
         dir,
         "a_mu_at_radius_vs_width",
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: "a_mu_at_radius_vs_width".into(),
-        caption: format!(
+        caption: d.caption(format!(
             "μ̂(r) = the smallest λ_min(K) found by a constrained search (projected descent with exact eigenvalue gradients, several starts) over the ball B(w₀, r) of absolute radius r ∈ {radii:?}, divided by λ₀ of the same run, against the width m; dots: mean over seeds, bars: min–max. μ̂(r) ≤ λ₀ by construction (w₀ is in every ball); the ratio rising to 1 is the theorem's uniform conditioning, predicted for a smooth activation and an identity output (a non-linear output is outside the theorem). Rows with p < n have no search and are not drawn."
-        ),
+        )),
         numbers,
     }))
 }
@@ -317,7 +317,7 @@ fn certified_radius_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Opti
             format!("{} of {}", certified.len(), s.len()),
         ));
     }
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: "(a) How wide is wide enough: certified radius and GD distance vs width".into(),
             x_label: "width m (log scale)".into(),
@@ -329,9 +329,9 @@ fn certified_radius_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Opti
         dir,
         "a_certified_radius_vs_width",
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: "a_certified_radius_vs_width".into(),
-        caption: "The certified radius R_c = 2 L̂_F ‖r₀‖ / μ̂ of the smallest searched ball B(w₀, r) with μ̂(r) > 0 and r ≥ R(r) (certified seeds only; widths where no seed certifies have no dot), and the distance gradient descent actually travelled, r_T = max_t ‖w_t − w₀‖ (every seed); dots: mean over seeds, bars: min–max. The theorem promises r_T ≤ R_c wherever it certifies.".into(),
+        caption: d.caption("The certified radius R_c = 2 L̂_F ‖r₀‖ / μ̂ of the smallest searched ball B(w₀, r) with μ̂(r) > 0 and r ≥ R(r) (certified seeds only; widths where no seed certifies have no dot), and the distance gradient descent actually travelled, r_T = max_t ‖w_t − w₀‖ (every seed); dots: mean over seeds, bars: min–max. The theorem promises r_T ≤ R_c wherever it certifies."),
         numbers,
     }))
 }
@@ -462,7 +462,7 @@ fn slope_figure(dir: &Path, sweep: &SweepSeries<'_>, spec: &SlopeFigure) -> Resu
         return Ok(None);
     }
     curves.extend(references);
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: spec.title.into(),
             x_label: "width m (log scale)".into(),
@@ -474,9 +474,9 @@ fn slope_figure(dir: &Path, sweep: &SweepSeries<'_>, spec: &SlopeFigure) -> Resu
         dir,
         spec.stem,
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: spec.stem.into(),
-        caption: spec.caption.into(),
+        caption: d.caption(spec.caption),
         numbers,
     }))
 }
@@ -520,7 +520,7 @@ fn loss_curves(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
     if curves.is_empty() {
         return Ok(None);
     }
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: format!("(d) Loss curves against the PL* bound ({})", label(k)),
             x_label: "step t".into(),
@@ -532,9 +532,9 @@ fn loss_curves(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
         dir,
         "d_loss_curves",
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: "d_loss_curves".into(),
-        caption: format!("Gradient-descent loss curves (seed {seed}) for each width (solid), and for every width whose card certified a ball, the theorem's bound (1 − η μ̂)^t L(w₀) with that run's certified μ̂ (dashed, same colour). Widths without a certificate have no bound: the theorem promises nothing there."),
+        caption: d.caption(format!("Gradient-descent loss curves (seed {seed}) for each width (solid), and for every width whose card certified a ball, the theorem's bound (1 − η μ̂)^t L(w₀) with that run's certified μ̂ (dashed, same colour). Widths without a certificate have no bound: the theorem promises nothing there.")),
         numbers: vec![],
     }))
 }
@@ -589,7 +589,7 @@ fn p_over_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
         dashed: true,
         error_bars: vec![],
     });
-    let drawn = save_if_drawable(
+    let drawn = save_drawable(
         &LineChart {
             title: "(e) Under- vs over-parameterized: λ_min(K(w₀)) and final loss against p/n"
                 .into(),
@@ -602,9 +602,9 @@ fn p_over_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
         dir,
         "e_p_over_n",
     )?;
-    Ok(drawn.then(|| Figure {
+    Ok(drawn.map(|d| Figure {
         stem: "e_p_over_n".into(),
-        caption: "The absolute value of λ_min(K(w₀)) and the final training loss against p/n; dots: mean over seeds, bars: min–max. rank K ≤ min(n, p), so λ₀ is zero (round-off) for p < n and positive for p ≥ n; the loss reaches the target only in the second case. Values below 1e-18 are drawn at 1e-18.".into(),
+        caption: d.caption("The absolute value of λ_min(K(w₀)) and the final training loss against p/n; dots: mean over seeds, bars: min–max. rank K ≤ min(n, p), so λ₀ is zero (round-off) for p < n and positive for p ≥ n; the loss reaches the target only in the second case. Values below 1e-18 are drawn at 1e-18."),
         numbers,
     }))
 }

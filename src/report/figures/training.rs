@@ -2,11 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{read_metrics, save_drawable, step_column, Curve, LineChart, PALETTE};
+use super::{read_metrics, save_drawable, step_column, Curve, Drawing, LineChart, PALETTE};
 use crate::error::{Error, Result};
 
+/// The files of a drawing, none for a chart with nothing to draw.
+fn paths(drawing: Option<Drawing>) -> Vec<PathBuf> {
+    drawing.map_or(vec![], |d| d.paths)
+}
+
 /// The two figures of a training run, from `dir/metrics.csv` and `dir/summary.json`:
-/// the loss against the theorem's bound (log scale) and `‖w_t − w₀‖` against `R`.
+/// the loss against the theorem's bound (log scale) and `‖w_t − w₀‖` against `R`. Points a log
+/// axis cannot show (e.g. the linearized model's loss overflowing to `inf` when η > 2/λ_max(K₀))
+/// are left out, and a note under each plot says how many.
 pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
     let rows = read_metrics(&dir.join("metrics.csv"))?;
     let summary_path = dir.join("summary.json");
@@ -51,7 +58,7 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
             error_bars: vec![],
         });
     }
-    out.extend(save_drawable(
+    out.extend(paths(save_drawable(
         &LineChart {
             title: "Training loss against the linearized model and the PL* rate bound".into(),
             x_label: "step t".into(),
@@ -62,7 +69,7 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
         },
         dir,
         "loss_vs_bound",
-    )?);
+    )?));
     let dist = col("distance_from_init");
     let mut curves = vec![Curve {
         label: "‖w_t − w₀‖ (measured)".into(),
@@ -81,7 +88,7 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
             error_bars: vec![],
         });
     }
-    out.extend(save_drawable(
+    out.extend(paths(save_drawable(
         &LineChart {
             title: "Distance from initialization against the certified radius".into(),
             x_label: "step t".into(),
@@ -92,6 +99,6 @@ pub fn training_figures(dir: &Path) -> Result<Vec<PathBuf>> {
         },
         dir,
         "distance_vs_radius",
-    )?);
+    )?));
     Ok(out)
 }
