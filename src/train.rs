@@ -26,7 +26,7 @@ use crate::measure::hessian::{hessian_operator_norm, HessianNormSettings};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::{loss_gradient, sum_of_squares, LossGradient};
 use crate::measure::spectrum::{dense_spectrum, symmetric_eigen};
-use crate::model::{download, Mlp};
+use crate::model::{download, machine_epsilon, Mlp};
 
 /// The optimizer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,7 +54,9 @@ pub struct TrainSettings {
     pub learning_rate: f64,
     /// Stop once `L(w_t) ≤ target_loss`.
     pub target_loss: f64,
-    /// Evaluate the tangent kernel every this many steps (0: only at the first and last step).
+    /// Evaluate the tangent kernel every this many steps (0: only at the first and last step,
+    /// and at the kernel stage); the first evaluation is always `w₀`'s, the `K₀` of the kernel
+    /// change.
     pub eval_every: usize,
     /// Estimate `‖H_F(w_t)‖` every this many steps (0: never).
     pub hessian_every: usize,
@@ -211,6 +213,8 @@ pub fn train<B: Backend>(
 ) -> TrainOutcome<B> {
     let w0 = model.weights();
     let b0 = model.biases();
+    // Below f64, the reductions that decide verdicts are accumulated in f64 on the host.
+    let host_w0 = (machine_epsilon::<B>() > f64::EPSILON).then(|| model.to_vector());
     let mut model = model;
     let mut records: Vec<StepRecord> = Vec::new();
     let eta = settings.learning_rate;
@@ -224,7 +228,10 @@ pub fn train<B: Backend>(
     let stop = 'run: {
         for step in 0..=settings.steps {
             let grad = loss_gradient(&model, x, y);
-            let (loss, grad_norm_sq, distance, residual) = step_stats(&model, &grad, &w0, &b0);
+            let (loss, grad_norm_sq, distance, residual) = match &host_w0 {
+                Some(w0) => host_step_stats(&model, &grad, w0),
+                None => step_stats(&model, &grad, &w0, &b0),
+            };
             if step == 0 {
                 loss0 = loss;
                 if settings.optimizer == Optimizer::Gd {
@@ -267,7 +274,7 @@ pub fn train<B: Backend>(
                 || last
                 || at_stage
                 || (settings.eval_every > 0 && step % settings.eval_every == 0);
-            if eval_due && (settings.eval_every > 0 || theorem.is_some() || at_stage) {
+            if eval_due {
                 evaluate_kernel(&model, x, &mut kernel0, &mut record);
             }
             if settings.hessian_every > 0 && (step % settings.hessian_every == 0 || last) {
@@ -296,7 +303,30 @@ pub fn train<B: Backend>(
     }
 }
 
-/// `(L(w), ‖∇L(w)‖², ‖w − w₀‖, r(w))` in one device synchronization.
+/// [`step_stats`] with every reduction accumulated in f64 on the host (for working precisions
+/// below f64): `L = ½ Σ r_i²` from the downloaded residual, `‖∇L‖²` from the downloaded
+/// gradient, `‖w − w₀‖` from the downloaded parameters against the host copy of `w₀`.
+///
+/// Cost: downloads of `n + 2p` values.
+fn host_step_stats<B: Backend>(
+    model: &Mlp<B>,
+    grad: &LossGradient<B>,
+    w0: &[f64],
+) -> (f64, f64, f64, Vec<f64>) {
+    let residual = download(grad.residual.clone());
+    let loss = 0.5 * residual.iter().map(|r| r * r).sum::<f64>();
+    let distance = model
+        .to_vector()
+        .iter()
+        .zip(w0)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    (loss, grad.norm_sq_f64(), distance, residual)
+}
+
+/// `(L(w), ‖∇L(w)‖², ‖w − w₀‖, r(w))` in one device synchronization (f64 backends: the
+/// device's own sums are f64).
 fn step_stats<B: Backend>(
     model: &Mlp<B>,
     grad: &LossGradient<B>,

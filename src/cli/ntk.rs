@@ -182,7 +182,14 @@ fn print_ntk(r: &NtkReport) {
             ),
         );
     }
-    row("κ = λ_max/λ_min", format!("{:.6e}", r.condition_number));
+    row(
+        "κ = λ_max/λ_min",
+        plstar::experiment::card_text::condition(r.condition_number),
+    );
+    row(
+        "round-off floor of eigenvalues",
+        format!("{:.1e}", r.round_off_floor),
+    );
     row("tr K", format!("{:.6e}", r.trace));
     row("L_F(w) = √λ_max(K)", format!("{:.6e}", r.lipschitz_f));
     if let Some(h) = &r.hessian {

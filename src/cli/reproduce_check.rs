@@ -8,9 +8,10 @@
 //! | trained (hundreds of steps) | `r_travelled`, `kernel_change`, `linearization_gap_max`, `final_loss` | 1e-3 |
 //! | step counts | `steps_to_target`, `kernel_stage_step` | ±1 step |
 //!
-//! ¹ Smallest eigenvalues of `K`: two values that are both at or below the row's round-off level
-//! (`|λ| ≤ positivity_threshold = n ε λ_max(K(w₀))`) agree, whatever their ratio: both say "not
-//! positive", and their digits are round-off.
+//! ¹ Smallest eigenvalues of `K`: two values that are both at or below the row's round-off floor
+//! (`|λ| ≤ positivity_threshold = γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`, the eigenvalue floor of
+//! [`plstar::measure::roundoff`]) agree, whatever their ratio: both say "not positive", and their
+//! digits are round-off.
 //!
 //! On the machine that wrote the rows they agree bit for bit; the tolerances leave room for
 //! another CPU's rounding: a dense eigenvalue moves by a few ulps of `λ_max`, an iterative

@@ -27,8 +27,10 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
         ),
         (
             "certificate".into(),
-            "the smallest searched r with μ̂(r) > n ε λ_max and r ≥ R(r) = 2 L̂_F(r) ‖r0‖ / μ̂(r); \
-             certified radius R(r), η* = 1/(L̂_F(r)² + β̂_F(r) ‖r0‖)"
+            "the smallest searched r with μ̂(r) above the round-off floor γ tr K(w0) + n u λ_max \
+             and r ≥ R(r) = 2 L̂_F(r) ‖r0‖ / μ̂(r); certified radius R(r), \
+             η* = 1/(L̂_F(r)² + β̂_F(r) ‖r0‖); state: estimated (a search), or not certified \
+             when β̂_F was measured at w0 only"
                 .into(),
         ),
         (
@@ -67,20 +69,16 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, &'sta
         ),
         ("R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀".into(), f(c.radius0), "w₀"),
         (
-            "round-off level n ε λ_max".into(),
-            format!("{:.1e}", c.positivity_threshold),
+            "κ(w₀) = λ_max/λ₀".into(),
+            condition(c.condition_number0),
             "w₀",
         ),
         (
-            "certificate".into(),
-            if cert.certified {
-                "certified"
-            } else {
-                "not certified"
-            }
-            .into(),
-            "search",
+            "round-off floor γ tr K₀ + n u λ_max".into(),
+            format!("{:.1e}", c.positivity_threshold),
+            "w₀",
         ),
+        ("certificate".into(), cert.state.label().into(), "search"),
     ];
     if cert.certified {
         rows.extend([
@@ -126,11 +124,20 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, &'sta
         ),
         (
             "κ = 1/(η μ)".into(),
-            step.condition_number.map_or("—".into(), f),
+            step.condition_number.map_or("—".into(), condition),
             if cert.certified { "search" } else { "w₀" },
         ),
     ]);
     rows
+}
+
+/// A condition number, or `inf (singular at round-off)`.
+pub fn condition(kappa: f64) -> String {
+    if kappa.is_finite() {
+        format!("{kappa:.4e}")
+    } else {
+        crate::measure::roundoff::SINGULAR.into()
+    }
 }
 
 fn hessian(value: f64, converged: bool) -> String {

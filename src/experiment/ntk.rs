@@ -32,11 +32,12 @@ use crate::measure::hessian::{
 use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
+use crate::measure::roundoff::{condition_number, RoundOff};
 use crate::measure::spectrum::{
     kernel_extremes, EigenResiduals, KernelExtremes, EXTREMES_DENSE_LIMIT,
 };
 use crate::model::backend::{BackendInfo, BackendJob};
-use crate::model::{download, Mlp, MlpConfig};
+use crate::model::{download, machine_epsilon, Mlp, MlpConfig};
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
 use crate::theorem::card::{theorem_card, Certificate};
@@ -115,8 +116,15 @@ pub struct NtkReport {
     pub lambda_min: f64,
     /// `λ_max(K)`.
     pub lambda_max: f64,
-    /// `κ = λ_max / λ_min`.
+    /// `κ = λ_max / λ_min`; infinite (JSON: `"inf (singular at round-off)"`) when `λ_min` is
+    /// at or below [`NtkReport::round_off_floor`].
+    #[serde(with = "crate::measure::roundoff::kappa")]
     pub condition_number: f64,
+    /// The eigenvalue floor of the round-off model ([`RoundOff::eigenvalue_floor`]): an
+    /// eigenvalue at or below it is zero in all but name.
+    pub round_off_floor: f64,
+    /// The tolerance of the PL identity ([`RoundOff::pl_identity`]).
+    pub pl_identity_tolerance: f64,
     /// `tr K`.
     pub trace: f64,
     /// `L_F(w) = √λ_max(K) = ‖DF(w)‖₂`.
@@ -129,7 +137,8 @@ pub struct NtkReport {
     pub grad_norm_sq: f64,
     /// `‖∇L‖² / (2L)`, the local PL* constant realized at `w`.
     pub pl_ratio: f64,
-    /// `pl_ratio ≥ λ_min(K)` (up to round-off `1e-9·λ_max`), as the theory requires.
+    /// `pl_ratio ≥ λ_min(K)` up to [`NtkReport::pl_identity_tolerance`], as the theory requires
+    /// (true when `L = 0`: the ratio is undefined, nothing to check).
     pub pl_ratio_at_least_lambda_min: bool,
     /// Hessian norms, unless skipped.
     pub hessian: Option<HessianSummary>,
@@ -220,16 +229,19 @@ impl BackendJob for NtkJob<'_> {
         let kernel_seconds = started.elapsed().as_secs_f64();
 
         let outputs = download(model.forward(x.clone()));
-        let residual: Vec<f64> = outputs
-            .iter()
-            .zip(&s.data.targets)
-            .map(|(f, y)| f - y)
-            .collect();
-        let residual_norm = residual.iter().map(|r| r * r).sum::<f64>().sqrt();
+        // The decision below rests on sums accumulated in f64, whatever the working precision:
+        // the residual as computed (F − y on the device), its square sum and ‖∇L‖² on the host.
         let grad = loss_gradient(&model, &x, &y);
-        let loss = grad.loss();
-        let grad_norm_sq = download(grad.norm_sq())[0];
+        let residual = download(grad.residual.clone());
+        let residual_norm = residual.iter().map(|r| r * r).sum::<f64>().sqrt();
+        let loss = 0.5 * residual_norm * residual_norm;
+        let grad_norm_sq = grad.norm_sq_f64();
         let pl_ratio = grad_norm_sq / (2.0 * loss);
+        let trace = kernel.trace();
+        let round_off = RoundOff::new(machine_epsilon::<B>(), &s.model);
+        let max_diagonal = (0..n).map(|i| kernel.get(i, i)).fold(0.0, f64::max);
+        let round_off_floor = round_off.eigenvalue_floor(n, max_diagonal, trace, lambda_max);
+        let pl_identity_tolerance = round_off.pl_identity(n, max_diagonal, trace, lambda_max);
 
         let (infinite_width, kernel_infinite) = if opts.infinite {
             progress("infinite-width kernel");
@@ -264,14 +276,17 @@ impl BackendJob for NtkJob<'_> {
             eigen_residuals,
             lambda_min,
             lambda_max,
-            condition_number: lambda_max / lambda_min,
-            trace: kernel.trace(),
+            condition_number: condition_number(lambda_min, lambda_max, round_off_floor),
+            round_off_floor,
+            pl_identity_tolerance,
+            trace,
             lipschitz_f: lambda_max.sqrt(),
             residual_norm,
             loss,
             grad_norm_sq,
             pl_ratio,
-            pl_ratio_at_least_lambda_min: pl_ratio >= lambda_min - 1e-9 * lambda_max,
+            pl_ratio_at_least_lambda_min: pl_ratio.is_nan()
+                || pl_ratio >= lambda_min - pl_identity_tolerance,
             hessian,
             kernel_seconds,
             certificate,

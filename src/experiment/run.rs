@@ -22,8 +22,9 @@ use crate::error::{Error, Result};
 use crate::experiment::card_text::{card_rows, card_sources, profile_markdown};
 use crate::experiment::config::{RunConfig, Settings};
 use crate::experiment::step::{resolve_step_size, StepSize};
+use crate::measure::roundoff::RoundOff;
 use crate::model::backend::{BackendInfo, BackendJob};
-use crate::model::Mlp;
+use crate::model::{machine_epsilon, Mlp};
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
 use crate::theorem::card::{theorem_card_with_progress, travelled_ball, CardProgress, TheoremCard};
 use crate::theorem::search::{PointKind, PointMeasure};
@@ -202,6 +203,9 @@ impl BackendJob for TrainRun<'_> {
                 target_loss: s.train.target_loss,
                 stop: &outcome.stop,
                 optimizer: &s.train.optimizer,
+                round_off: RoundOff::new(machine_epsilon::<B>(), &s.model),
+                samples: s.data.len(),
+                parameters: s.model.parameter_count(),
             },
         );
         let summary = Summary {
@@ -321,6 +325,9 @@ fn train_with_metrics<B: Backend>(
 /// the theorem promises nothing then).
 pub fn theorem_reference(card: &TheoremCard) -> Option<TheoremReference> {
     let c = &card.certificate;
+    if !c.certified {
+        return None;
+    }
     Some(TheoremReference {
         mu_hat: c.mu?,
         radius: c.radius?,

@@ -16,7 +16,9 @@ pub struct StepSize {
     pub value: f64,
     /// `config`, or `auto: …` naming the card's rule and constants.
     pub source: String,
-    /// `κ = 1/(η μ)` with the certified `μ̂`, else `λ₀` (with a card).
+    /// `κ = 1/(η μ)` with the certified `μ̂`, else `λ₀` (with a card); infinite when that `μ` is
+    /// at or below the round-off floor. In JSON the text `"inf (singular at round-off)"`.
+    #[serde(serialize_with = "crate::measure::roundoff::kappa_option::serialize")]
     pub condition_number: Option<f64>,
 }
 
@@ -59,6 +61,10 @@ pub fn resolve_step_size(
     Ok(StepSize {
         value,
         source,
-        condition_number: card.map(|c| 1.0 / (value * c.certificate.mu.unwrap_or(c.lambda0))),
+        condition_number: card.map(|c| {
+            let mu = c.certificate.mu.unwrap_or(c.lambda0);
+            // κ = 1/(ημ) = (1/η)/μ: infinite when μ is at round-off (never negative).
+            crate::measure::roundoff::condition_number(mu, 1.0 / value, c.positivity_threshold)
+        }),
     })
 }

@@ -22,9 +22,10 @@ use crate::experiment::step::resolve_step_size;
 use crate::measure::hessian::{max_output_hessian_norm, HessianNormSettings};
 use crate::measure::infinite::limit_kernel;
 use crate::measure::kernel::{tangent_kernel, KernelMethod};
+use crate::measure::roundoff::RoundOff;
 use crate::measure::spectrum::dense_spectrum;
 use crate::model::backend::{BackendInfo, BackendJob};
-use crate::model::Activation;
+use crate::model::{machine_epsilon, Activation};
 use crate::report::figures::sweep::{sweep_figures, Panel, SeriesKey, SweepSeries};
 use crate::report::figures::Figure;
 use crate::report::files::{write_atomic, write_json, VERSION};
@@ -571,6 +572,9 @@ fn run_point<B: Backend>(
             target_loss: settings.target_loss,
             stop: &out.stop,
             optimizer: &settings.optimizer,
+            round_off: RoundOff::new(machine_epsilon::<B>(), &s.model),
+            samples: s.data.len(),
+            parameters: s.model.parameter_count(),
         },
     );
     write_atomic(
@@ -579,6 +583,11 @@ fn run_point<B: Backend>(
         curve_csv(&out.records).as_bytes(),
     )?;
     let mut row = reduce(sweep, point, seed, card.as_ref(), &out.records, &v);
+    if card.is_none() {
+        // The round-off floor without a card: the model's, from λ_max(K₀).
+        row.positivity_threshold = RoundOff::new(machine_epsilon::<B>(), &s.model)
+            .eigenvalue_floor_from_lambda_max(s.data.len(), row.lambda_max0);
+    }
     row.kernel_infinite_gap = limit_kernel(&s.model, &s.data).map_or(f64::NAN, |kinf| {
         let k0 = tangent_kernel(&model, &x, KernelMethod::Structured);
         k0.relative_distance(&kinf)

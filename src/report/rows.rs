@@ -37,7 +37,8 @@ pub struct SweepRow {
     pub lambda0: f64,
     /// `λ_max(K(w₀))`.
     pub lambda_max0: f64,
-    /// `n ε λ_max(K(w₀))`: eigenvalues at or below it are round-off.
+    /// The eigenvalue floor of the round-off model, `γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`
+    /// ([`crate::measure::roundoff`]): eigenvalues at or below it are round-off.
     pub positivity_threshold: f64,
     /// `‖K(w₀) − K∞‖_F / ‖K∞‖_F` against the infinite-width kernel (NaN where none exists).
     pub kernel_infinite_gap: f64,

@@ -16,9 +16,16 @@
 //! `η* = 1 / (L̂_F(r_s)² + β̂_F(r_s) ‖F(w₀) − y‖)`. The estimates are extremes over the points
 //! measured, not suprema over the ball: the certificate is as good as the search.
 //!
-//! Positivity is judged against the round-off of the kernel's eigenvalues,
-//! `μ̂ > n ε λ_max(K(w₀))` with `ε` the backend's machine epsilon; an under-parameterized model
-//! (`p < n`, so `rank K ≤ p < n`) is not certifiable and is not searched.
+//! Positivity is judged against the eigenvalue floor of the round-off model
+//! ([`crate::measure::roundoff`]): `μ̂ > γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`, with `γ` from the
+//! working precision, the depth and the longest sum; an under-parameterized model (`p < n`, so
+//! `rank K ≤ p < n`) is not certifiable and is not searched.
+//!
+//! **What the certificate rests on** ([`CertificateState`]): `β̂_F(r)` is the largest `‖H_F‖`
+//! found at `w₀` *and at the searched points* of the ball. A card run with
+//! `hessian_at_searched = false` measures `β̂_F` at `w₀` only, a single point that can only
+//! under-estimate the supremum (so `η*` errs on the unsafe side): such a card is not called
+//! certified; its state says so.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -30,6 +37,7 @@ use crate::measure::hessian::{
 };
 use crate::measure::kernel::{activation_derivative, tangent_kernel, KernelMethod};
 use crate::measure::loss::loss_gradient;
+use crate::measure::roundoff::{condition_number, RoundOff};
 use crate::measure::spectrum::{symmetric_eigen, LanczosSettings};
 use crate::model::{download, machine_epsilon, Activation, Mlp};
 use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
@@ -77,8 +85,11 @@ pub struct RadiusEstimate {
     pub lipschitz_f: f64,
     /// `β̂_F(r) = max ‖H_F‖` over the Hessian points inside the ball (a lower bound).
     pub beta_f: f64,
-    /// Whether every `‖H_F‖` behind `β̂_F(r)` converged.
+    /// Whether every `‖H_F‖` behind `β̂_F(r)` converged (inner Lanczos and outer alternation).
     pub beta_f_converged: bool,
+    /// Whether `β̂_F(r)` includes `‖H_F‖` at the searched points (else `w₀` alone).
+    #[serde(default)]
+    pub beta_f_searched: bool,
     /// `R(r) = 2 L̂_F(r) ‖r₀‖ / μ̂(r)` (infinite when `μ̂(r)` is not positive).
     pub theorem_radius: f64,
     /// Measured points inside the ball.
@@ -88,11 +99,40 @@ pub struct RadiusEstimate {
     pub searched: bool,
 }
 
+/// The state of a certificate (THEORY.md, "What is measured, and how honest it is").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateState {
+    /// Estimated by a search: `μ̂`, `L̂_F` and `β̂_F` are extremes over the points a constrained
+    /// search visited (μ̂ and L̂_F at every searched point, β̂_F at `w₀` and the searched points);
+    /// the theorem holds on the certified ball as far as measured.
+    Estimated,
+    /// The search found a radius with `μ̂(r) > 0` and `r ≥ R(r)`, but `β̂_F` was measured at `w₀`
+    /// only (`hessian_at_searched = false`): `η*` rests on one point and is not certified.
+    BetaAtInitOnly,
+    /// No certificate (the reason says why).
+    None,
+}
+
+impl CertificateState {
+    /// `estimated`, `β̂_F at w₀ only` or `none`, for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            CertificateState::Estimated => "estimated (search)",
+            CertificateState::BetaAtInitOnly => "not certified: β̂_F measured at w₀ only",
+            CertificateState::None => "none",
+        }
+    }
+}
+
 /// The certificate: where the theorem applies, as far as the search measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Certificate {
-    /// Whether some searched ball satisfies `μ̂(r) > 0` and `r ≥ R(r)`.
+    /// Whether some searched ball satisfies `μ̂(r) > 0` and `r ≥ R(r)` with `β̂_F` measured at
+    /// the searched points (the state is [`CertificateState::Estimated`]).
     pub certified: bool,
+    /// What the certificate rests on.
+    pub state: CertificateState,
     /// The certified radius `R(r_s)` (see the module docs).
     pub radius: Option<f64>,
     /// `r_s`, the searched radius whose constants certify.
@@ -126,12 +166,23 @@ pub struct TheoremCard {
     pub depth: usize,
     /// The backend's machine epsilon `ε`.
     pub machine_epsilon: f64,
-    /// `n ε λ_max(K(w₀))`: eigenvalues at or below it are round-off.
+    /// The round-off model of the network in the working precision.
+    pub round_off: RoundOff,
+    /// The eigenvalue floor of the round-off model at `w₀`
+    /// ([`RoundOff::eigenvalue_floor`]): eigenvalues at or below it are round-off.
     pub positivity_threshold: f64,
     /// `λ₀ = λ_min(K(w₀))`.
     pub lambda0: f64,
     /// `λ_max(K(w₀))`.
     pub lambda_max0: f64,
+    /// `κ(w₀) = λ_max/λ₀`, infinite when `λ₀` is at round-off (singular at round-off; JSON:
+    /// the text `"inf (singular at round-off)"`).
+    #[serde(with = "crate::measure::roundoff::kappa")]
+    pub condition_number0: f64,
+    /// `tr K(w₀)`.
+    pub trace0: f64,
+    /// `‖w₀‖_∞`, for the outputs' round-off floor.
+    pub max_abs_parameter0: f64,
     /// `L_F(w₀) = √λ_max(K(w₀))`.
     pub lipschitz_f0: f64,
     /// `‖H_F(w₀)‖` (alternating maximization: a lower bound when not converged).
@@ -175,14 +226,31 @@ impl TheoremCard {
         self.certificate.eta_star.unwrap_or(self.eta_star0)
     }
 
-    /// Whether `value` is a positive eigenvalue, above round-off.
+    /// Whether a point at distance `d` from `w₀` is inside `B(w₀, r)`, up to round-off
+    /// (projected points sit on the sphere): `d` is a sum of `p` squares in f64 (`p u₆₄ r`,
+    /// Higham §3.1, deterministic), of differences `w − w₀` whose coordinates were each rounded
+    /// once (`u₆₄ ‖w‖ ≤ u₆₄ (√p ‖w₀‖_∞ + r)` for `w` and as much for `w₀`).
+    pub fn inside(&self, d: f64, r: f64) -> bool {
+        let u = crate::measure::roundoff::UNIT_ROUNDOFF_F64;
+        let p = self.p as f64;
+        let w0_norm = p.sqrt() * self.max_abs_parameter0;
+        d <= r + u * (p * r + 2.0 * (w0_norm + r))
+    }
+
+    /// Whether `value` is a positive eigenvalue, above the round-off floor (a NaN is not).
     pub fn is_positive(&self, value: f64) -> bool {
         value > self.positivity_threshold
     }
 
-    /// The rate bound `(1 − η μ)^t L(w₀)` (clamped at 0 when `η μ > 1`).
-    pub fn loss_bound(&self, eta: f64, mu: f64, step: usize) -> f64 {
-        (1.0 - eta * mu).max(0.0).powi(step as i32) * self.loss0
+    /// The round-off floor of the loss at a point at distance `distance` from `w₀` with loss
+    /// `loss` ([`RoundOff::loss`], with `‖w‖_∞ ≤ ‖w₀‖_∞ + distance` and the kernel's trace at
+    /// `w₀`).
+    pub fn loss_floor(&self, loss: f64, distance: f64) -> f64 {
+        let outputs = self
+            .round_off
+            .outputs(self.max_abs_parameter0 + distance, self.trace0);
+        self.round_off
+            .loss(self.n, (2.0 * loss.max(0.0)).sqrt(), outputs)
     }
 }
 
@@ -227,21 +295,27 @@ pub fn theorem_card_with_progress<B: Backend>(
     let p = w0.len();
     let init = InitMeasures::at(model, x, y)?;
     let eps = machine_epsilon::<B>();
-    let threshold = n as f64 * eps * init.lambda_max0;
+    let round_off = RoundOff::new(eps, &cfg);
+    let threshold =
+        round_off.eigenvalue_floor(n, init.max_kernel_diagonal0, init.trace0, init.lambda_max0);
     let mut card = TheoremCard {
         n,
         p,
         width: cfg.min_width(),
         depth: cfg.depth(),
         machine_epsilon: eps,
+        round_off,
         positivity_threshold: threshold,
         lambda0: init.lambda0,
         lambda_max0: init.lambda_max0,
+        condition_number0: condition_number(init.lambda0, init.lambda_max0, threshold),
+        trace0: init.trace0,
+        max_abs_parameter0: w0.iter().map(|v| v.abs()).fold(0.0, f64::max),
         lipschitz_f0: init.lambda_max0.sqrt(),
         hessian_norm0: init.hessian0.value,
         hessian_norm0_converged: init.hessian0.converged,
         residual_norm0: norm(&init.r0),
-        loss0: 0.5 * norm(&init.r0).powi(2),
+        loss0: 0.5 * init.r0.iter().map(|v| v * v).sum::<f64>(),
         max_kernel_diagonal0: init.max_kernel_diagonal0,
         max_abs_residual0: init.r0.iter().map(|v| v.abs()).fold(0.0, f64::max),
         rho: init.rho,
@@ -265,12 +339,12 @@ pub fn theorem_card_with_progress<B: Backend>(
     if p < n {
         card.certificate = Certificate::none(format!(
             "not certifiable: rank K ≤ p = {p} < n = {n}, so λ_min(K) = 0 everywhere (measured \
-             λ₀ = {:.3e}, round-off level {threshold:.1e})",
+             λ₀ = {:.3e}, round-off floor {threshold:.1e})",
             card.lambda0
         ));
     } else if !card.is_positive(card.lambda0) {
         card.certificate = Certificate::none(format!(
-            "not certifiable: λ₀ = {:.3e} is at the round-off level n ε λ_max = {threshold:.1e} \
+            "not certifiable: λ₀ = {:.3e} is at or below the round-off floor {threshold:.1e} \
              although p = {p} ≥ n = {n} (duplicated inputs or a degenerate architecture)",
             card.lambda0
         ));
@@ -354,7 +428,8 @@ fn search_profile<B: Backend>(
             }
         }
         card.bottom_points.push((r, bottom.best.clone()));
-        let e = radius_estimate(card, r, &hessian_points);
+        let mut e = radius_estimate(card, r, &hessian_points);
+        e.beta_f_searched = settings.hessian_at_searched;
         certified |= card.is_positive(e.mu) && e.theorem_radius <= r;
         card.profile.push(e);
         (warm_bottom, warm_top) = (Some(bottom.best), Some(top.best));
@@ -373,7 +448,7 @@ fn distance(a: &[f64], b: &[f64]) -> f64 {
 
 /// The estimates over `B(w₀, r)` from every point measured so far.
 fn radius_estimate(card: &TheoremCard, r: f64, hessians: &[(f64, HessianNorm)]) -> RadiusEstimate {
-    let inside = |d: f64| d <= r * (1.0 + 1e-9);
+    let inside = |d: f64| card.inside(d, r);
     let mut mu = f64::INFINITY;
     let mut lambda_max: f64 = 0.0;
     let mut points = 0;
@@ -394,6 +469,7 @@ fn radius_estimate(card: &TheoremCard, r: f64, hessians: &[(f64, HessianNorm)]) 
         lipschitz_f,
         beta_f: beta,
         beta_f_converged: converged,
+        beta_f_searched: false,
         theorem_radius: if card.is_positive(mu) {
             2.0 * lipschitz_f * card.residual_norm0 / mu
         } else {
@@ -409,6 +485,7 @@ impl Certificate {
     fn none(reason: String) -> Self {
         Self {
             certified: false,
+            state: CertificateState::None,
             radius: None,
             searched_radius: None,
             mu: None,
@@ -435,32 +512,46 @@ impl Certificate {
         match (found, largest) {
             (Some(e), _) => {
                 let eta = 1.0 / (e.lipschitz_f.powi(2) + e.beta_f * card.residual_norm0);
-                c.certified = true;
+                c.state = if e.beta_f_searched {
+                    CertificateState::Estimated
+                } else {
+                    CertificateState::BetaAtInitOnly
+                };
+                c.certified = c.state == CertificateState::Estimated;
                 c.radius = Some(e.theorem_radius);
                 c.searched_radius = Some(e.radius);
                 c.mu = Some(e.mu);
                 c.lipschitz_f = Some(e.lipschitz_f);
                 c.beta_f = Some(e.beta_f);
                 c.eta_star = Some(eta);
-                c.reason = format!(
-                    "certified: on B(w₀, r = {:.3e}) the search found μ̂ = {:.3e} > 0 over {} \
-                     points, and r ≥ R = 2 L̂_F ‖r₀‖ / μ̂ = {:.3e}; PL* holds on B(w₀, R) as far as \
-                     measured, η* = {eta:.3e}{}",
-                    e.radius,
-                    e.mu,
-                    e.points,
-                    e.theorem_radius,
-                    if e.beta_f_converged {
-                        ""
-                    } else {
-                        " (‖H_F‖ did not converge everywhere: β̂_F is a lower bound)"
-                    }
+                let found = format!(
+                    "on B(w₀, r = {:.3e}) the search found μ̂ = {:.3e} > 0 over {} points, and \
+                     r ≥ R = 2 L̂_F ‖r₀‖ / μ̂ = {:.3e}",
+                    e.radius, e.mu, e.points, e.theorem_radius,
                 );
+                c.reason = if c.certified {
+                    format!(
+                        "certified (estimated by a search): {found}; PL* holds on B(w₀, R) as far \
+                         as measured, η* = {eta:.3e}{}",
+                        if e.beta_f_converged {
+                            ""
+                        } else {
+                            " (‖H_F‖ did not converge everywhere: β̂_F is a lower bound)"
+                        }
+                    )
+                } else {
+                    format!(
+                        "not certified: {found}, but β̂_F = ‖H_F(w₀)‖ was measured at w₀ only \
+                         (card.hessian_at_searched = false), so η* = {eta:.3e} rests on one point; \
+                         set hessian_at_searched = true to certify"
+                    )
+                };
             }
             (None, Some(e)) if !card.is_positive(e.mu) => {
                 c.reason = format!(
-                    "not certified: the search found λ_min(K) = {:.3e} ≤ 0 (round-off level \
-                     {:.1e}) inside B(w₀, {:.3e}); the width is too small for the theorem's ball",
+                    "not certified: the search found λ_min(K) = {:.3e}, at or below the round-off \
+                     floor {:.1e}, inside B(w₀, {:.3e}); the width is too small for the theorem's \
+                     ball",
                     e.mu, card.positivity_threshold, e.radius
                 );
             }
@@ -504,7 +595,7 @@ pub fn travelled_ball<B: Backend>(
     trajectory: &[PointMeasure],
     settings: &SearchSettings,
 ) -> Result<TravelledBall> {
-    let inside = |d: f64| d <= radius * (1.0 + 1e-9);
+    let inside = |d: f64| card.inside(d, radius);
     let mut points: Vec<PointMeasure> = card
         .points
         .iter()
@@ -555,6 +646,7 @@ fn searched_hessian_settings() -> HessianNormSettings {
 struct InitMeasures {
     lambda0: f64,
     lambda_max0: f64,
+    trace0: f64,
     max_kernel_diagonal0: f64,
     hessian0: HessianNorm,
     /// `r₀ = F(w₀) − y`.
@@ -569,9 +661,9 @@ impl InitMeasures {
         let k0 = tangent_kernel(model, x, KernelMethod::Structured);
         let eig = symmetric_eigen(&k0)?;
         let (lambda0, lambda_max0) = (eig.values[0], eig.values[n - 1]);
-        let f0 = download(model.forward(x.clone()));
-        let y_host = download(y.clone());
-        let r0: Vec<f64> = f0.iter().zip(&y_host).map(|(a, b)| a - b).collect();
+        // r₀ as training computes it (F − y in the working precision), so that L(w₀) is one
+        // number in the card and in the run's records.
+        let r0 = download(model.forward(x.clone()) - y.clone());
         // √(r₀ᵀ K₀⁻¹ r₀) = √Σ (u_iᵀ r₀)² / λ_i (infinite when K₀ is singular).
         let linearized_distance = eig
             .values
@@ -583,6 +675,7 @@ impl InitMeasures {
         Ok(Self {
             lambda0,
             lambda_max0,
+            trace0: k0.trace(),
             max_kernel_diagonal0: (0..n).map(|i| k0.get(i, i)).fold(0.0, f64::max),
             hessian0: hessian_operator_norm(model, x, &HessianNormSettings::default()),
             r0,

@@ -7,10 +7,21 @@
 //! 1. stayed in the certified ball: `max_t ‖w_t − w₀‖ ≤ R_c`;
 //! 2. the certified rate bound: `L(w_t) ≤ (1 − η μ̂(r_s))^t L(w₀)` at every step.
 //!
-//! On the ball the run actually used, `r_T = max_t ‖w_t − w₀‖` (always applicable with a card):
-//! 3. PL* there: `μ̂(r_T) > 0` ([`crate::theorem::card::TravelledBall`]);
-//! 4. the rate bound with `μ̂(r_T)` at every step (not applicable when 3 fails; for SGD the GD
-//!    bound on the full-batch loss, which SGD has in expectation only).
+//! On the ball the run actually used, `r_T = max_t ‖w_t − w₀‖` (with a card, once a step was
+//! taken):
+//! 3. PL* there: `μ̂(r_T)` above the round-off floor ([`crate::theorem::card::TravelledBall`]);
+//! 4. the rate bound with `μ̂(r_T)` at every step, for gradient descent with `η μ̂(r_T) ≤ 1`
+//!    (not applicable when 3 fails, for SGD — the theorem's SGD bound holds in expectation
+//!    only, not along one path — or when `η μ̂(r_T) > 1`, where the theorem says nothing).
+//!
+//! No check passes on an empty premise: a run that took no step has every ball and rate check
+//! not applicable, and a PL ratio that is undefined (`L = 0`) is not counted.
+//!
+//! **Thresholds** come from the round-off model ([`crate::measure::roundoff`]): a loss may exceed
+//! its bound by the loss's round-off floor, the PL ratio may fall below `λ_min` by the PL
+//! identity's tolerance, an eigenvalue below `μ̂` by the eigenvalue floor, a distance above a
+//! radius by the f64 sum's `p u₆₄`. `L(w₀)` is the run's step-0 loss, one number for the records
+//! and the verdicts.
 //!
 //! And:
 //! 5. `pl_ratio ≥ λ_min(K(w_t))` at every kernel evaluation (an identity: a failure means a
@@ -21,11 +32,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::measure::roundoff::{RoundOff, UNIT_ROUNDOFF_F64};
 use crate::theorem::card::{TheoremCard, TravelledBall};
 use crate::train::{Optimizer, StepRecord, StopReason};
-
-/// Relative slack for comparisons of floating-point quantities.
-pub const SLACK: f64 = 1e-9;
 
 /// The outcome of a check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,7 +149,36 @@ pub struct RunRecords<'a> {
     pub stop: &'a StopReason,
     /// GD or SGD.
     pub optimizer: &'a Optimizer,
+    /// The round-off model of the network in the run's working precision.
+    pub round_off: RoundOff,
+    /// `n`.
+    pub samples: usize,
+    /// `p`.
+    pub parameters: usize,
 }
+
+impl RunRecords<'_> {
+    /// The last step taken (0 when the run took no step).
+    fn steps_taken(&self) -> usize {
+        self.records.last().map_or(0, |r| r.step)
+    }
+
+    /// `L(w₀)`: the step-0 record's loss, the one number the records' bound column uses too.
+    fn loss0(&self) -> f64 {
+        self.records.first().map_or(f64::NAN, |r| r.loss)
+    }
+
+    /// Whether a distance `d` (a sum of `p` squares in f64) is within `radius`, up to that sum's
+    /// round-off (`p u₆₄` relative, deterministic: Higham §3.1).
+    fn within(&self, d: f64, radius: f64) -> bool {
+        d <= radius * (1.0 + self.parameters as f64 * UNIT_ROUNDOFF_F64)
+    }
+}
+
+/// The reason every ball and rate check is not applicable to a run that took no step.
+const NO_STEP: &str =
+    "the run took no step (steps = 0 or the target was met at w₀): B(w₀, 0) is one point and \
+     the bounds hold trivially there";
 
 /// Judges a run against its `card` and the ball it `travelled` (both absent without a card).
 pub fn judge(
@@ -171,8 +209,8 @@ pub fn judge(
     let final_loss = records.last().map_or(f64::NAN, |r| r.loss);
     let mut verdicts = certified_checks(card, run, max_distance);
     verdicts.extend(travelled_checks(card, travelled, run));
-    verdicts.push(pl_ratio(records));
-    verdicts.push(search_conservative(card, records));
+    verdicts.push(pl_ratio(run));
+    verdicts.push(search_conservative(card, run));
     verdicts.push(target(
         run.target_loss,
         steps_to_target,
@@ -210,7 +248,8 @@ fn certified_checks(
         return not_applicable("no theorem card (card.enabled = false)".into());
     };
     let c = &card.certificate;
-    let (Some(radius), Some(mu), Some(eta_star)) = (c.radius, c.mu, c.eta_star) else {
+    let (true, Some(radius), Some(mu), Some(eta_star)) = (c.certified, c.radius, c.mu, c.eta_star)
+    else {
         return not_applicable(format!("no certificate: {}", c.reason));
     };
     if matches!(run.optimizer, Optimizer::Sgd { .. }) {
@@ -221,18 +260,22 @@ fn certified_checks(
         );
     }
     let eta = run.eta;
-    if eta > eta_star * (1.0 + SLACK) {
+    if eta > eta_star {
         return not_applicable(format!(
             "η = {eta:.4e} > η* = {eta_star:.4e}: the theorem covers η ≤ η* only"
         ));
     }
+    if run.steps_taken() == 0 {
+        return not_applicable(NO_STEP.into());
+    }
     let reason = format!(
-        "certified (R_c = {radius:.4e}, μ̂ = {mu:.4e}), GD, η = {eta:.4e} ≤ η* = {eta_star:.4e}"
+        "certificate {} (R_c = {radius:.4e}, μ̂ = {mu:.4e}), GD, η = {eta:.4e} ≤ η* = {eta_star:.4e}",
+        c.state.label()
     );
     vec![
         Verdict::applies(
             ball,
-            max_distance <= radius * (1.0 + SLACK),
+            run.within(max_distance, radius),
             reason.clone(),
             format!("max_t ‖w_t − w₀‖ = {max_distance:.4e} vs R_c = {radius:.4e}"),
         ),
@@ -247,25 +290,22 @@ fn travelled_checks(
     run: &RunRecords<'_>,
 ) -> Vec<Verdict> {
     let pl = "PL* on the travelled ball: μ̂(r_T) > 0".to_string();
-    let sgd = matches!(run.optimizer, Optimizer::Sgd { .. });
-    let rate = format!(
-        "rate bound with μ̂(r_T): L(w_t) ≤ (1 − η μ̂(r_T))^t L(w₀) at every step{}",
-        if sgd {
-            " (GD bound; SGD has it in expectation)"
-        } else {
-            ""
-        }
-    );
-    let (Some(card), Some(t)) = (card, travelled) else {
-        let reason = "no theorem card (card.enabled = false)".to_string();
-        return vec![
-            Verdict::not_applicable(pl, reason.clone()),
-            Verdict::not_applicable(rate, reason),
-        ];
+    let rate = "rate bound with μ̂(r_T): L(w_t) ≤ (1 − η μ̂(r_T))^t L(w₀) at every step".to_string();
+    let both_not_applicable = |reason: &str| {
+        vec![
+            Verdict::not_applicable(pl.clone(), reason.to_string()),
+            Verdict::not_applicable(rate.clone(), reason.to_string()),
+        ]
     };
+    let (Some(card), Some(t)) = (card, travelled) else {
+        return both_not_applicable("no theorem card (card.enabled = false)");
+    };
+    if run.steps_taken() == 0 {
+        return both_not_applicable(NO_STEP);
+    }
     let positive = card.is_positive(t.mu);
     let detail = format!(
-        "r_T = {:.4e}, μ̂(r_T) = {:.4e} over {} points{}, round-off level {:.1e}",
+        "r_T = {:.4e}, μ̂(r_T) = {:.4e} over {} points{}, round-off floor {:.1e}",
         t.radius,
         t.mu,
         t.points,
@@ -279,18 +319,51 @@ fn travelled_checks(
     let mut out = vec![Verdict::applies(
         pl,
         positive,
-        "always applies (the ball the run used)".into(),
-        detail,
+        "applies once a step was taken (the ball the run used)".into(),
+        if positive {
+            detail
+        } else {
+            format!("{detail}: μ̂(r_T) is at or below the round-off floor")
+        },
     )];
-    out.push(if positive {
-        rate_bound(rate, card, run, t.mu, format!("μ̂(r_T) = {:.4e} > 0", t.mu))
+    let eta_mu = run.eta * t.mu;
+    out.push(if !positive {
+        Verdict::not_applicable(
+            rate,
+            format!(
+                "μ̂(r_T) = {:.4e} is not above the round-off floor {:.1e}",
+                t.mu, card.positivity_threshold
+            ),
+        )
+    } else if matches!(run.optimizer, Optimizer::Sgd { .. }) {
+        Verdict::not_applicable(
+            rate,
+            "SGD: the bound (1 − η μ)^t L(w₀) is the theorem's gradient-descent bound; for SGD \
+             the theorem bounds the loss in expectation only, not along one run"
+                .into(),
+        )
+    } else if eta_mu > 1.0 {
+        Verdict::not_applicable(
+            rate,
+            format!(
+                "η μ̂(r_T) = {eta_mu:.4e} > 1: the factor 1 − η μ̂ is negative and the theorem \
+                 (which needs η ≤ η* ≤ 1/μ) says nothing"
+            ),
+        )
     } else {
-        Verdict::not_applicable(rate, format!("μ̂(r_T) = {:.4e} is not positive", t.mu))
+        rate_bound(
+            rate,
+            card,
+            run,
+            t.mu,
+            format!("GD, μ̂(r_T) = {:.4e} > 0, η μ̂(r_T) = {eta_mu:.4e} ≤ 1", t.mu),
+        )
     });
     out
 }
 
-/// `L(w_t) ≤ (1 − η μ)^t L(w₀)` at every step (the first failing step otherwise).
+/// `L(w_t) ≤ (1 − η μ)^t L(w₀)` at every step, up to the loss's round-off floor (the first
+/// failing step otherwise). `L(w₀)` is the step-0 record's loss.
 fn rate_bound(
     check: String,
     card: &TheoremCard,
@@ -299,10 +372,12 @@ fn rate_bound(
     reason: String,
 ) -> Verdict {
     let eta = run.eta;
+    let loss0 = run.loss0();
+    let bound = |step: usize| (1.0 - eta * mu).powi(step as i32) * loss0;
     let first_fail = run
         .records
         .iter()
-        .find(|r| r.loss > card.loss_bound(eta, mu, r.step) * (1.0 + SLACK) + f64::MIN_POSITIVE);
+        .find(|r| !(r.loss <= bound(r.step) + card.loss_floor(r.loss, r.distance_from_init)));
     let detail = match first_fail {
         None => format!(
             "held at all {} steps with η = {eta:.4e}, μ̂ = {mu:.4e} (1 − ημ̂ = {:.6})",
@@ -310,33 +385,69 @@ fn rate_bound(
             1.0 - eta * mu
         ),
         Some(r) => format!(
-            "first failed at step {}: L = {:.4e} > bound {:.4e}",
+            "first failed at step {}: L = {:.6e} > bound {:.6e} + round-off floor {:.1e}",
             r.step,
             r.loss,
-            card.loss_bound(eta, mu, r.step)
+            bound(r.step),
+            card.loss_floor(r.loss, r.distance_from_init)
         ),
     };
     Verdict::applies(check, first_fail.is_none(), reason, detail)
 }
 
-/// Check 5: `‖∇L‖²/(2L) ≥ λ_min(K(w_t))` at every kernel evaluation.
-fn pl_ratio(records: &[StepRecord]) -> Verdict {
+/// Check 5: `‖∇L‖²/(2L) ≥ λ_min(K(w_t))` at every kernel evaluation where the ratio is defined
+/// (`L > 0`), up to the PL identity's round-off tolerance (with `tr K ≤ n λ_max`).
+fn pl_ratio(run: &RunRecords<'_>) -> Verdict {
     let check = "PL ratio ‖∇L‖²/(2L) ≥ λ_min(K(w_t)) at every evaluation".to_string();
-    let evaluated: Vec<&StepRecord> = records.iter().filter(|r| r.lambda_min.is_some()).collect();
+    let evaluated: Vec<&StepRecord> = run
+        .records
+        .iter()
+        .filter(|r| r.lambda_min.is_some())
+        .collect();
     if evaluated.is_empty() {
         return Verdict::not_applicable(check, "no kernel evaluation in the run".into());
     }
-    let bad = evaluated.iter().find(|r| {
+    if run.steps_taken() == 0 {
+        // One point, no trajectory: `plstar ntk` checks the identity at a point.
+        return Verdict::not_applicable(check, NO_STEP.into());
+    }
+    let defined: Vec<&StepRecord> = evaluated
+        .iter()
+        .copied()
+        .filter(|r| !r.pl_ratio.is_nan())
+        .collect();
+    if defined.is_empty() {
+        return Verdict::not_applicable(
+            check,
+            "the PL ratio is undefined (L = 0) at every kernel evaluation".into(),
+        );
+    }
+    let n = run.samples;
+    let tolerance = |r: &StepRecord| {
+        let lmax = r.lambda_max.unwrap_or(0.0).abs();
+        2.0 * run.round_off.eigenvalue_floor_from_lambda_max(n, lmax)
+    };
+    let bad = defined.iter().find(|r| {
         let lmin = r.lambda_min.expect("filtered");
-        r.pl_ratio < lmin - SLACK * r.lambda_max.unwrap_or(lmin).abs()
+        !(r.pl_ratio >= lmin - tolerance(r))
     });
+    let undefined = evaluated.len() - defined.len();
     let detail = match bad {
-        None => format!("held at all {} kernel evaluations", evaluated.len()),
+        None => format!(
+            "held at all {} kernel evaluations{}",
+            defined.len(),
+            if undefined > 0 {
+                format!(" ({undefined} more with L = 0, where it is undefined)")
+            } else {
+                String::new()
+            }
+        ),
         Some(r) => format!(
-            "failed at step {}: pl_ratio = {:.4e} < λ_min = {:.4e}",
+            "failed at step {}: pl_ratio = {:.6e} < λ_min = {:.6e} − round-off tolerance {:.1e}",
             r.step,
             r.pl_ratio,
-            r.lambda_min.unwrap_or(f64::NAN)
+            r.lambda_min.unwrap_or(f64::NAN),
+            tolerance(r)
         ),
     };
     Verdict::applies(
@@ -347,8 +458,10 @@ fn pl_ratio(records: &[StepRecord]) -> Verdict {
     )
 }
 
-/// Check 6: no trajectory point inside the certificate's searched ball is below its `μ̂`.
-fn search_conservative(card: Option<&TheoremCard>, records: &[StepRecord]) -> Verdict {
+/// Check 6: no trajectory point after `w₀` inside the certificate's searched ball is below its
+/// `μ̂` by more than the eigenvalue floor (`w₀` itself is among the searched points: checking it
+/// would be vacuous).
+fn search_conservative(card: Option<&TheoremCard>, run: &RunRecords<'_>) -> Verdict {
     let check =
         "the certificate's search was conservative: λ_min(K(w_t)) ≥ μ̂(r_s) inside B(w₀, r_s)"
             .to_string();
@@ -358,14 +471,15 @@ fn search_conservative(card: Option<&TheoremCard>, records: &[StepRecord]) -> Ve
     let (Some(r_s), Some(mu)) = (card.certificate.searched_radius, card.certificate.mu) else {
         return Verdict::not_applicable(check, "no certificate".into());
     };
-    let inside: Vec<&StepRecord> = records
+    let inside: Vec<&StepRecord> = run
+        .records
         .iter()
-        .filter(|r| r.lambda_min.is_some() && r.distance_from_init <= r_s * (1.0 + SLACK))
+        .filter(|r| r.step > 0 && r.lambda_min.is_some() && run.within(r.distance_from_init, r_s))
         .collect();
     if inside.is_empty() {
         return Verdict::not_applicable(
             check,
-            "no kernel evaluation of the trajectory inside the searched ball".into(),
+            "no kernel evaluation of the trajectory after w₀ inside the searched ball".into(),
         );
     }
     let low = inside
@@ -374,12 +488,16 @@ fn search_conservative(card: Option<&TheoremCard>, records: &[StepRecord]) -> Ve
         .fold(f64::INFINITY, f64::min);
     Verdict::applies(
         check,
-        low >= mu - SLACK * card.lambda_max0,
+        low >= mu - card.positivity_threshold,
         format!(
-            "certified, {} trajectory evaluations inside r_s",
+            "searched μ̂(r_s), {} trajectory evaluations after w₀ inside r_s",
             inside.len()
         ),
-        format!("trajectory min λ_min = {low:.4e}, certified μ̂ = {mu:.4e}, r_s = {r_s:.4e}"),
+        format!(
+            "trajectory min λ_min = {low:.4e}, searched μ̂ = {mu:.4e} (round-off floor {:.1e}), \
+             r_s = {r_s:.4e}",
+            card.positivity_threshold
+        ),
     )
 }
 

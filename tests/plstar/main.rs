@@ -8,8 +8,10 @@ mod bad_input;
 mod cli;
 mod data;
 mod experiment;
+mod figures;
 mod measure;
 mod model;
+mod precision;
 mod theorem;
 mod train;
 

@@ -4,6 +4,7 @@
 use burn::tensor::Tensor;
 use plstar::data::{self, Dataset, SyntheticTarget};
 use plstar::measure::kernel::{tangent_kernel, KernelMethod};
+use plstar::measure::roundoff::RoundOff;
 use plstar::measure::spectrum::{bottom_eigenpair, dense_spectrum};
 use plstar::model::{download, Activation, Mlp, MlpConfig};
 use plstar::theorem::card::{theorem_card, travelled_ball, CardSettings, TheoremCard};
@@ -22,7 +23,8 @@ fn quick() -> CardSettings {
             steps: 3,
             seed: 0,
         },
-        hessian_at_searched: false,
+        // β̂_F at the searched points: a card that measures it at w₀ alone certifies nothing.
+        hessian_at_searched: true,
         ..CardSettings::default()
     }
 }
@@ -52,6 +54,11 @@ fn gd_run<'a>(
         target_loss: target,
         stop,
         optimizer: &Optimizer::Gd,
+        // The f64 networks below have widths ≤ 4096 and n ≤ 40; n and p only scale the
+        // round-off tolerances, far below every quantity these tests compare.
+        round_off: RoundOff::f64(4096, 1),
+        samples: 40,
+        parameters: 40_000,
     }
 }
 
@@ -466,5 +473,153 @@ fn a_step_far_above_eta_star_diverges_and_stops_within_one_step() {
     assert!(
         out.model.to_vector().iter().all(|v| v.is_finite()),
         "the returned model is the last finite one"
+    );
+}
+
+#[test]
+fn a_run_that_took_no_step_passes_no_verdict() {
+    // steps = 0: B(w₀, 0) is one point; the ball, rate, travelled-ball, PL-ratio and search
+    // checks would pass vacuously (L₀ ≤ L₀, 0 ≤ R_c). None may pass.
+    let data = orthogonal(8);
+    let cfg = MlpConfig::new(8, vec![4096]).with_activation(Activation::Erf);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let card = theorem_card(&model, &x, &y, &quick()).unwrap();
+    assert!(card.certificate.certified, "{}", card.certificate.reason);
+    let settings = TrainSettings {
+        eval_every: 1,
+        ..TrainSettings::gd(0, card.eta_star(), 1e-6)
+    };
+    let reference = plstar::experiment::run::theorem_reference(&card);
+    let out = train(model.clone(), &x, &y, &settings, reference, &mut |_| {
+        Control::Continue
+    });
+    assert_eq!(out.records.len(), 1);
+    let t = travelled_ball(&card, &model, &x, &y, 0.0, &[], &quick().search).unwrap();
+    let v = judge(
+        Some(&card),
+        Some(&t),
+        &gd_run(&out.records, card.eta_star(), &out.stop, 1e-6),
+    );
+    for verdict in &v.verdicts {
+        assert_ne!(verdict.state, VerdictState::Pass, "{verdict:#?}");
+    }
+    assert_eq!(
+        state(&v, "PL* on the travelled ball"),
+        VerdictState::NotApplicable
+    );
+    assert!(v
+        .verdicts
+        .iter()
+        .filter(|v| v.state == VerdictState::NotApplicable)
+        .all(|v| !v.reason.is_empty()));
+}
+
+#[test]
+fn pathwise_rate_verdicts_are_not_applicable_for_sgd_and_above_eta_mu_one() {
+    let (card, records, stop, eta) = certified_run();
+    let r_t = plstar::experiment::run::max_distance(&records);
+    let t = plstar::theorem::card::TravelledBall {
+        radius: r_t,
+        mu: card.certificate.mu.unwrap(),
+        points: 1,
+        searched: false,
+    };
+    // GD at η*: applies (and holds).
+    let v = judge(Some(&card), Some(&t), &gd_run(&records, eta, &stop, 1e-6));
+    assert_eq!(state(&v, "rate bound with μ̂(r_T)"), VerdictState::Pass);
+    // η μ̂ > 1: the bound (1 − ημ̂)^t would be clamped or alternate; the theorem says nothing.
+    let big = 2.0 / t.mu;
+    let v = judge(Some(&card), Some(&t), &gd_run(&records, big, &stop, 1e-6));
+    let rate = v
+        .verdicts
+        .iter()
+        .find(|v| v.check.starts_with("rate bound with μ̂(r_T)"))
+        .unwrap();
+    assert_eq!(rate.state, VerdictState::NotApplicable);
+    assert!(rate.reason.contains("> 1"), "{}", rate.reason);
+    // SGD: the theorem's SGD statement is in expectation, not along one path.
+    let sgd = Optimizer::Sgd {
+        batch_size: 2,
+        shuffle: true,
+    };
+    let run = RunRecords {
+        optimizer: &sgd,
+        ..gd_run(&records, eta, &stop, 1e-6)
+    };
+    let v = judge(Some(&card), Some(&t), &run);
+    for prefix in ["rate bound with μ̂(r_T)", "certified rate bound"] {
+        let verdict = v
+            .verdicts
+            .iter()
+            .find(|v| v.check.starts_with(prefix))
+            .unwrap();
+        assert_eq!(verdict.state, VerdictState::NotApplicable, "{verdict:#?}");
+        assert!(verdict.reason.contains("SGD"), "{}", verdict.reason);
+    }
+}
+
+#[test]
+fn an_undefined_pl_ratio_is_not_counted_as_holding() {
+    // L = 0 gives ‖∇L‖²/(2L) = 0/0 = NaN; `NaN < λ_min` is false, so a naive check passes it.
+    let (_, records, stop, eta) = certified_run();
+    let nan_records: Vec<StepRecord> = records
+        .iter()
+        .map(|r| StepRecord {
+            pl_ratio: f64::NAN,
+            ..*r
+        })
+        .collect();
+    let v = judge(None, None, &gd_run(&nan_records, eta, &stop, 1e-6));
+    assert_eq!(state(&v, "PL ratio"), VerdictState::NotApplicable);
+}
+
+#[test]
+fn a_round_off_mu_of_a_tanh_output_layer_is_classified_as_round_off() {
+    // sweep-width's tanh-output rows at width 4096 (orthonormal inputs, n = 8, erf hidden
+    // layer). The search saturates the output: λ_min(K) falls 1.2e-13 → 3.3e-14 → 3.5e-15 →
+    // 3.2e-15 along the descent at r = 16 (λ_max ≈ 0.27; real, tiny eigenvalues, κ ≈ 10¹⁴, far
+    // above the eigensolver's u λ_max ≈ 3e-17), and to ±1e-17 at r ≈ 18.5: round-off. The
+    // round-off floor (≈ 1.7e-15 here) must put the second below it and say so in the reason.
+    let data = data::orthogonal(8, SyntheticTarget::Teacher, 0);
+    let cfg = MlpConfig::new(8, vec![4096])
+        .with_activation(Activation::Erf)
+        .with_output_activation(Activation::Tanh);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let settings = CardSettings {
+        extra_radii: vec![16.0, 24.0],
+        search_past_certificate: true,
+        ..quick()
+    };
+    let card = theorem_card(&model, &x, &y, &settings).unwrap();
+    let mu_at = |r: f64| {
+        card.profile
+            .iter()
+            .find(|e| (e.radius - r).abs() < 1e-12)
+            .unwrap()
+            .mu
+    };
+    let floor = card.positivity_threshold;
+    assert!(
+        mu_at(16.0) > floor,
+        "μ̂(16) = {:.3e} vs floor {floor:.3e}",
+        mu_at(16.0)
+    );
+    assert!(
+        mu_at(24.0).abs() <= floor,
+        "μ̂(24) = {:.3e} vs floor {floor:.3e}",
+        mu_at(24.0)
+    );
+    assert!(!card.is_positive(mu_at(24.0)));
+    assert!(!card.certificate.certified);
+    assert!(
+        card.certificate
+            .reason
+            .contains("at or below the round-off floor"),
+        "{}",
+        card.certificate.reason
     );
 }

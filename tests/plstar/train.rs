@@ -154,3 +154,63 @@ fn gd_stops_at_the_target_loss_and_at_divergence() {
     );
     assert!(out.records.iter().all(|r| r.loss.is_finite()));
 }
+
+#[test]
+fn eval_every_zero_measures_the_kernel_change_from_the_true_w0() {
+    // eval_every = 0 means "at the first and last step" (and at the kernel stage). The old loop
+    // skipped step 0 without a certificate, so the stage's kernel became "K₀": the change read
+    // 0 and the sweep's lambda0 was NaN.
+    let data = data::sphere(8, 4, data::SyntheticTarget::Teacher, 0);
+    let cfg = MlpConfig::new(4, vec![64]).with_activation(Activation::Tanh);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let settings = TrainSettings {
+        kernel_stage: Some(0.5),
+        ..TrainSettings::gd(400, 0.5, 0.0)
+    };
+    let out = train(model, &x, &y, &settings, None, &mut |_| Control::Continue);
+    let first = &out.records[0];
+    assert!(first.lambda_min.is_some_and(f64::is_finite), "{first:?}");
+    assert_eq!(first.kernel_change, Some(0.0));
+    let stage = out
+        .records
+        .iter()
+        .find(|r| r.step > 0 && r.kernel_change.is_some())
+        .expect("a kernel evaluation at the stage or the last step");
+    assert!(
+        stage.kernel_change.unwrap() > 0.0,
+        "K(w_t) compared with the true K(w₀): {stage:?}"
+    );
+    assert!(out.records.last().unwrap().lambda_min.is_some());
+}
+
+#[test]
+fn f32_training_accumulates_its_deciding_sums_in_f64() {
+    // The step-0 loss of an f32 run is ½ Σ r_i² of the f32 residual summed in f64: exactly the
+    // f64 sum of the downloaded residual, and the card's L(w₀) is the same number.
+    use crate::F32;
+    use plstar::theorem::card::{theorem_card, CardSettings};
+    let data = data::sphere(16, 4, data::SyntheticTarget::Teacher, 0);
+    let cfg = MlpConfig::new(4, vec![256]).with_activation(Activation::Tanh);
+    let device = Default::default();
+    let model = cfg.init::<F32>(0, &device);
+    let (x, y) = data.to_tensors::<F32>(&device);
+    let residual = download(model.forward(x.clone()) - y.clone());
+    let want = 0.5 * residual.iter().map(|r| r * r).sum::<f64>();
+    let out = train(
+        model.clone(),
+        &x,
+        &y,
+        &TrainSettings::gd(2, 0.1, 0.0),
+        None,
+        &mut |_| Control::Continue,
+    );
+    assert_eq!(out.records[0].loss, want);
+    let card_settings = CardSettings {
+        max_radii: 2,
+        ..CardSettings::default()
+    };
+    let card = theorem_card(&model, &x, &y, &card_settings).unwrap();
+    assert_eq!(card.loss0, out.records[0].loss, "one L(w₀)");
+}

@@ -4,6 +4,7 @@ mod elementwise;
 mod hessian;
 mod infinite;
 mod kernel;
+mod roundoff;
 mod spectrum;
 
 use plstar::model::{Activation, MlpConfig};
