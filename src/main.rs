@@ -14,11 +14,23 @@ mod cli;
 /// Conventions (THEORY.md): loss L(w) = ½‖F(w) − y‖² summed over samples; tangent kernel
 /// K(w) = DF DFᵀ (no averaging); PL*: ½‖∇L‖² ≥ μ L.
 #[derive(Parser, Debug)]
-#[command(name = "plstar", version, about, long_about = None)]
+#[command(name = "plstar", version, about, long_about = None, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit status of every subcommand (`plstar --help`; README's table).
+const EXIT_STATUS: &str = "\
+Exit status:
+  0    success; for train, a finished run (target reached or step budget spent) whatever its
+       verdicts, unless --strict
+  1    an error, printed with its cause and fix: bad input (config, flags' values, data, shards
+       to merge), I/O, a diverged train run (records kept), ntk's PL ratio below λ_min(K),
+       reproduce --check finding a difference
+  2    the command line cannot be parsed (unknown flag, missing argument, bad choice)
+  3    train --strict: the run finished but a verdict is FAIL
+  130  train interrupted by Ctrl-C (records kept)";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -27,8 +39,12 @@ enum Command {
     /// Prints the theorem card (λ₀, L_F, ‖H_F‖, μ̂, R, η* from probes of the ball), trains with a
     /// live progress line, then prints the verdicts. Writes <OUT>/<NAME>/: metrics.csv (one row
     /// per step), summary.json, report.md, loss_vs_bound.{svg,png}, distance_vs_radius.{svg,png},
-    /// parameters.npy and run.json. Exits 1 when the loss diverges and 130 on Ctrl-C (the
-    /// records before are kept either way).
+    /// parameters.npy and run.json (an ntk report in <OUT>/<NAME>/ntk/ is left alone).
+    ///
+    /// Exit status: 0 for a finished run whatever its verdicts (3 with --strict when any is
+    /// FAIL), 1 on an error or when the loss diverges, 2 for a command line that cannot be
+    /// parsed, 130 on Ctrl-C (the records before are kept either way).
+    #[command(after_help = EXIT_STATUS)]
     Train(cli::train::TrainArgs),
     /// Report the tangent kernel and the theorem's local quantities at w₀ (or a saved w).
     ///
@@ -47,13 +63,14 @@ enum Command {
     /// Run a width sweep: one training run with its theorem card per (grid point, seed).
     ///
     /// Appends one row per run to <OUT>/<NAME>/rows.csv (synced as each finishes); re-running
-    /// the same command resumes, skipping finished runs. --shard I/N runs every N-th point (for
-    /// job arrays); `plstar merge` joins the shards.
+    /// the same command resumes, skipping finished runs. --shard I/N runs one of N parts of the
+    /// grid, balanced by estimated cost (for job arrays); `plstar merge` joins the shards.
     Sweep(cli::sweep::SweepArgs),
     /// Draw a sweep's figures (SVG and PNG) from its saved rows only, with captions and the
     /// measured numbers in <DIR>/figures.md.
     Plot(cli::plot::PlotArgs),
-    /// Run the default sweeps behind the figures, draw them, and write <OUT>/REPORT.md.
+    /// Run the default sweeps behind the figures, draw them, and write <OUT>/REPORT.md
+    /// (with --quick, <OUT>/REPORT-quick.md beside the -quick folders).
     ///
     /// Sweeps: configs/sweep-width.toml (figures a–d and g: μ̂(r)/λ₀ at fixed radii, certified
     /// radius, λ₀, Hessian norm, kernel change, loss curves, linearization gap against width;
@@ -61,7 +78,8 @@ enum Command {
     /// configs/sweep-pn.toml (figure e: p/n); then configs/landscape.toml (figure f). Resumable
     /// like `plstar sweep`. --quick runs a reduced grid.
     Reproduce(cli::reproduce::ReproduceArgs),
-    /// Merge the rows of sweep shards (refuses shards of different sweeps).
+    /// Merge the rows of sweep shards (refuses shards of different sweeps, and shards that
+    /// leave runs of the grid missing unless --allow-partial).
     Merge(cli::merge::MergeArgs),
     /// Run one benchmark case and print its result as JSON (used by `plstar bench`).
     #[command(hide = true)]

@@ -15,6 +15,10 @@ pub struct MergeArgs {
     /// Replace an existing <OUT>/<NAME>/ (else it is refused).
     #[arg(long)]
     overwrite: bool,
+    /// Merge even when the shards do not hold every (point, seed) run of the sweep (else the
+    /// merge is refused, naming the missing runs). The figures then draw an incomplete grid.
+    #[arg(long)]
+    allow_partial: bool,
     /// The shard folders (each with sweep.json and rows*.csv).
     #[arg(required = true, value_name = "SHARD_DIR")]
     shards: Vec<PathBuf>,
@@ -22,11 +26,24 @@ pub struct MergeArgs {
 
 /// Runs `plstar merge`.
 pub fn run(args: MergeArgs) -> Result<ExitCode> {
-    let merged = plstar::experiment::merge::merge(&args.out, &args.shards, args.overwrite)?;
+    let merged = plstar::experiment::merge::merge(
+        &args.out,
+        &args.shards,
+        args.overwrite,
+        args.allow_partial,
+    )?;
     println!(
-        "merged {} rows into {}",
+        "merged {} of the sweep's {} runs into {}",
         merged.rows,
+        merged.expected,
         merged.dir.join("rows.csv").display()
     );
+    if !merged.missing.is_empty() {
+        eprintln!(
+            "warning (--allow-partial): {} runs are missing: {}",
+            merged.missing.len(),
+            plstar::experiment::merge::describe_missing(&merged.sweep, &merged.missing)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use plstar::experiment::ntk::{InfiniteWidth, NtkJob, NtkOptions, NtkReport};
 use plstar::measure::kernel::KernelMethod;
 use plstar::model::backend::dispatch;
 
-use super::{load_config, BackendArgs};
+use super::{backend_words, load_config, BackendArgs};
 
 #[derive(Args, Debug)]
 pub struct NtkArgs {
@@ -19,7 +19,8 @@ pub struct NtkArgs {
     config: PathBuf,
     #[command(flatten)]
     backend: BackendArgs,
-    /// Output root: the report goes to <OUT>/<NAME>/ntk.json.
+    /// Output root: the report goes to <OUT>/<NAME>/ntk/ntk.json (beside a `plstar train`
+    /// run of the same name, which it leaves alone).
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
     /// Run name (overrides `name`).
@@ -66,6 +67,8 @@ pub enum MethodFlag {
 
 /// Runs `plstar ntk`.
 pub fn run(args: NtkArgs) -> Result<ExitCode> {
+    // The flags, the config, the parameter file, this machine, then the disk.
+    let (backend, precision) = args.backend.checked()?;
     let config = load_config(&args.config, args.name, args.seed)?;
     let settings = config
         .validate()
@@ -94,7 +97,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let (backend, precision) = args.backend.resolve();
+    args.backend.check_device()?;
     args.backend.check_memory(&[&settings])?;
     let dir = args.out.join(&settings.name).join("ntk");
     if dir.exists() {
@@ -156,12 +159,14 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
 
 fn print_ntk(r: &NtkReport) {
     println!(
-        "plstar ntk {}: at {}, backend {} ({}), K by {:?}, eigenvalues by {}",
+        "plstar ntk {}: at {}; backend {}; K by {}; eigenvalues by {}",
         r.config.name.as_deref().unwrap_or(""),
         r.evaluated_at,
-        r.backend.backend,
-        r.backend.precision,
-        r.kernel_method,
+        backend_words(&r.backend),
+        match r.kernel_method {
+            KernelMethod::Structured => "the structured method (layer by layer)",
+            KernelMethod::Autodiff => "autodiff (one Jacobian row per sample)",
+        },
         r.eigen_method
     );
     let row = |name: &str, value: String| println!("  {name:<34} {value}");

@@ -5,6 +5,9 @@
 //! reproduction loses nothing committed (`--resume` continues it). `--check` recomputes into
 //! `<out>/.reproduce-check/` and compares with the rows in `<out>` instead
 //! ([`super::reproduce_check`]).
+//!
+//! `--quick` writes its folders as `<out>/<name>-quick/` and its report as
+//! `<out>/REPORT-quick.md` beside them: the full grid's `REPORT.md` is never touched by it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,18 +30,24 @@ use super::{progress_bar, reproduce_check, BackendArgs};
 pub struct ReproduceArgs {
     #[command(flatten)]
     backend: BackendArgs,
-    /// Output root: each sweep goes to <OUT>/<sweep name>/, the report to <OUT>/REPORT.md.
+    /// Output root: each sweep goes to <OUT>/<sweep name>/, the report to <OUT>/REPORT.md
+    /// (with --quick: <OUT>/<sweep name>-quick/ and <OUT>/REPORT-quick.md).
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
     /// A reduced grid (the first four widths, points of at most 100 000 parameters, two seeds, a
-    /// tenth of the steps).
+    /// tenth of the steps), written beside the full one: <OUT>/<sweep name>-quick/ and
+    /// <OUT>/REPORT-quick.md (REPORT.md is left as it is).
     #[arg(long)]
     quick: bool,
     /// Continue an interrupted reproduction (keep the runs already in <OUT>/.reproduce/).
     #[arg(long, conflicts_with = "check")]
     resume: bool,
-    /// Recompute into <OUT>/.reproduce-check/ and compare with the rows in <OUT> (tolerances
-    /// in `plstar reproduce --help` and the README); exit status 1 when any differs.
+    /// Recompute into <OUT>/.reproduce-check/ and compare with the rows in <OUT>, column by
+    /// column, relative tolerances by kind: 1e-9 for the kernel at w₀ (p, n, λ₀, λ_max, the
+    /// round-off floor), 1e-6 for iterative results (the searches' μ̂, the certificate, η*, η,
+    /// the Hessian norms), 1e-3 for trained quantities (r_T, kernel change, linearization gap,
+    /// final loss), ±1 step for step counts; two smallest eigenvalues both at or below their
+    /// row's round-off floor agree. Prints one line per column; exit status 1 when any differs.
     #[arg(long)]
     check: bool,
     /// No progress bar.
@@ -71,9 +80,30 @@ struct Planned {
     todo: Vec<u64>,
 }
 
+/// The report of a reproduction in `out`: `REPORT.md`, or `REPORT-quick.md` beside the quick
+/// grid's `-quick` folders (so that `--quick` never rewrites the full grid's report).
+pub fn report_path(out: &Path, quick: bool) -> PathBuf {
+    out.join(if quick {
+        "REPORT-quick.md"
+    } else {
+        "REPORT.md"
+    })
+}
+
 /// Runs `plstar reproduce`.
 pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
+    // The flags, the configs, this machine; only then the disk (the staging folder).
+    args.backend.checked()?;
+    let sweeps = sweeps(&args)?;
+    let landscape: LandscapeConfig =
+        toml::from_str(LANDSCAPE).map_err(|e| anyhow::anyhow!("configs/landscape.toml: {e}"))?;
+    args.backend.check_device()?;
+    for (_, sweep) in &sweeps {
+        let settings = super::sweep::sweep_settings(sweep)?;
+        args.backend
+            .check_memory(&settings.iter().collect::<Vec<_>>())?;
+    }
     let staging = args.out.join(if args.check {
         ".reproduce-check"
     } else {
@@ -83,14 +113,7 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
         std::fs::remove_dir_all(&staging)
             .with_context(|| format!("cannot clear {}", staging.display()))?;
     }
-    let plan = plan(&args, &staging)?;
-    for p in &plan {
-        let settings = super::sweep::sweep_settings(&p.sweep)?;
-        args.backend
-            .check_memory(&settings.iter().collect::<Vec<_>>())?;
-    }
-    let landscape: LandscapeConfig =
-        toml::from_str(LANDSCAPE).map_err(|e| anyhow::anyhow!("configs/landscape.toml: {e}"))?;
+    let plan = plan(sweeps, &staging)?;
     announce(&args, &plan, &staging);
     let bar = progress_bar(plan.iter().flat_map(|p| &p.todo).sum(), args.quiet, "");
     let mut sections = String::new();
@@ -123,23 +146,31 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
         )?);
     }
     let report = report_text(&args, &plan, &sections, started)?;
-    files::write_atomic(&args.out.join("REPORT.md"), report.as_bytes())?;
+    let report_path = report_path(&args.out, args.quick);
+    files::write_atomic(&report_path, report.as_bytes())?;
     let _ = std::fs::remove_dir_all(&staging);
     println!("wrote (in {:.0} s):", started.elapsed().as_secs_f64());
-    for dir in written.iter().chain([&args.out.join("REPORT.md")]) {
+    for dir in written.iter().chain([&report_path]) {
         println!("  {}", dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The reproduction's sweeps (reduced with `--quick`), with the config each comes from.
+fn sweeps(args: &ReproduceArgs) -> Result<Vec<(&'static str, SweepConfig)>> {
+    REPRODUCE_SWEEPS
+        .iter()
+        .map(|&(origin, text)| {
+            let sweep = SweepConfig::from_toml(text, origin)?;
+            Ok((origin, if args.quick { sweep.quick() } else { sweep }))
+        })
+        .collect()
+}
+
 /// The sweeps and the runs each still has to do in `staging`.
-fn plan(args: &ReproduceArgs, staging: &Path) -> Result<Vec<Planned>> {
+fn plan(sweeps: Vec<(&'static str, SweepConfig)>, staging: &Path) -> Result<Vec<Planned>> {
     let mut plan = vec![];
-    for (origin, text) in REPRODUCE_SWEEPS {
-        let mut sweep = SweepConfig::from_toml(text, origin)?;
-        if args.quick {
-            sweep = sweep.quick();
-        }
+    for (origin, sweep) in sweeps {
         let done: Vec<(usize, u64)> = read_rows(&staging.join(&sweep.name).join("rows.csv"))?
             .iter()
             .map(|r| (r.point, r.seed))

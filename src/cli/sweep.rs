@@ -22,7 +22,9 @@ pub struct SweepArgs {
     /// Output root: rows go to <OUT>/<NAME>/.
     #[arg(long, value_name = "DIR", default_value = "results")]
     out: PathBuf,
-    /// Run only the points with index ≡ I (mod N), e.g. --shard 0/4.
+    /// Run only shard I of N, e.g. --shard 0/4: the grid points are dealt to the N shards by
+    /// estimated cost, longest first into the least-loaded shard (deterministic: every shard
+    /// computes the same split), so the shards take about the same time.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// No progress bar.
@@ -47,13 +49,16 @@ pub fn parse_shard(text: &str) -> Result<Shard> {
 /// Runs `plstar sweep`.
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
     use plstar::experiment::sweep::{SweepEvent, SweepJob};
-    let sweep = SweepConfig::from_file(&args.config)
-        .with_context(|| format!("invalid sweep {}", args.config.display()))?;
+    // The flags, the sweep file, this machine, then the disk.
+    let (backend, precision) = args.backend.checked()?;
     let shard = match &args.shard {
         Some(t) => parse_shard(t)?,
         None => Shard { index: 0, count: 1 },
     };
-    let (backend, precision) = args.backend.resolve();
+    super::check_config_exists(&args.config, super::ConfigKind::Sweep)?;
+    let sweep = SweepConfig::from_file(&args.config)
+        .with_context(|| format!("invalid sweep {}", args.config.display()))?;
+    args.backend.check_device()?;
     args.backend
         .check_memory(&sweep_settings(&sweep)?.iter().collect::<Vec<_>>())?;
     let dir = args.out.join(&sweep.name);

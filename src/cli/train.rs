@@ -8,18 +8,18 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use plstar::experiment::card_text::card_rows;
+use plstar::experiment::card_text::{aligned_rows, card_rows};
 use plstar::experiment::config::Settings;
 use plstar::experiment::run::{RunSummary, TrainRun};
 use plstar::experiment::step::StepSize;
-use plstar::model::backend::{dispatch, BackendKind};
+use plstar::model::backend::dispatch;
 use plstar::theorem::card::{CardProgress, TheoremCard};
 use plstar::theorem::verdict::VerdictState;
 use plstar::train::{Control, StepRecord, StopReason};
 
 use indicatif::ProgressDrawTarget;
 
-use super::{load_config, progress_bar, spinner, BackendArgs};
+use super::{backend_words, load_config, progress_bar, spinner, BackendArgs};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -49,22 +49,32 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    /// Replace an existing run folder <OUT>/<NAME>/ (else it is refused).
+    /// Replace the run already in <OUT>/<NAME>/ (else it is refused). An ntk report in
+    /// <OUT>/<NAME>/ntk/ is kept either way: `plstar ntk` and `plstar train` share the name.
     #[arg(long)]
     overwrite: bool,
+    /// Exit with status 3 when any verdict is FAIL (for scripts; the records are written
+    /// either way). Without it, a finished run exits 0 whatever its verdicts.
+    #[arg(long)]
+    strict: bool,
 }
+
+/// The exit status of a finished run with a FAIL verdict under `--strict`.
+pub const EXIT_VERDICT_FAILED: u8 = 3;
 
 /// Runs `plstar train`.
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    // In the order a user fixes things, and nothing written before all of it holds: the
+    // flags, the config, this machine (adapter, memory), then the folder.
+    let (backend, precision) = args.backend.checked()?;
     let settings = settings(&args)?;
-    let (backend, precision) = args.backend.resolve();
-
-    if backend == BackendKind::Wgpu {
-        // Fail fast, before any message or file, when no adapter exists.
-        plstar::model::backend::wgpu_device()?;
-    }
+    args.backend.check_device()?;
     args.backend.check_memory(&[&settings])?;
     claim_run_folder(&args.out.join(&settings.name), args.overwrite)?;
+    let eta_from_flag = matches!(
+        args.learning_rate,
+        Some(plstar::experiment::config::LearningRate::Value(_))
+    );
     let card_spinner = spinner(args.quiet || !settings.config.card.enabled);
     card_spinner.set_message("theorem card: the kernel at w₀ and ‖H_F(w₀)‖");
     let mut on_card_progress = |p: &CardProgress| {
@@ -81,7 +91,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let name = settings.name.clone();
     let mut on_card = |card: Option<&TheoremCard>, step: &StepSize| {
         card_spinner.finish_and_clear();
-        print_card(&name, card, step);
+        print_card(&name, card, &step_source(step, eta_from_flag));
         bar.reset();
         if show_bar {
             bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -110,28 +120,71 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         out: args.out.clone(),
         on_card_progress: &mut on_card_progress,
         on_card: &mut on_card,
+        eta_from_flag,
         observer: &mut observer,
     };
     let summary = dispatch(backend, precision, job)??;
     bar.finish_and_clear();
+    let summary = RunSummary {
+        step_size: step_source(&summary.step_size, eta_from_flag),
+        ..summary
+    };
     print_summary(&settings, &summary);
-    Ok(exit_code(&settings, &summary))
+    Ok(exit_code(&settings, &summary, args.strict))
 }
 
-/// Refuses an existing run folder unless `overwrite`, in which case it is removed (a run never
-/// mixes its files with an earlier one's).
+/// The step size with its source named as the user gave it: `--learning-rate` rather than
+/// `config` when the number came from the flag.
+fn step_source(step: &StepSize, from_flag: bool) -> StepSize {
+    let mut step = step.clone();
+    if from_flag && step.source == "config" {
+        step.source = "--learning-rate".into();
+    }
+    step
+}
+
+/// What `plstar ntk` keeps in a run folder: `<OUT>/<NAME>/ntk/`, never train's to replace.
+const NTK_FOLDER: &str = "ntk";
+
+/// Refuses a run folder that holds anything but an ntk report unless `overwrite`, in which
+/// case everything but `ntk/` is removed (a run never mixes its files with an earlier one's,
+/// and `plstar ntk --name X` then `plstar train --name X` keep both).
 fn claim_run_folder(dir: &std::path::Path, overwrite: bool) -> Result<()> {
-    if !dir.exists() {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut held: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name() != NTK_FOLDER)
+        .map(|e| e.path())
+        .collect();
+    if held.is_empty() {
         return Ok(());
     }
+    held.sort();
     if !overwrite {
+        let names: Vec<String> = held
+            .iter()
+            .take(4)
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
         anyhow::bail!(
-            "{} already holds a run: pass --overwrite to replace it, or --name NAME (or \
-             --out DIR) to keep both",
-            dir.display()
+            "{} already holds a run ({}{}): pass --overwrite to replace it (an ntk/ report \
+             there is kept), or --name NAME (or --out DIR) to keep both",
+            dir.display(),
+            names.join(", "),
+            if held.len() > 4 { ", …" } else { "" }
         );
     }
-    std::fs::remove_dir_all(dir).with_context(|| format!("cannot replace {}", dir.display()))
+    for path in held {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| format!("cannot replace {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The config with the command line's overrides, validated.
@@ -169,13 +222,11 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
     let first = summary.records.first();
     let last = summary.records.last();
     println!(
-        "plstar train {}: n = {}, p = {}, backend {} ({}, {}), η = {:.4e} ({})",
+        "plstar train {}: n = {}, p = {}; backend {}; η = {:.4e} ({})",
         settings.name,
         summary.samples,
         summary.parameters,
-        summary.backend.backend,
-        summary.backend.precision,
-        summary.backend.device,
+        backend_words(&summary.backend),
         summary.step_size.value,
         summary.step_size.source
     );
@@ -190,9 +241,26 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
         );
     }
     println!("  verdicts:");
+    // The card's diagnosis (why it did not certify) is printed once, under the card; the
+    // verdicts that rest on the certificate point to it instead of repeating it.
+    let diagnosis = summary
+        .card
+        .as_ref()
+        .map(|c| c.diagnosis.as_str())
+        .filter(|d| !d.is_empty());
     for v in &summary.verdicts.verdicts {
         if v.state == VerdictState::NotApplicable {
-            println!("    [{}] {}: {}", v.state.label(), v.check, v.reason);
+            let reason = match diagnosis {
+                Some(d) if v.reason.contains(d) => {
+                    let short = v.reason.replace(&format!(": {d}"), "").replace(d, "");
+                    format!(
+                        "{} (why: under the theorem card above)",
+                        short.trim_end_matches([':', ' '])
+                    )
+                }
+                _ => v.reason.clone(),
+            };
+            println!("    [{}] {}: {}", v.state.label(), v.check, reason);
         } else {
             println!("    [{}] {}: {}", v.state.label(), v.check, v.detail);
         }
@@ -212,10 +280,30 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
     );
 }
 
-/// 0 for a finished run, 130 after Ctrl-C, 1 (with the message and the fix) on divergence.
-fn exit_code(settings: &Settings, summary: &RunSummary) -> ExitCode {
+/// 0 for a finished run, 3 for one with a FAIL verdict under `--strict`, 130 after Ctrl-C, 1
+/// (with the message and the fix) on divergence.
+fn exit_code(settings: &Settings, summary: &RunSummary, strict: bool) -> ExitCode {
     match &summary.stop {
-        StopReason::TargetReached { .. } | StopReason::StepBudget => ExitCode::SUCCESS,
+        StopReason::TargetReached { .. } | StopReason::StepBudget => {
+            let failed: Vec<&str> = summary
+                .verdicts
+                .verdicts
+                .iter()
+                .filter(|v| v.state == VerdictState::Fail)
+                .map(|v| v.check.as_str())
+                .collect();
+            if strict && !failed.is_empty() {
+                eprintln!(
+                    "--strict: {} verdict{} FAIL ({}): exit status {EXIT_VERDICT_FAILED}",
+                    failed.len(),
+                    if failed.len() == 1 { "" } else { "s" },
+                    failed.join("; ")
+                );
+                ExitCode::from(EXIT_VERDICT_FAILED)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         StopReason::Interrupted { step } => {
             eprintln!(
                 "interrupted after step {step}: every record so far is saved in {}",
@@ -243,13 +331,13 @@ fn exit_code(settings: &Settings, summary: &RunSummary) -> ExitCode {
 fn print_card(name: &str, card: Option<&TheoremCard>, step: &StepSize) {
     match card {
         None => println!(
-            "plstar train {name}: no theorem card (card.enabled = false); η = {:.4e}",
-            step.value
+            "plstar train {name}: no theorem card (card.enabled = false); η = {:.4e} ({})",
+            step.value, step.source
         ),
         Some(c) => {
             println!("theorem card for {name} (before training):");
-            for (k, v, src) in card_rows(c, step) {
-                println!("  {k:<30} {v:<24} [{src}]");
+            for line in aligned_rows(&card_rows(c, step)) {
+                println!("  {line}");
             }
             println!("  {}", c.diagnosis);
         }

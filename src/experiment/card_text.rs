@@ -42,8 +42,10 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
     ]
 }
 
-/// The card as `(label, value, source)` rows, for the terminal and the report.
-pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, &'static str)> {
+/// The card as `(label, value, source)` rows, for the terminal ([`aligned_rows`]) and the
+/// report. The step size's row names where `η` came from in its source column (`config`,
+/// `--learning-rate`, or the card's rule for `auto`).
+pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, String)> {
     let f = |v: f64| format!("{v:.4e}");
     let opt = |v: Option<f64>| v.map_or("—".to_string(), f);
     let cert = &c.certificate;
@@ -117,18 +119,45 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, &'sta
         ));
     }
     rows.extend([
-        (
-            "η used".into(),
-            format!("{} ({})", f(step.value), step.source),
-            "config / card",
-        ),
+        ("η used".into(), f(step.value), step.source.as_str()),
         (
             "κ = 1/(η μ)".into(),
             step.condition_number.map_or("—".into(), condition),
             if cert.certified { "search" } else { "w₀" },
         ),
     ]);
-    rows
+    rows.into_iter()
+        .map(|(k, v, src)| (k, v, src.to_string()))
+        .collect()
+}
+
+/// The width of `text` on a terminal, in columns: its characters less the combining marks
+/// (the hats of `μ̂`, `L̂_F`, `β̂_F` take no column of their own).
+pub fn display_width(text: &str) -> usize {
+    text.chars()
+        .filter(|&c| !matches!(c, '\u{0300}'..='\u{036F}' | '\u{20D0}'..='\u{20FF}'))
+        .count()
+}
+
+/// `(label, value, source)` rows as lines `label  value  [source]`, each column padded to its
+/// widest entry (by [`display_width`]), so that every row lines up.
+pub fn aligned_rows(rows: &[(String, String, String)]) -> Vec<String> {
+    let widest = |column: fn(&(String, String, String)) -> &str| {
+        rows.iter()
+            .map(|r| display_width(column(r)))
+            .max()
+            .unwrap_or(0)
+    };
+    let (label_width, value_width) = (widest(|r| &r.0), widest(|r| &r.1));
+    let pad = |text: &str, width: usize| {
+        format!(
+            "{text}{}",
+            " ".repeat(width.saturating_sub(display_width(text)))
+        )
+    };
+    rows.iter()
+        .map(|(k, v, src)| format!("{}  {}  [{src}]", pad(k, label_width), pad(v, value_width)))
+        .collect()
 }
 
 /// A condition number, or `inf (singular at round-off)`.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::experiment::sweep::SweepRecord;
+use crate::experiment::sweep::{SweepConfig, SweepRecord};
 use crate::report::files::{write_atomic, write_json};
 use crate::report::rows::{read_folder_rows, rows_text, SweepRow, TIMINGS_HEADER};
 
@@ -14,19 +14,60 @@ pub struct Merged {
     pub dir: PathBuf,
     /// Rows in the merged `rows.csv`.
     pub rows: usize,
+    /// Runs `(point, seed)` of the sweep's grid that no shard holds (empty unless the merge
+    /// was allowed to be partial).
+    pub missing: Vec<(usize, u64)>,
+    /// Runs of the sweep's grid in all (`points × seeds`).
+    pub expected: usize,
+    /// The sweep merged.
+    pub sweep: SweepConfig,
 }
 
 /// Merges shard folders into `<out>/<name>/`, `name` from the shards' `sweep.json`.
 ///
-/// Every shard is read and checked first (the same sweep, backend precision and rows format);
-/// nothing is written when one is refused. The merged folder — `sweep.json`, `rows.csv` sorted
+/// Every shard is read and checked first (the same sweep, backend precision and rows format)
+/// and the rows against the sweep's grid: runs `(point, seed)` that no shard holds (a shard
+/// left out, or one still running) are refused, naming them, unless `allow_partial`; nothing
+/// is written when anything is refused. The merged folder — `sweep.json`, `rows.csv` sorted
 /// by `(point, seed)` without duplicates, `timings.csv`, `curves/` — is assembled in
 /// `<out>/.<name>.merging/` and renamed into place. An existing `<out>/<name>/` is refused
 /// unless `overwrite`.
-pub fn merge(out: &Path, shards: &[PathBuf], overwrite: bool) -> Result<Merged> {
+pub fn merge(
+    out: &Path,
+    shards: &[PathBuf],
+    overwrite: bool,
+    allow_partial: bool,
+) -> Result<Merged> {
     let (record, mut rows) = read_shards(shards)?;
     rows.sort_by_key(|r| (r.point, r.seed));
     rows.dedup_by_key(|r| (r.point, r.seed));
+    let expected = expected_runs(&record.sweep);
+    let missing: Vec<(usize, u64)> = expected
+        .iter()
+        .copied()
+        .filter(|run| {
+            rows.binary_search_by_key(run, |r| (r.point, r.seed))
+                .is_err()
+        })
+        .collect();
+    if !missing.is_empty() && !allow_partial {
+        return Err(Error::config(
+            "merge",
+            format!(
+                "the {} shard folder{} hold{} {} of the {} runs of sweep `{}`; missing (point, \
+                 seed): {}. Merge every shard (each --shard I/N, I = 0 … N − 1, run to the \
+                 end), or pass --allow-partial to merge these rows alone (the figures then \
+                 draw an incomplete grid)",
+                shards.len(),
+                if shards.len() == 1 { "" } else { "s" },
+                if shards.len() == 1 { "s" } else { "" },
+                expected.len() - missing.len(),
+                expected.len(),
+                record.sweep.name,
+                describe_missing(&record.sweep, &missing)
+            ),
+        ));
+    }
     let dir = out.join(&record.sweep.name);
     if dir.exists() && !overwrite {
         return Err(Error::config(
@@ -57,7 +98,64 @@ pub fn merge(out: &Path, shards: &[PathBuf], overwrite: bool) -> Result<Merged> 
     Ok(Merged {
         dir,
         rows: rows.len(),
+        missing,
+        expected: expected.len(),
+        sweep: record.sweep,
     })
+}
+
+/// Every run `(point, seed)` of `sweep`'s grid, sorted.
+fn expected_runs(sweep: &SweepConfig) -> Vec<(usize, u64)> {
+    let mut runs: Vec<(usize, u64)> = sweep
+        .points()
+        .iter()
+        .flat_map(|p| sweep.seeds.iter().map(move |&s| (p.index, s)))
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// The missing runs, by point: `point 1 (m = 64, L = 1, erf hidden, identity output): seeds
+/// 0, 1; …`
+/// (the first ten points, then how many more).
+pub fn describe_missing(sweep: &SweepConfig, missing: &[(usize, u64)]) -> String {
+    const SHOWN: usize = 10;
+    let points = sweep.points();
+    let mut parts = vec![];
+    let mut i = 0;
+    while i < missing.len() {
+        let point = missing[i].0;
+        let seeds: Vec<String> = missing[i..]
+            .iter()
+            .take_while(|(p, _)| *p == point)
+            .map(|(_, s)| s.to_string())
+            .collect();
+        i += seeds.len();
+        let what = points
+            .iter()
+            .find(|p| p.index == point)
+            .map_or_else(String::new, |p| {
+                format!(
+                    " (m = {}, L = {}{}, {} hidden, {} output)",
+                    p.width,
+                    p.depth,
+                    p.n.map_or(String::new(), |n| format!(", n = {n}")),
+                    p.activation,
+                    p.output_activation
+                )
+            });
+        parts.push(format!(
+            "point {point}{what}: seed{} {}",
+            if seeds.len() == 1 { "" } else { "s" },
+            seeds.join(", ")
+        ));
+    }
+    let more = parts.len().saturating_sub(SHOWN);
+    parts.truncate(SHOWN);
+    if more > 0 {
+        parts.push(format!("and {more} more points"));
+    }
+    parts.join("; ")
 }
 
 /// The shards' common `sweep.json` and all their rows, refusing shards of different sweeps.

@@ -138,6 +138,9 @@ pub struct TrainRun<'a> {
     pub on_card_progress: &'a mut dyn FnMut(&CardProgress),
     /// Called once the card is computed, with it and the step size (before training).
     pub on_card: &'a mut dyn FnMut(Option<&TheoremCard>, &StepSize),
+    /// Whether a numeric η came from the command line (`--learning-rate`) rather than the
+    /// config: the step size's recorded source says so.
+    pub eta_from_flag: bool,
     /// Called with every record (progress display, Ctrl-C); `Control::Stop` ends the run.
     pub observer: &'a mut dyn FnMut(&StepRecord) -> Control,
 }
@@ -166,7 +169,11 @@ impl BackendJob for TrainRun<'_> {
         } else {
             None
         };
-        let step_size = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
+        let mut step_size =
+            resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
+        if self.eta_from_flag && step_size.source == "config" {
+            step_size.source = "--learning-rate".into();
+        }
         (self.on_card)(card.as_ref(), &step_size);
         let mut train_settings = s.train.clone();
         train_settings.learning_rate = step_size.value;
@@ -368,14 +375,18 @@ fn write_parameters(dir: &Path, w: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// `report.md`: the card, the verdicts and the figures. Every table cell goes through
+/// [`cell`], so that a `|` in a label (`ρ = min |σ_out'|`) stays inside its cell.
 fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
+    /// A Markdown table cell: `|` escaped, line breaks as spaces.
+    fn cell(text: &str) -> String {
+        text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    }
     let mut md = format!(
-        "# plstar run `{}`\n\nplstar {} · backend {} ({}, {}) · seed {} · loss convention: {}\n\n",
+        "# plstar run `{}`\n\nplstar {} · backend {} · seed {} · loss convention: {}\n\n",
         s.config.name.as_deref().unwrap_or(""),
         s.plstar_version,
-        s.backend.backend,
-        s.backend.precision,
-        s.backend.device,
+        s.backend,
         s.seed,
         s.loss_convention
     );
@@ -384,7 +395,12 @@ fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
             "## Theorem card (before training)\n\n| quantity | value | from |\n|---|---|---|\n",
         );
         for (k, v, src) in card_rows(c, &s.step_size) {
-            md.push_str(&format!("| {k} | {v} | {src} |\n"));
+            md.push_str(&format!(
+                "| {} | {} | {} |\n",
+                cell(&k),
+                cell(&v),
+                cell(&src)
+            ));
         }
         md.push_str(&format!(
             "\n{}\n\n### μ̂, L̂_F, β̂_F over balls B(w₀, r)\n\n",
@@ -397,10 +413,10 @@ fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
     for v in &s.verdicts.verdicts {
         md.push_str(&format!(
             "| {} | {} | {} | {} |\n",
-            v.check,
-            v.state.label(),
-            v.reason,
-            v.detail
+            cell(&v.check),
+            cell(v.state.label()),
+            cell(&v.reason),
+            cell(&v.detail)
         ));
     }
     if let (Some(gap), Some(inside)) =

@@ -62,7 +62,10 @@ pub fn resolve_step_size(
         value,
         source,
         condition_number: card.map(|c| {
-            let mu = c.certificate.mu.unwrap_or(c.lambda0);
+            let mu = match c.certificate.mu {
+                Some(mu) if c.certificate.certified => mu,
+                _ => c.lambda0,
+            };
             // κ = 1/(ημ) = (1/η)/μ: infinite when μ is at round-off (never negative).
             crate::measure::roundoff::condition_number(mu, 1.0 / value, c.positivity_threshold)
         }),

@@ -111,6 +111,57 @@ pub struct BackendInfo {
     pub device: String,
 }
 
+impl BackendInfo {
+    /// The graphics API wgpu runs through here (the one [`wgpu_device`] asks for).
+    pub fn graphics_api() -> &'static str {
+        if cfg!(target_os = "macos") {
+            "Metal"
+        } else {
+            "Vulkan"
+        }
+    }
+}
+
+/// The backend in plain words for people: `ndarray, f64, CPU` or `wgpu (Vulkan), f32` (the
+/// adapter's name, when wanted, from [`wgpu_adapter_name`]). Burn's own name of the device
+/// (`cubecl<wgpu<wgsl>>`) stays in [`BackendInfo::device`] for the records.
+impl fmt::Display for BackendInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            BackendKind::Ndarray => write!(f, "ndarray, {}, CPU", self.precision),
+            BackendKind::Wgpu => write!(
+                f,
+                "wgpu ({}), {}",
+                BackendInfo::graphics_api(),
+                self.precision
+            ),
+        }
+    }
+}
+
+/// The name of the adapter wgpu picks (the request Burn makes: high performance, on
+/// [`BackendInfo::graphics_api`]), e.g. `NVIDIA H200` or `llvmpipe (LLVM 15.0.7, 256 bits)`;
+/// `None` when there is none.
+pub fn wgpu_adapter_name() -> Option<String> {
+    let backend = if cfg!(target_os = "macos") {
+        wgpu::Backend::Metal
+    } else {
+        wgpu::Backend::Vulkan
+    };
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: backend.into(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        force_fallback_adapter: false,
+        compatible_surface: None,
+    }))
+    .ok()?;
+    let name = adapter.get_info().name;
+    (!name.is_empty()).then_some(name)
+}
+
 /// Whether `B`'s tensors live in host memory (burn-ndarray, f32 or f64): then measurement code
 /// may read them without a transfer and use host linear algebra (the tangent kernel's CPU
 /// specialization asks this).

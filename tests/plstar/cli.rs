@@ -835,3 +835,269 @@ fn a_run_whose_linearized_model_overflows_finishes_with_verdicts_report_and_figu
         "the figure says what it left out"
     );
 }
+
+/// SMALL without its theorem card: a run of a fraction of a second.
+fn small_without_card() -> String {
+    SMALL.replace("[model]", "[card]\nenabled = false\n\n[model]")
+}
+
+#[test]
+fn train_after_ntk_of_the_same_name_runs_and_overwrite_keeps_the_ntk_report() {
+    // Issue 19: `ntk --name X` then `train --name X` was refused ("already holds a run"), and
+    // `--overwrite` then deleted ntk/. They write to <out>/X/ntk/ and <out>/X/: no clash.
+    let dir = scratch("ntk_then_train");
+    let config = dir.join("run.toml");
+    std::fs::write(&config, small_without_card()).unwrap();
+    let out = dir.join("out");
+    let ntk = plstar(&[
+        "ntk",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--name",
+        "x",
+        "--no-hessian",
+    ]);
+    assert!(ntk.status.success(), "{}", stderr(&ntk));
+    let ntk_json = out.join("x/ntk/ntk.json");
+    let before = std::fs::read_to_string(&ntk_json).unwrap();
+    let train = |extra: &[&str]| {
+        train_in(
+            &dir,
+            &small_without_card(),
+            &[&["--name", "x"][..], extra].concat(),
+        )
+    };
+    let o = train(&[]);
+    assert!(
+        o.status.success(),
+        "train beside an ntk report: {}",
+        stderr(&o)
+    );
+    assert!(out.join("x/run.json").exists() && out.join("x/metrics.csv").exists());
+    let o = train(&[]);
+    assert!(
+        !o.status.success(),
+        "a second train of the same name is refused"
+    );
+    assert!(
+        stderr(&o).contains("already holds a run") && stderr(&o).contains("--overwrite"),
+        "{}",
+        stderr(&o)
+    );
+    let o = train(&["--overwrite"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&ntk_json).unwrap(),
+        before,
+        "--overwrite replaces train's files and keeps the ntk report"
+    );
+    assert!(out.join("x/run.json").exists());
+}
+
+#[test]
+fn ntk_names_the_backend_and_the_kernel_method_in_plain_words() {
+    // Was: `backend ndarray (f64), K by Structured` (a Rust enum's name).
+    let dir = scratch("ntk_words");
+    let config = dir.join("run.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+        "--no-hessian",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("backend ndarray, f64, CPU")
+            && stdout.contains("K by the structured method"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Structured"), "{stdout}");
+}
+
+#[test]
+fn strict_exits_3_on_a_failed_verdict_and_the_default_exits_0() {
+    // Five steps cannot reach L ≤ 1e-12: the verdict "reached the target loss" is FAIL.
+    let dir = scratch("strict");
+    let args = ["--steps", "5", "--target-loss", "1e-12"];
+    let o = train_in(&dir, &small_without_card(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("[FAIL] reached the target loss"),
+        "the test's premise: a FAIL verdict"
+    );
+    let o = train_in(
+        &dir,
+        &small_without_card(),
+        &[&args[..], &["--strict", "--overwrite"][..]].concat(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("reached the target loss"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        dir.join("out/small/report.md").exists(),
+        "the records are written either way"
+    );
+    // A run whose verdicts all hold (or do not apply) exits 0 under --strict.
+    let o = train_in(
+        &dir,
+        &small_without_card(),
+        &[
+            "--steps",
+            "5",
+            "--target-loss",
+            "1e3",
+            "--strict",
+            "--overwrite",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let help = String::from_utf8_lossy(&plstar(&["train", "--help"]).stdout).into_owned();
+    assert!(
+        help.contains("--strict") && help.contains("Exit status"),
+        "{help}"
+    );
+}
+
+/// Columns of `text` on a terminal: its characters less the combining marks (μ̂'s hat).
+fn columns(text: &str) -> usize {
+    text.chars()
+        .filter(|&c| !('\u{0300}'..='\u{036F}').contains(&c))
+        .count()
+}
+
+#[test]
+fn the_train_screen_names_eta_from_the_flag_aligns_the_card_and_gives_the_reason_once() {
+    // Issue 19: `η used … (config)` for an η from --learning-rate; `backend ndarray (f64,
+    // ndarray)`; long card labels pushing their row's columns right; the card's reason for not
+    // certifying printed three times (under the card and in two verdicts). Width 16 on n = 8
+    // is far too narrow for a certificate.
+    let dir = scratch("screen");
+    let o = train_in(
+        &dir,
+        &SMALL.replace("[256]", "[16]"),
+        &["--learning-rate", "0.5", "--steps", "20"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/small/summary.json")).unwrap())
+            .unwrap();
+    let card = &summary["card"];
+    assert_eq!(
+        card["certificate"]["certified"], false,
+        "the test's premise"
+    );
+    let diagnosis = card["diagnosis"].as_str().unwrap();
+    assert_eq!(stdout.matches(diagnosis).count(), 1, "{stdout}");
+    assert!(stdout.contains("--learning-rate"), "{stdout}");
+    assert!(!stdout.contains("(config)"), "{stdout}");
+    assert!(stdout.contains("backend ndarray, f64, CPU"), "{stdout}");
+    let card_lines: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("theorem card"))
+        .skip(1)
+        .take_while(|l| l.ends_with(']'))
+        .collect();
+    assert!(card_lines.len() >= 10, "{stdout}");
+    let value_column = |l: &str| {
+        // The value starts after the label's padding: the first run of two spaces past the
+        // two-space indent.
+        let body = &l[2..];
+        let at = body.find("  ").unwrap();
+        let rest = &body[at..];
+        columns(&body[..at]) + columns(rest) - columns(rest.trim_start())
+    };
+    let source_column = |l: &str| columns(&l[..l.rfind('[').unwrap()]);
+    for l in &card_lines {
+        assert_eq!(value_column(l), value_column(card_lines[0]), "{stdout}");
+        assert_eq!(source_column(l), source_column(card_lines[0]), "{stdout}");
+    }
+}
+
+#[test]
+fn report_md_escapes_a_bar_inside_a_table_cell() {
+    // The card's row `ρ = min |σ_out'|` split its Markdown row into five cells.
+    let dir = scratch("report_bars");
+    let o = train_in(&dir, SMALL, &["--steps", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = std::fs::read_to_string(dir.join("out/small/report.md")).unwrap();
+    assert!(report.contains("min \\|σ_out'\\|"), "{report}");
+    // Every row of a table has as many unescaped bars as its header.
+    let bars = |l: &str| l.replace("\\|", "").matches('|').count();
+    let mut header = None;
+    for l in report.lines() {
+        if !l.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let want = *header.get_or_insert(bars(l));
+        assert_eq!(bars(l), want, "{l}");
+    }
+}
+
+#[test]
+fn f64_on_wgpu_is_named_before_an_existing_folder() {
+    // Validate the flags before the disk: the folder's clash came first and hid the real error.
+    let dir = scratch("wgpu64_first");
+    std::fs::create_dir_all(dir.join("out/small")).unwrap();
+    std::fs::write(dir.join("out/small/run.json"), "{}").unwrap();
+    let o = train_in(&dir, SMALL, &["--backend", "wgpu", "--precision", "f64"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("f64") && err.contains("--backend ndarray"),
+        "{err}"
+    );
+    assert!(!err.contains("already holds"), "{err}");
+}
+
+#[test]
+fn a_missing_config_file_lists_the_configs_that_come_with_plstar() {
+    let dir = scratch("missing_suggest");
+    let o = plstar(&[
+        "train",
+        "--config",
+        "configs/defualt.toml",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("configs/defualt.toml")
+            && err.contains("default.toml, ")
+            && err.contains("wide.toml"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("sweep-width.toml"),
+        "a run config is asked for: {err}"
+    );
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn reproduce_help_states_the_tolerances_of_check() {
+    // The --check help pointed to tolerances "in `plstar reproduce --help`", which had none.
+    let o = plstar(&["reproduce", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    for needle in ["1e-9", "1e-6", "1e-3", "±1 step"] {
+        assert!(
+            help.contains(needle),
+            "reproduce --help lacks {needle}: {help}"
+        );
+    }
+    assert!(
+        !help.contains("tolerances in `plstar reproduce --help`"),
+        "{help}"
+    );
+}

@@ -248,19 +248,33 @@ fn two_shards_merged_equal_the_unsharded_sweep_and_mismatched_shards_are_refused
 }
 
 #[test]
-fn reproduce_quick_writes_the_report_and_its_trends_follow_the_theory() {
+fn reproduce_quick_writes_its_own_report_leaves_report_md_and_its_trends_follow_the_theory() {
     // The quick default sweeps (widths 16, 64, 256, 1024; two seeds). The card does not depend
     // on the step budget, so its numbers are those of the full sweep, where μ̂(r = 1)/λ₀ reads
     // 0.58, 0.80, 0.91, 0.95 (seed spread ≤ ±0.06 at m = 16, ≤ ±0.01 above): the assertions
     // below leave margins of 0.05 or more.
     let dir = scratch("reproduce");
+    // The full grid's report is committed in results/: --quick must leave it as it is and
+    // write its own beside the -quick folders it links to.
+    std::fs::create_dir_all(dir.join("r")).unwrap();
+    let committed = "# the full grid's report\n";
+    std::fs::write(dir.join("r/REPORT.md"), committed).unwrap();
     let o = Command::new(BIN)
         .args(["reproduce", "--quick", "--quiet", "--out"])
         .arg(dir.join("r"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let report = std::fs::read_to_string(dir.join("r/REPORT.md")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("r/REPORT.md")).unwrap(),
+        committed,
+        "--quick leaves REPORT.md unchanged"
+    );
+    let report = std::fs::read_to_string(dir.join("r/REPORT-quick.md")).unwrap();
+    assert!(
+        report.contains("sweep-width-quick/"),
+        "its links point beside it"
+    );
     for stem in [
         "a_mu_at_radius_vs_width",
         "a_certified_radius_vs_width",
@@ -319,4 +333,121 @@ fn a_bad_shard_is_named_with_the_expected_form() {
     let o = sweep(&dir, "out", &["--shard", "3/2"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("0 ≤ I < N"));
+}
+
+#[test]
+fn a_merge_of_one_shard_of_two_is_refused_naming_the_missing_runs_unless_allowed() {
+    // Issue 19: merging one shard of two printed "merged 24 rows" and exited 0, and `plot`
+    // then drew an incomplete grid.
+    let dir = scratch("partial");
+    assert!(sweep(&dir, "s0", &["--shard", "0/2"]).status.success());
+    let merge = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["merge", "--out"])
+            .arg(dir.join("merged"))
+            .args(extra)
+            .arg(dir.join("s0/tiny"))
+            .output()
+            .unwrap()
+    };
+    let o = merge(&[]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "a partial merge is refused");
+    let have = read_rows(&dir.join("s0/tiny/rows.shard-0-of-2.csv")).unwrap();
+    assert!(
+        err.contains(&format!("holds {} of the 8 runs", have.len()))
+            && err.contains("missing (point, seed)")
+            && err.contains("--allow-partial"),
+        "{err}"
+    );
+    // Every point the shard did not run is named.
+    for point in 0..4 {
+        if !have.iter().any(|r| r.point == point) {
+            assert!(err.contains(&format!("point {point} (")), "{err}");
+        }
+    }
+    assert!(
+        !dir.join("merged").exists(),
+        "a refused merge writes nothing"
+    );
+    let o = merge(&["--allow-partial"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing"));
+    assert_eq!(
+        read_rows(&dir.join("merged/tiny/rows.csv")).unwrap().len(),
+        have.len()
+    );
+}
+
+#[test]
+fn shards_hold_every_point_once_and_balance_the_width_sweep_by_cost() {
+    use plstar::experiment::sweep::{point_cost, Shard, SweepConfig};
+    // Round-robin gave shard 1 of 2 the widths 64, 1024 and 16384 (46 s against 9 s).
+    let sweep = SweepConfig::from_file(Path::new("configs/sweep-width.toml")).unwrap();
+    let points = sweep.points();
+    let cost = |idx: &[usize]| -> f64 {
+        idx.iter()
+            .map(|&i| point_cost(&sweep, points.iter().find(|p| p.index == i).unwrap()) as f64)
+            .sum()
+    };
+    for count in 1..=4 {
+        let shards: Vec<Vec<usize>> = (0..count)
+            .map(|index| {
+                Shard { index, count }
+                    .points(&sweep)
+                    .iter()
+                    .map(|p| p.index)
+                    .collect()
+            })
+            .collect();
+        let mut all: Vec<usize> = shards.concat();
+        all.sort();
+        let want: Vec<usize> = points.iter().map(|p| p.index).collect();
+        assert_eq!(
+            all, want,
+            "{count} shards: every point in exactly one shard"
+        );
+        // Deterministic: the same split every time.
+        let again: Vec<usize> = Shard { index: 0, count }
+            .points(&sweep)
+            .iter()
+            .map(|p| p.index)
+            .collect();
+        assert_eq!(again, shards[0]);
+        let loads: Vec<f64> = shards.iter().map(|s| cost(s)).collect();
+        let (max, min) = (
+            loads.iter().cloned().fold(0.0, f64::max),
+            loads.iter().cloned().fold(f64::INFINITY, f64::min),
+        );
+        if count == 2 {
+            // Two output activations make every width's cost come in pairs: an exact split.
+            assert!(max <= 1.01 * min, "2 shards, loads {loads:?}");
+            let round_robin: Vec<f64> = (0..2)
+                .map(|s| {
+                    cost(
+                        &want
+                            .iter()
+                            .copied()
+                            .filter(|i| i % 2 == s)
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            assert!(
+                round_robin[1] > 2.0 * round_robin[0],
+                "the test's premise: round-robin is unbalanced, {round_robin:?}"
+            );
+        } else {
+            // The widest point alone sets the busiest shard once it outweighs an even share.
+            let widest = points
+                .iter()
+                .map(|p| point_cost(&sweep, p) as f64)
+                .fold(0.0, f64::max);
+            let even = loads.iter().sum::<f64>() / count as f64;
+            assert!(
+                max <= even.max(widest) * 1.34,
+                "{count} shards, loads {loads:?}"
+            );
+        }
+    }
 }
