@@ -5,8 +5,9 @@
 #   # when every task has finished:
 #   target/release/plstar merge --out results/merged results/shards/*/sweep-width
 #
-# Shards are 0-based: --shard I/N runs the grid points with index ≡ I (mod N), for
-# I = 0 … N−1, so the array is 0-(N−1). Build once first (cargo build --release); every task
+# Shards are 0-based: --shard I/N runs shard I of N, for I = 0 … N−1, so the array is
+# 0-(N−1). The grid is split by estimated cost (most costly points first, each into the
+# least-loaded shard), the same way on every task. Build once first (cargo build --release); every task
 # runs the same binary. Each shard writes results/shards/<I>/<sweep name>/ and resumes if the
 # task is restarted.
 #SBATCH --job-name=plstar-sweep

@@ -7,7 +7,9 @@
 //!   a point of a smaller ball is inside every larger one);
 //! - `L̂_F(r) = max √λ_max(K)` over the same points;
 //! - `β̂_F(r) = max ‖H_F‖` at `w₀` and at the best points of the searches inside the ball (each a
-//!   local maximum of the alternation: a lower bound);
+//!   local maximum of the alternation: a lower bound). `β̂_F` enters only `η*`, so the points'
+//!   Hessian norms are measured once a radius would certify, at every best point inside it;
+//!   below that radius the profile's `β̂_F(r)` is `w₀`'s and says so (`beta_f_searched`);
 //! - `R(r) = 2 L̂_F(r) ‖F(w₀) − y‖ / μ̂(r)`, the radius the theorem asks for with these constants.
 //!
 //! **The certificate.** The theorem applies on `B(w₀, r)` when `μ̂(r) > 0` and `r ≥ R(r)`. At the
@@ -87,7 +89,8 @@ pub struct RadiusEstimate {
     pub beta_f: f64,
     /// Whether every `‖H_F‖` behind `β̂_F(r)` converged (inner Lanczos and outer alternation).
     pub beta_f_converged: bool,
-    /// Whether `β̂_F(r)` includes `‖H_F‖` at the searched points (else `w₀` alone).
+    /// Whether `β̂_F(r)` includes `‖H_F‖` at every searched best point inside the ball (else
+    /// `w₀` and some of them only). The card measures them where `r` would certify.
     #[serde(default)]
     pub beta_f_searched: bool,
     /// `R(r) = 2 L̂_F(r) ‖r₀‖ / μ̂(r)` (infinite when `μ̂(r)` is not positive).
@@ -223,7 +226,10 @@ impl TheoremCard {
     /// The step size the card recommends for gradient descent: the certified `η*`, else
     /// `η*(w₀)`.
     pub fn eta_star(&self) -> f64 {
-        self.certificate.eta_star.unwrap_or(self.eta_star0)
+        match self.certificate.eta_star {
+            Some(eta) if self.certificate.certified => eta,
+            _ => self.eta_star0,
+        }
     }
 
     /// Whether a point at distance `d` from `w₀` is inside `B(w₀, r)`, up to round-off
@@ -271,7 +277,8 @@ pub struct CardProgress {
 ///
 /// Cost: at `w₀`, the kernel's eigendecomposition and `‖H_F‖`; per grid radius, two searches
 /// (each `restarts × steps` kernel eigendecompositions and eigenvalue gradients, one
-/// Hessian-vector product each) and, with `hessian_at_searched`, two `‖H_F‖`.
+/// Hessian-vector product each) and, with `hessian_at_searched`, two `‖H_F‖` per searched
+/// radius inside the first radius that certifies (none when no radius does).
 pub fn theorem_card<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
@@ -389,6 +396,10 @@ fn search_profile<B: Backend>(
     let grid = radius_grid(card, settings);
     let last_extra = settings.extra_radii.iter().copied().fold(0.0, f64::max);
     let mut hessian_points: Vec<(f64, HessianNorm)> = vec![];
+    // Best points of the searches whose ‖H_F‖ is not measured yet: β̂_F only enters η*, so
+    // the Hessian norms are measured when a radius would certify (μ̂(r) > floor and
+    // r ≥ R(r)), at every best point inside it; sweeps of narrow widths pay nothing.
+    let mut pending: Vec<Vec<f64>> = vec![];
     let (mut warm_bottom, mut warm_top): (Option<Vec<f64>>, Option<Vec<f64>>) = (None, None);
     let mut certified = false;
     for (i, &r) in grid.iter().enumerate() {
@@ -410,27 +421,25 @@ fn search_profile<B: Backend>(
         let top = search.search(r, Extreme::Top, warm_top.as_deref())?;
         card.points.extend(bottom.points.iter().cloned());
         card.points.extend(top.points.iter().cloned());
-        if settings.hessian_at_searched {
-            for w in [&bottom.best, &top.best] {
-                let m = Mlp::<B>::from_vector(&cfg, w, &x.device())?;
-                let d = distance(w, w0);
-                // Warm start from the last point's maximizing z: nearby points share it.
-                let start = hessian_points.last().map(|(_, h)| h.z.clone());
-                hessian_points.push((
-                    d,
-                    hessian_operator_norm_from(
-                        &m,
-                        x,
-                        &searched_hessian_settings(),
-                        start.as_deref(),
-                    ),
-                ));
-            }
-        }
+        pending.push(bottom.best.clone());
+        pending.push(top.best.clone());
         card.bottom_points.push((r, bottom.best.clone()));
         let mut e = radius_estimate(card, r, &hessian_points);
-        e.beta_f_searched = settings.hessian_at_searched;
-        certified |= card.is_positive(e.mu) && e.theorem_radius <= r;
+        let candidate = card.is_positive(e.mu) && e.theorem_radius <= r;
+        if candidate && settings.hessian_at_searched {
+            for w in pending.drain(..) {
+                let m = Mlp::<B>::from_vector(&cfg, &w, &x.device())?;
+                // Warm start from the last point's maximizing z: nearby points share it.
+                let start = hessian_points.last().map(|(_, h)| h.z.clone());
+                let h =
+                    hessian_operator_norm_from(&m, x, &searched_hessian_settings(), start.as_deref());
+                hessian_points.push((distance(&w, w0), h));
+            }
+            e = radius_estimate(card, r, &hessian_points);
+        }
+        // β̂_F(r) covers the searched points only when none inside the ball is pending.
+        e.beta_f_searched = pending.is_empty();
+        certified |= candidate;
         card.profile.push(e);
         (warm_bottom, warm_top) = (Some(bottom.best), Some(top.best));
     }
