@@ -1,12 +1,16 @@
 //! Figures drawn from any data: non-finite, zero, negative, empty, constant or absurdly wide
 //! series come back promptly, with both files written and a note naming what was not drawn.
+//! And figures that say what they draw: titles name only the references drawn, log axes label
+//! their decades, scripts are drawn as scripts.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use plotters::style::RGBColor;
-use plstar::report::figures::{save, training::training_figures, Curve, Drawing, LineChart};
+use plstar::report::figures::landscape::{landscape_figures, LandscapeMeasures};
+use plstar::report::figures::training::{distance_chart, loss_chart, training_figures, RunCurves};
+use plstar::report::figures::{plain_text, save, Curve, Drawing, Line, LineChart, Scale};
 
 /// Longer than any drawing takes (a fraction of a second); a drawing that loops fails here.
 const DRAW_LIMIT: Duration = Duration::from_secs(60);
@@ -16,12 +20,10 @@ fn scratch(test: &str) -> PathBuf {
 }
 
 fn curve(label: &str, points: Vec<(f64, f64)>, color: RGBColor, dashed: bool) -> Curve {
-    Curve {
-        label: label.into(),
-        points,
-        color,
-        dashed,
-        error_bars: vec![],
+    if dashed {
+        Curve::reference(label, points, color)
+    } else {
+        Curve::measured(label, points, color)
     }
 }
 
@@ -49,13 +51,21 @@ fn hostile_curves() -> Vec<Curve> {
     ]
 }
 
+fn scale(log: bool) -> Scale {
+    if log {
+        Scale::Log
+    } else {
+        Scale::Linear
+    }
+}
+
 fn chart(title: &str, log_x: bool, log_y: bool, curves: Vec<Curve>) -> LineChart {
     LineChart {
         title: title.into(),
         x_label: "x".into(),
         y_label: "y".into(),
-        log_y,
-        log_x,
+        x_scale: scale(log_x),
+        y_scale: scale(log_y),
         curves,
     }
 }
@@ -221,4 +231,216 @@ fn training_figures_of_a_run_whose_linearized_model_overflowed_are_drawn() {
         svg.contains("non-finite value"),
         "the note is drawn under the plot"
     );
+}
+
+#[test]
+fn a_symmetric_log_axis_draws_hostile_values_too() {
+    let dir = scratch("symlog");
+    for c in [1e-6, 0.0, f64::NAN, 1e300] {
+        let mut ch = chart("hostile values, symlog y", true, false, hostile_curves());
+        ch.y_scale = Scale::SymLog(c);
+        let drawing = save_in_bounded_time(ch, &dir, "hostile_symlog");
+        let note = drawing.note.unwrap();
+        assert!(note.contains("non-finite value"), "{note}");
+    }
+}
+
+/// A log axis over `lo … hi` on the x axis of a chart, and its tick labels.
+fn log_x_labels(lo: f64, hi: f64) -> Vec<String> {
+    let widths: Vec<(f64, f64)> = std::iter::successors(Some(lo), |w| Some(w * 4.0))
+        .take_while(|w| *w <= hi)
+        .map(|w| (w, 1.0 / w))
+        .collect();
+    let c = chart(
+        "widths",
+        true,
+        true,
+        vec![curve("w", widths, RGBColor(0, 0, 0), false)],
+    );
+    c.tick_labels().0
+}
+
+#[test]
+fn a_log_axis_labels_every_decade_it_shows_and_steps_between_where_there_is_room() {
+    let labels = log_x_labels(16.0, 16384.0);
+    for decade in ["100", "1000", "10000"] {
+        assert!(labels.iter().any(|l| l == decade), "{decade}: {labels:?}");
+    }
+    assert!(
+        labels.iter().any(|l| l == "20") && labels.iter().any(|l| l == "5000"),
+        "intermediate ticks on three decades: {labels:?}"
+    );
+    // A radius axis 2 … 20 (about a decade): 2, 3, 5 are labelled.
+    let radii = chart(
+        "radii",
+        false,
+        true,
+        vec![curve(
+            "r",
+            vec![(0.0, 2.2), (1.0, 4.5), (2.0, 18.0)],
+            RGBColor(0, 0, 0),
+            false,
+        )],
+    );
+    let (_, y) = radii.tick_labels();
+    for needle in ["2", "3", "5", "10"] {
+        assert!(y.iter().any(|l| l == needle), "{needle}: {y:?}");
+    }
+    // 30 decades: every decade or every second one, never fewer.
+    let loss = chart(
+        "loss",
+        false,
+        true,
+        vec![curve(
+            "L",
+            (0..=30).map(|t| (t as f64, 10f64.powi(-t))).collect(),
+            RGBColor(0, 0, 0),
+            false,
+        )],
+    );
+    let (_, y) = loss.tick_labels();
+    assert!(y.len() >= 15, "{y:?}");
+}
+
+/// A run's curves, with or without the linearized model, a certificate and a target loss.
+fn run(linearized: bool, certified: bool) -> RunCurves {
+    let steps = |f: fn(f64) -> f64| (0..50).map(|t| (t as f64, f(t as f64))).collect::<Vec<_>>();
+    RunCurves {
+        loss: steps(|t| 0.8f64.powf(t)),
+        loss_linearized: if linearized {
+            steps(|t| 0.81f64.powf(t))
+        } else {
+            vec![]
+        },
+        loss_bound: if certified {
+            steps(|t| 0.9f64.powf(t))
+        } else {
+            vec![]
+        },
+        distance: steps(|t| 0.1 * t.sqrt()),
+        eta: 0.5,
+        mu: certified.then_some(0.2),
+        radius: certified.then_some(3.0),
+        target_loss: Some(1e-4),
+    }
+}
+
+#[test]
+fn a_run_figures_title_names_only_the_references_it_draws() {
+    let loss = loss_chart(&run(true, true));
+    assert_eq!(
+        loss.title,
+        "Training loss against the linearized model and the PL* rate bound"
+    );
+    let loss = loss_chart(&run(true, false));
+    assert_eq!(loss.title, "Training loss against the linearized model");
+    assert!(loss.curves.iter().all(|c| !c.label.contains("bound")));
+    assert_eq!(loss_chart(&run(false, false)).title, "Training loss");
+    // A linearized model whose loss overflowed from the first step is not drawn, nor named.
+    let mut overflowed = run(true, false);
+    overflowed
+        .loss_linearized
+        .iter_mut()
+        .for_each(|p| p.1 = f64::INFINITY);
+    assert_eq!(loss_chart(&overflowed).title, "Training loss");
+    // The target loss is a labelled reference line.
+    let target = loss_chart(&run(false, false));
+    let line = target
+        .curves
+        .iter()
+        .find(|c| c.label.contains("target loss"));
+    assert!(line.is_some_and(|c| c.line == Line::Dashed && c.points[0].1 == 1e-4));
+
+    assert_eq!(
+        distance_chart(&run(false, true)).title,
+        "Distance from initialization against the certified radius"
+    );
+    let uncertified = distance_chart(&run(false, false));
+    assert_eq!(uncertified.title, "Distance from initialization");
+    assert_eq!(uncertified.curves.len(), 1);
+}
+
+#[test]
+fn scripts_and_accents_are_drawn_not_printed() {
+    assert_eq!(plain_text("R_c = 2 L̂_F ‖r₀‖ / μ̂"), "Rc = 2 L̂F ‖r₀‖ / μ̂");
+    assert_eq!(plain_text("(1 − ημ̂)^t L(w₀)"), "(1 − ημ̂)t L(w₀)");
+    // In the SVG a subscript is a tspan, and no `_` or `^` of the notation is left.
+    let dir = scratch("scripts");
+    let c = chart(
+        "λ_min(K) and (1 − ημ̂)^t",
+        false,
+        true,
+        vec![curve(
+            "certified radius R_c",
+            vec![(0.0, 1.0), (1.0, 2.0)],
+            RGBColor(0, 0, 0),
+            false,
+        )],
+    );
+    save_in_bounded_time(c, &dir, "scripts");
+    let svg = std::fs::read_to_string(dir.join("scripts.svg")).unwrap();
+    assert!(
+        svg.contains("R<tspan") && svg.contains(">c</tspan>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("λ<tspan") && svg.contains(">min</tspan>"),
+        "{svg}"
+    );
+    assert!(!svg.contains("R_c") && !svg.contains(")^t"), "{svg}");
+}
+
+/// Measures like the committed `results/landscape`: λ_min near an over-parameterized
+/// minimizer of order −1e-6 at δ = 1e-3, −1e-3 at δ = 1.
+fn landscape_measures() -> LandscapeMeasures {
+    let probes = |values: &[[f64; 3]]| {
+        [1e-3, 1e-2, 1e-1, 1.0]
+            .iter()
+            .zip(values)
+            .flat_map(|(&d, v)| v.iter().map(move |&l| (d, l)))
+            .collect::<Vec<_>>()
+    };
+    LandscapeMeasures {
+        over_size: (8, 576),
+        under_size: (40, 6),
+        minimizers: (1e-12, 1e-12, 35.4),
+        segment: (0..=40)
+            .map(|i| {
+                let t = i as f64 / 40.0;
+                (t, 3.0 * t * (1.0 - t))
+            })
+            .collect(),
+        barrier: 0.75,
+        near_over: probes(&[
+            [-5.1e-6, -3.0e-6, -2.3e-6],
+            [-2.4e-5, -4.7e-5, -2.7e-5],
+            [-2.8e-4, -4.3e-4, -3.1e-4],
+            [-3.9e-3, -1.4e-3, -2.7e-3],
+        ]),
+        at_min_over: -1.7e-8,
+        under_loss: 15.05,
+        near_under: probes(&[
+            [1.21e-3, 1.21e-3, 1.21e-3],
+            [1.21e-3, 1.20e-3, 1.20e-3],
+            [1.25e-3, 1.15e-3, 1.12e-3],
+            [-3.1e-3, -4.2e-3, -1.1e-2],
+        ]),
+        at_min_under: 1.21e-3,
+    }
+}
+
+#[test]
+fn the_values_near_a_minimizer_stand_apart_from_zero_on_a_symmetric_log_axis() {
+    let dir = scratch("landscape");
+    let figures = landscape_figures(&dir, &landscape_measures()).unwrap();
+    let near = figures
+        .iter()
+        .find(|f| f.stem == "f_near_minimizer")
+        .expect("the near-minimizer figure");
+    assert!(near.caption.contains("symmetric-log"), "{}", near.caption);
+    let svg = std::fs::read_to_string(dir.join("f_near_minimizer.svg")).unwrap();
+    // Tick labels on both sides of 0, down to 1e-5 (the linear part is ±1e-6).
+    for tick in [">\n0\n<", ">\n-1e-5\n<", ">\n-1e-3\n<", ">\n1e-3\n<"] {
+        assert!(svg.contains(tick), "{tick:?} not a tick label");
+    }
 }

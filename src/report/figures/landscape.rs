@@ -5,7 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{measured, save_drawable, Aggregate, Curve, Figure, LineChart, PALETTE, REFERENCE};
+use super::{
+    measured, save_drawable, tick_label, Aggregate, Curve, Figure, LineChart, Scale, PALETTE,
+    REFERENCE,
+};
 use crate::error::Result;
 
 /// What figure (f) draws: two minimizers of an over-parameterized model and the segment
@@ -44,23 +47,21 @@ pub fn landscape_figures(dir: &Path, r: &LandscapeMeasures) -> Result<Vec<Figure
 
 /// The loss along the segment between the two minimizers.
 fn segment_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Figure>> {
-    let seg = Curve {
-        label: format!(
+    let seg = Curve::measured(
+        format!(
             "over-parameterized (n = {}, p = {})",
             r.over_size.0, r.over_size.1
         ),
-        points: r.segment.clone(),
-        color: PALETTE[0],
-        dashed: false,
-        error_bars: vec![],
-    };
+        r.segment.clone(),
+        PALETTE[0],
+    );
     let drawn = save_drawable(
         &LineChart {
             title: "(f) Loss along the segment between two global minimizers".into(),
             x_label: "t in (1 − t) w*₁ + t w*₂".into(),
             y_label: "L = ½‖F − y‖²".into(),
-            log_y: false,
-            log_x: false,
+            x_scale: Scale::Linear,
+            y_scale: Scale::Linear,
             curves: vec![seg],
         },
         dir,
@@ -96,6 +97,22 @@ fn aggregate_pairs(pts: &[(f64, f64)]) -> Vec<Aggregate> {
         .collect()
 }
 
+/// The linear part's width of a symmetric-log axis showing the means and bar ends of `aggs`:
+/// the power of ten at or below the smallest non-zero magnitude, so that every such value is
+/// on the logarithmic part (1 when there is none).
+fn symlog_width<'a>(aggs: impl Iterator<Item = &'a Aggregate>) -> f64 {
+    let smallest = aggs
+        .flat_map(|a| [a.1, a.2, a.3])
+        .map(f64::abs)
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if smallest.is_finite() {
+        10f64.powf(smallest.log10().floor())
+    } else {
+        1.0
+    }
+}
+
 /// `λ_min(H_L)` at distances `δ` from a minimizer, over- against under-parameterized.
 fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Figure>> {
     let over = aggregate_pairs(&r.near_over);
@@ -119,21 +136,23 @@ fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Fig
             &under,
             PALETTE[1],
         ),
-        Curve {
-            label: "λ_min = 0: below it the loss is not locally convex".into(),
-            points: vec![(x0, 0.0), (x1, 0.0)],
-            color: REFERENCE,
-            dashed: true,
-            error_bars: vec![],
-        },
+        Curve::reference(
+            "λ_min = 0: below it the loss is not locally convex",
+            vec![(x0, 0.0), (x1, 0.0)],
+            REFERENCE,
+        ),
     ];
+    let linear_within = symlog_width(over.iter().chain(&under));
     let drawn = save_drawable(
         &LineChart {
             title: "(f) Smallest eigenvalue of the loss Hessian near a minimizer".into(),
             x_label: "distance δ from the minimizer (log scale)".into(),
-            y_label: "λ_min(H_L(w* + δu))".into(),
-            log_y: false,
-            log_x: true,
+            y_label: format!(
+                "λ_min(H_L(w* + δu)) (symmetric log scale, linear within ±{})",
+                tick_label(linear_within)
+            ),
+            x_scale: Scale::Log,
+            y_scale: Scale::SymLog(linear_within),
             curves,
         },
         dir,
@@ -155,7 +174,7 @@ fn near_minimizer_figure(dir: &Path, r: &LandscapeMeasures) -> Result<Option<Fig
             .fold(f64::INFINITY, f64::min);
         Ok(Some(Figure {
             stem: "f_near_minimizer".into(),
-            caption: drawn.caption("λ_min of the loss Hessian H_L = DFᵀDF + Σ r_k H_{F_k} at points w* + δu near a minimizer (random unit u; mean with min–max bars): negative at every δ for the over-parameterized model (not convex in any neighbourhood of w*); for the under-parameterized model positive at the minimum and at small δ (an isolated, locally convex minimum), turning negative only far from it."),
+            caption: drawn.caption(format!("λ_min of the loss Hessian H_L = DFᵀDF + Σ r_k H_{{F_k}} at points w* + δu near a minimizer (random unit u; mean with min–max bars): negative at every δ for the over-parameterized model (not convex in any neighbourhood of w*); for the under-parameterized model positive at the minimum and at small δ (an isolated, locally convex minimum), turning negative only far from it. The y axis is symmetric-log, sign(λ) log₁₀(1 + |λ|/c) with c = {}: linear within ±c, logarithmic beyond, so that the small values at the smallest δ stand apart from 0.", tick_label(linear_within))),
             numbers: vec![
                 ("λ_min(H_L(w*)) over-parameterized".into(), format!("{:.3e} (theory: 0, p − n flat directions)", r.at_min_over)),
                 ("min λ_min(H_L) near w*, over-parameterized".into(), format!("{min_over:.3e} (theory: < 0)")),

@@ -2,10 +2,18 @@
 //!
 //! PNG text uses DejaVu Sans, embedded in the binary (`assets/DejaVuSans.ttf`, its licence
 //! beside it), so no system font is needed.
+//!
+//! Titles, axis titles and legend labels are written in a small TeX-like notation, drawn with
+//! real sub- and superscripts in both files (plotters alone would print `_` and `^`, and put a
+//! combining accent on the next letter in a PNG): `a_b`, `a_{b c}` or `a_(b c)` is a subscript
+//! (a run of letters, digits and `*`, or the group without its braces or parentheses), `a^b`,
+//! `a^{…}`, `a^(…)` a superscript, and a combining accent (`μ̂`) sits on its letter.
+//! [`plain_text`] gives the text as it reads.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -14,7 +22,11 @@ use crate::report::rows::SweepRow;
 
 pub mod landscape;
 pub mod sweep;
+mod text;
+mod ticks;
 pub mod training;
+
+pub use text::plain as plain_text;
 
 static FONT: Once = Once::new();
 
@@ -29,9 +41,55 @@ fn register_font() {
     });
 }
 
+/// How a curve's line is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A measurement.
+    Solid,
+    /// Theory: a bound, a prediction or a reference value.
+    Dashed,
+    /// A measurement of a second kind beside solid ones (e.g. a network with a non-linear
+    /// output layer beside the identity-output series the theorem speaks of).
+    Dotted,
+}
+
+/// The shape of a curve's marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+}
+
+impl Shape {
+    /// Shapes in the order series take them.
+    pub const ALL: [Shape; 4] = [
+        Shape::Circle,
+        Shape::Square,
+        Shape::Triangle,
+        Shape::Diamond,
+    ];
+}
+
+/// The mark at each point of a curve (drawn when the curve has at most [`MAX_MARKERS`] points
+/// in the range, in the legend too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marker {
+    None,
+    /// Filled in the curve's colour.
+    Filled(Shape),
+    /// Outlined only, so that marks at the same place show through each other.
+    Open(Shape),
+}
+
+/// The most points a curve may show and still get its marks.
+pub const MAX_MARKERS: usize = 60;
+
 /// One drawn line.
 pub struct Curve {
-    /// Legend label.
+    /// Legend label (in the notation of the module docs: `λ_min`, `μ̂^t`); empty for no legend
+    /// entry.
     pub label: String,
     /// `(x, y)` points. Those an axis cannot show (non-finite; `≤ 0` on a log axis; beyond the
     /// drawn range) are left out, the line broken or cut at the edge there, and counted in the
@@ -39,30 +97,71 @@ pub struct Curve {
     pub points: Vec<(f64, f64)>,
     /// Colour.
     pub color: RGBColor,
-    /// Dashed (a reference or bound) rather than solid (a measurement).
-    pub dashed: bool,
+    /// Solid, dashed or dotted.
+    pub line: Line,
+    /// The mark at each point.
+    pub marker: Marker,
     /// Vertical error bars `(x, low, high)` (spread over seeds), cut at the edges of the drawn
     /// range.
     pub error_bars: Vec<(f64, f64, f64)>,
 }
 
-/// A line chart with a linear x axis and a log or linear y axis.
+impl Curve {
+    /// A measurement: a solid line with a filled circle at each point.
+    pub fn measured(label: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor) -> Self {
+        Curve {
+            label: label.into(),
+            points,
+            color,
+            line: Line::Solid,
+            marker: Marker::Filled(Shape::Circle),
+            error_bars: vec![],
+        }
+    }
+
+    /// Theory or a reference value: a dashed line without marks.
+    pub fn reference(label: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor) -> Self {
+        Curve {
+            label: label.into(),
+            points,
+            color,
+            line: Line::Dashed,
+            marker: Marker::None,
+            error_bars: vec![],
+        }
+    }
+}
+
+/// The scale of an axis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    Linear,
+    /// Only positive values are shown.
+    Log,
+    /// Symmetric log, `sign(v) log₁₀(1 + |v|/c)` for `SymLog(c)`: linear within about `±c`,
+    /// logarithmic beyond, so that values of both signs over many decades, and `0`, are seen
+    /// (a `c` that is not a positive number is taken as 1).
+    SymLog(f64),
+}
+
+/// A line chart with a linear, log or symmetric-log x and y axis.
 ///
 /// Drawing it never fails, loops or panics on its data: the axes show only points they can
 /// (finite; positive on a log axis), a log axis spans at most [`MAX_DECADES`] decades, no
 /// range has zero width, and what is left out is said in a note drawn under the plot and
-/// returned with the files ([`Drawing::note`]).
+/// returned with the files ([`Drawing::note`]). The legend sits under the plot, off the data,
+/// one entry per labelled curve that has something drawn, its swatch drawn like the curve.
 pub struct LineChart {
-    /// Title.
+    /// Title (in the notation of the module docs).
     pub title: String,
-    /// x-axis label (with units/conventions).
+    /// x-axis title, with its units and scale.
     pub x_label: String,
-    /// y-axis label.
+    /// y-axis title.
     pub y_label: String,
-    /// Log-scale y.
-    pub log_y: bool,
-    /// Log-scale x.
-    pub log_x: bool,
+    /// The x axis's scale.
+    pub x_scale: Scale,
+    /// The y axis's scale.
+    pub y_scale: Scale,
     /// The curves.
     pub curves: Vec<Curve>,
 }
@@ -82,13 +181,6 @@ fn plot_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::io("cannot draw", path, std::io::Error::other(e.to_string()))
 }
 
-/// The scale of one axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scale {
-    Linear,
-    Log,
-}
-
 /// Why a point is not drawn (in the order the note names them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Dropped {
@@ -101,22 +193,34 @@ enum Dropped {
 }
 
 impl Scale {
-    fn of(log: bool) -> Self {
-        if log {
-            Scale::Log
-        } else {
-            Scale::Linear
+    /// The scale with a symmetric-log width within `[1/LIMIT, LIMIT]`.
+    fn checked(self) -> Self {
+        match self {
+            Scale::SymLog(c) if c.is_finite() && c > 0.0 => {
+                Scale::SymLog(c.clamp(1.0 / LIMIT, LIMIT))
+            }
+            Scale::SymLog(_) => Scale::SymLog(1.0),
+            s => s,
         }
     }
 
-    /// The drawing coordinate of `v`: `v` on a linear axis, `log₁₀ v` on a log axis; or why
-    /// it has none.
+    /// The drawing coordinate of `v`: `v` on a linear axis, `log₁₀ v` on a log axis,
+    /// `sign(v) log₁₀(1 + |v|/c)` on a symmetric-log one; or why it has none.
     fn coordinate(self, v: f64) -> std::result::Result<f64, Dropped> {
         match self {
             _ if !v.is_finite() => Err(Dropped::NonFinite),
             Scale::Linear if v.abs() <= LIMIT => Ok(v),
             Scale::Log if v <= 0.0 => Err(Dropped::NonPositive),
             Scale::Log if (1.0 / LIMIT..=LIMIT).contains(&v) => Ok(v.log10()),
+            Scale::SymLog(c) if v.abs() <= LIMIT => {
+                let ratio = v.abs() / c;
+                let t = if ratio.is_finite() {
+                    ratio.ln_1p() / std::f64::consts::LN_10
+                } else {
+                    v.abs().log10() - c.log10()
+                };
+                Ok(t.copysign(v))
+            }
             _ => Err(Dropped::Outside),
         }
     }
@@ -129,7 +233,7 @@ impl Scale {
             Err(_) if v.is_nan() => None,
             Err(_) => Some(match self {
                 Scale::Log if v >= 1.0 => f64::INFINITY,
-                Scale::Linear if v > 0.0 => f64::INFINITY,
+                Scale::Linear | Scale::SymLog(_) if v > 0.0 => f64::INFINITY,
                 _ => f64::NEG_INFINITY,
             }),
         }
@@ -140,6 +244,7 @@ impl Scale {
         match self {
             Scale::Linear => t,
             Scale::Log => 10f64.powf(t),
+            Scale::SymLog(c) => (c * (10f64.powf(t.abs()) - 1.0)).copysign(t),
         }
     }
 
@@ -147,6 +252,7 @@ impl Scale {
         match self {
             Scale::Linear => "linear",
             Scale::Log => "log",
+            Scale::SymLog(_) => "symmetric-log",
         }
     }
 }
@@ -166,38 +272,50 @@ impl AxisRange {
     }
 }
 
-/// How an axis's drawing coordinates `t` become the numbers plotters draws: `t / 10^e` on a
-/// linear axis (`10^e` the span's order of magnitude), `10^(t − e)` on a log axis (`e` the
-/// range's lowest decade); tick labels multiply back by `10^e`. plotters only ever sees
-/// numbers between about 1 and 10^31: its tick search compares with an absolute
-/// `f64::EPSILON`, so it loops for a very long time over a linear span of 1e-300 and skips
-/// every log tick below 2.2e-16.
+/// How an axis's drawing coordinates `t` become the numbers plotters draws on its (always
+/// linear) axes: `(t − lo) / 10^e` on a linear axis (`lo` the range's start, `10^e` the span's
+/// order of magnitude), `t` itself on a log or symmetric-log axis. plotters only ever sees
+/// numbers of order 1 to 10³, which it maps to pixels without loss; the ticks are chosen here
+/// ([`ticks`]), not by plotters (whose tick search loops for a very long time over a linear
+/// span of 1e-300 and skips every log tick below 2.2e-16).
 #[derive(Clone, Copy, Debug)]
 struct Units {
     scale: Scale,
-    exponent: f64,
+    origin: f64,
+    exponent: i32,
 }
 
 impl Units {
     fn new(scale: Scale, r: &AxisRange) -> Self {
-        let exponent = match scale {
-            Scale::Linear => (r.hi - r.lo).log10().floor(),
-            Scale::Log => r.lo.floor(),
-        };
-        Units { scale, exponent }
+        match scale {
+            Scale::Linear => Units {
+                scale,
+                origin: r.lo,
+                exponent: (r.hi - r.lo).log10().floor() as i32,
+            },
+            _ => Units {
+                scale,
+                origin: 0.0,
+                exponent: 0,
+            },
+        }
     }
 
     /// The number plotters draws for drawing coordinate `t`.
     fn plot(self, t: f64) -> f64 {
-        match self.scale {
-            Scale::Linear => t / 10f64.powf(self.exponent),
-            Scale::Log => 10f64.powf(t - self.exponent),
-        }
+        (t - self.origin) / 10f64.powi(self.exponent)
     }
 
-    /// The value of the number `v` plotters draws (for tick labels).
-    fn value(self, v: f64) -> f64 {
-        v * 10f64.powf(self.exponent)
+    /// The drawing coordinate of the number `p` plotters draws.
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn coordinate(self, p: f64) -> f64 {
+        p * 10f64.powi(self.exponent) + self.origin
+    }
+
+    /// The data value of the number `p` plotters draws.
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn value(self, p: f64) -> f64 {
+        self.scale.value(self.coordinate(p))
     }
 }
 
@@ -209,7 +327,7 @@ fn axis_range(scale: Scale, is_y: bool, ts: &mut [(f64, bool)]) -> Option<AxisRa
     let (first, last) = (ts.first()?.0, ts.last()?.0);
     let (mut lo, mut hi, cut) = match scale {
         Scale::Log => densest_window(ts, MAX_DECADES),
-        Scale::Linear => (first, last, false),
+        Scale::Linear | Scale::SymLog(_) => (first, last, false),
     };
     let size = lo.abs().max(hi.abs());
     match (scale, is_y) {
@@ -231,14 +349,14 @@ fn axis_range(scale: Scale, is_y: bool, ts: &mut [(f64, bool)]) -> Option<AxisRa
         }
         // A linear span of at least 1e-9 of the values' size and 1/LIMIT: narrower data is
         // drawn as constant, in the middle of the axis.
-        (Scale::Linear, false) => {
+        (Scale::Linear | Scale::SymLog(_), false) => {
             if hi - lo <= (size * 1e-9).max(1.0 / LIMIT) {
                 let width = (0.1 * size).max(1.0);
                 lo -= width / 2.0;
                 hi += width / 2.0;
             }
         }
-        (Scale::Linear, true) => {
+        (Scale::Linear | Scale::SymLog(_), true) => {
             let pad = if hi - lo > (size * 1e-9).max(1.0 / LIMIT) {
                 0.05 * (hi - lo)
             } else if 0.05 * size > 1.0 / LIMIT {
@@ -348,10 +466,36 @@ impl Shown {
 struct Plan {
     x: (f64, f64),
     y: (f64, f64),
+    /// The ticks, in plotters' numbers.
+    x_ticks: ticks::Ticks,
+    y_ticks: ticks::Ticks,
+    /// How the coordinates became plotters' numbers (the tests read the ranges back).
+    #[cfg_attr(not(test), allow(dead_code))]
     x_units: Units,
+    #[cfg_attr(not(test), allow(dead_code))]
     y_units: Units,
     curves: Vec<Shown>,
     note: Option<String>,
+}
+
+/// The ticks of an axis over `r`, `pixels` long, in plotters' numbers; on a linear axis of
+/// `integers` (e.g. steps), at integers only.
+fn axis_ticks(
+    units: Units,
+    r: &AxisRange,
+    pixels: f64,
+    vertical: bool,
+    integers: bool,
+) -> ticks::Ticks {
+    let t = ticks::ticks(units.scale, r.lo, r.hi, pixels, vertical, integers);
+    ticks::Ticks {
+        labelled: t
+            .labelled
+            .into_iter()
+            .map(|(t, label)| (units.plot(t), label))
+            .collect(),
+        light: t.light.into_iter().map(|t| units.plot(t)).collect(),
+    }
 }
 
 impl Plan {
@@ -369,12 +513,29 @@ fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 impl LineChart {
+    /// For each curve, whether anything of its line or points is drawn (what earns it a
+    /// legend entry): a title or caption names only what is drawn.
+    pub fn drawn(&self) -> Vec<bool> {
+        self.plan()
+            .curves
+            .iter()
+            .map(Shown::has_line_or_points)
+            .collect()
+    }
+
+    /// The labels of the x and the y axis's ticks, in order.
+    pub fn tick_labels(&self) -> (Vec<String>, Vec<String>) {
+        let plan = self.plan();
+        let texts = |t: &ticks::Ticks| t.labelled.iter().map(|l| l.1.clone()).collect();
+        (texts(&plan.x_ticks), texts(&plan.y_ticks))
+    }
+
     /// The axis ranges, each curve as drawn, and the note: points an axis cannot show are
     /// left out (the line broken there), a log axis spans at most [`MAX_DECADES`] decades
     /// (those holding the most points of the first curve, then of the others), lines and bars
     /// are cut at the range's edges.
     fn plan(&self) -> Plan {
-        let (sx, sy) = (Scale::of(self.log_x), Scale::of(self.log_y));
+        let (sx, sy) = (self.x_scale.checked(), self.y_scale.checked());
         let mut dropped = [0usize; 3];
         // Each point's drawing coordinates, or `None` (counted) when an axis cannot show it.
         let mut coords: Vec<Vec<Option<Point>>> = vec![];
@@ -434,19 +595,20 @@ impl LineChart {
             .collect();
         let x = axis_range(sx, false, &mut xs);
         let (Some(x), Some(y)) = (x, y) else {
-            let unit = |s: Scale| match s {
-                Scale::Linear => (0.0, 1.0),
-                Scale::Log => (1.0, 10.0),
+            // Nothing to draw: the coordinates 0 … 1 (1 … 10 on a log axis).
+            let unit = AxisRange {
+                lo: 0.0,
+                hi: 1.0,
+                cut: false,
             };
-            let units = |scale: Scale| Units {
-                scale,
-                exponent: 0.0,
-            };
+            let (ux, uy) = (Units::new(sx, &unit), Units::new(sy, &unit));
             return Plan {
-                x: unit(sx),
-                y: unit(sy),
-                x_units: units(sx),
-                y_units: units(sy),
+                x: (ux.plot(0.0), ux.plot(1.0)),
+                y: (uy.plot(0.0), uy.plot(1.0)),
+                x_ticks: axis_ticks(ux, &unit, PLOT_PIXELS.0, false, false),
+                y_ticks: axis_ticks(uy, &unit, PLOT_PIXELS.1, true, false),
+                x_units: ux,
+                y_units: uy,
                 curves: self.curves.iter().map(|_| Shown::default()).collect(),
                 note: Some(self.note(true, dropped, (0, 0), [None, None])),
             };
@@ -512,12 +674,14 @@ impl LineChart {
         let mut plan = Plan {
             x: (ux.plot(x.lo), ux.plot(x.hi)),
             y: (uy.plot(y.lo), uy.plot(y.hi)),
+            x_ticks: axis_ticks(ux, &x, PLOT_PIXELS.0, false, self.integers(|p| p.0)),
+            y_ticks: axis_ticks(uy, &y, PLOT_PIXELS.1, true, self.integers(|p| p.1)),
             x_units: ux,
             y_units: uy,
             curves,
             note: None,
         };
-        let note = self.note(
+        let mut note = self.note(
             !plan.has_data(),
             dropped,
             (bars_dropped, bars_cut),
@@ -526,8 +690,75 @@ impl LineChart {
                 y.cut.then(|| (sy.value(y.lo), sy.value(y.hi))),
             ],
         );
+        let hidden = self.coinciding(&plan);
+        if !hidden.is_empty() {
+            let pairs: Vec<String> = hidden
+                .iter()
+                .map(|&(a, b)| {
+                    format!(
+                        "\"{}\" and \"{}\"",
+                        text::plain(&self.curves[a].label),
+                        text::plain(&self.curves[b].label)
+                    )
+                })
+                .collect();
+            let sentence = format!(
+                "Drawn on each other (within {COINCIDE_PX} pixels at every point): {}.",
+                pairs.join("; ")
+            );
+            note = if note.is_empty() {
+                sentence
+            } else {
+                format!("{note} {sentence}")
+            };
+        }
         plan.note = (!note.is_empty()).then_some(note);
         plan
+    }
+
+    /// Whether every finite coordinate `at(p)` of every point is an integer (step numbers).
+    fn integers(&self, at: impl Fn(&(f64, f64)) -> f64) -> bool {
+        self.curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(&at))
+            .filter(|v| v.is_finite())
+            .all(|v| v.fract() == 0.0)
+    }
+
+    /// The pairs of labelled curves `(a, b)`, `a < b`, whose drawn points lie within
+    /// [`COINCIDE_PX`] pixels of each other at every point (the same `x`s, the same number of
+    /// points), so that the later one hides the earlier one but for its marks.
+    fn coinciding(&self, plan: &Plan) -> Vec<(usize, usize)> {
+        let px = |p: &Point| {
+            (
+                (p.0 - plan.x.0) / (plan.x.1 - plan.x.0) * PLOT_PIXELS.0,
+                (p.1 - plan.y.0) / (plan.y.1 - plan.y.0) * PLOT_PIXELS.1,
+            )
+        };
+        let drawn: Vec<Option<Vec<(f64, f64)>>> = self
+            .curves
+            .iter()
+            .zip(&plan.curves)
+            .map(|(c, s)| {
+                let all_drawn = s.markers.len() == c.points.len() && s.markers.len() >= 2;
+                (!c.label.is_empty() && all_drawn).then(|| s.markers.iter().map(px).collect())
+            })
+            .collect();
+        let mut pairs = vec![];
+        for (a, pa) in drawn.iter().enumerate() {
+            for (b, pb) in drawn.iter().enumerate().skip(a + 1) {
+                if let (Some(pa), Some(pb)) = (pa, pb) {
+                    let close = pa.len() == pb.len()
+                        && pa.iter().zip(pb).all(|(p, q)| {
+                            (p.0 - q.0).abs() < 0.5 && (p.1 - q.1).abs() <= COINCIDE_PX
+                        });
+                    if close {
+                        pairs.push((a, b));
+                    }
+                }
+            }
+        }
+        pairs
     }
 
     /// The note on what the chart leaves out ("" when nothing).
@@ -570,7 +801,7 @@ impl LineChart {
         if !parts.is_empty() {
             sentences.push(format!("Not drawn: {}.", parts.join(", ")));
         }
-        let scales = [Scale::of(self.log_x), Scale::of(self.log_y)];
+        let scales = [self.x_scale.checked(), self.y_scale.checked()];
         for ((axis, scale), cut) in ["x", "y"].into_iter().zip(scales).zip(cuts) {
             if let Some((lo, hi)) = cut {
                 sentences.push(format!(
@@ -597,82 +828,182 @@ impl LineChart {
     }
 }
 
-/// Draws the mesh, every curve (error bars, markers, line) and the legend into a built chart
-/// context. A macro rather than a function because the four axis combinations (linear/log x
-/// and y) give four context types.
-macro_rules! draw_curves {
-    ($ctx:expr, $chart:expr, $plan:expr) => {{
-        let chart: &LineChart = $chart;
-        let plan: &Plan = $plan;
-        let mut ctx = $ctx;
-        ctx.configure_mesh()
-            .x_desc(chart.x_label.as_str())
-            .y_desc(chart.y_label.as_str())
-            .label_style(("sans-serif", 13))
-            .x_label_formatter(&|v| tick_label(plan.x_units.value(*v)))
-            .y_label_formatter(&|v| tick_label(plan.y_units.value(*v)))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (c, shown) in chart.curves.iter().zip(&plan.curves) {
-            let color = c.color;
-            // Bars: a plain vertical line from min to max (no marker of their own).
-            ctx.draw_series(shown.bars.iter().map(|&(x, lo, hi)| {
-                PathElement::new(
-                    vec![(x, lo), (x, hi)],
-                    ShapeStyle::from(&color).stroke_width(1),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
-            if !c.dashed && shown.markers.len() <= 60 {
-                ctx.draw_series(
-                    shown
-                        .markers
-                        .iter()
-                        .map(|&p| Circle::new(p, 3, ShapeStyle::from(&color).filled())),
-                )
-                .map_err(|e| e.to_string())?;
-            }
-            let style = ShapeStyle::from(&color).stroke_width(2);
-            for line in &shown.lines {
-                if c.dashed {
-                    ctx.draw_series(DashedLineSeries::new(line.iter().copied(), 8, 5, style))
-                        .map_err(|e| e.to_string())?;
-                } else {
-                    ctx.draw_series(LineSeries::new(line.iter().copied(), style))
-                        .map_err(|e| e.to_string())?;
-                }
+/// A plotters axis: linear over [`Units`]' numbers `lo … hi`, with the ticks chosen by
+/// [`ticks`] (labelled ones as plotters' bold key points, the others as light ones).
+#[derive(Clone, Debug)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    labelled: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl Axis {
+    fn new(range: (f64, f64), ticks: &ticks::Ticks) -> Self {
+        Axis {
+            lo: range.0,
+            hi: range.1,
+            labelled: ticks.labelled.iter().map(|t| t.0).collect(),
+            light: ticks.light.clone(),
+        }
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    /// The pixel of `v` between `limit.0` (at `lo`) and `limit.1` (at `hi`), clamped to ten
+    /// plot sizes beyond either end.
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let along = ((v - self.lo) / (self.hi - self.lo)).clamp(-10.0, 10.0);
+        let along = if along.is_nan() { 0.5 } else { along };
+        let size = (limit.1 - limit.0) as f64;
+        limit.0 + (size * along + 1e-3 * size.signum()).round() as i32
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.labelled.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// The coordinates of every chart.
+type Coord = Cartesian2d<Axis, Axis>;
+
+/// Whether a curve's marks are drawn (in the plot and in its legend swatch).
+fn shows_marks(c: &Curve, shown: &Shown) -> bool {
+    c.marker != Marker::None && shown.markers.len() <= MAX_MARKERS
+}
+
+/// Draws `marker` in `color` centred at `at`.
+fn draw_marker<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    at: CT::From,
+    marker: Marker,
+    color: RGBColor,
+) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let (shape, filled) = match marker {
+        Marker::None => return Ok(()),
+        Marker::Filled(s) => (s, true),
+        Marker::Open(s) => (s, false),
+    };
+    let style = if filled {
+        ShapeStyle::from(&color).filled()
+    } else {
+        ShapeStyle::from(&color).stroke_width(2)
+    };
+    let outline = |points: Vec<(i32, i32)>| {
+        let mut closed = points.clone();
+        closed.push(points[0]);
+        closed
+    };
+    let drawn = match (shape, filled) {
+        (Shape::Circle, _) => area.draw(&(EmptyElement::at(at) + Circle::new((0, 0), 4, style))),
+        (Shape::Square, _) => {
+            area.draw(&(EmptyElement::at(at) + Rectangle::new([(-4, -4), (4, 4)], style)))
+        }
+        (Shape::Triangle | Shape::Diamond, _) => {
+            let points = if shape == Shape::Triangle {
+                vec![(0, -5), (5, 4), (-5, 4)]
+            } else {
+                vec![(0, -5), (5, 0), (0, 5), (-5, 0)]
+            };
+            if filled {
+                area.draw(&(EmptyElement::at(at) + Polygon::new(points, style)))
+            } else {
+                area.draw(&(EmptyElement::at(at) + PathElement::new(outline(points), style)))
             }
         }
-    }};
+    };
+    drawn.map_err(|e| e.to_string())
 }
+
+/// Draws every curve into a built chart: error bars, then lines, then the marks on top.
+fn draw_curves<DB: DrawingBackend>(
+    ctx: &mut ChartContext<'_, DB, Coord>,
+    chart: &LineChart,
+    plan: &Plan,
+) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    for (c, shown) in chart.curves.iter().zip(&plan.curves) {
+        let color = c.color;
+        // Bars: a plain vertical line from min to max (no marker of their own).
+        ctx.draw_series(shown.bars.iter().map(|&(x, lo, hi)| {
+            PathElement::new(
+                vec![(x, lo), (x, hi)],
+                ShapeStyle::from(&color).stroke_width(1),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+        let style = ShapeStyle::from(&color).stroke_width(2);
+        for line in &shown.lines {
+            let points = line.iter().copied();
+            match c.line {
+                Line::Solid => ctx.draw_series(LineSeries::new(points, style)),
+                Line::Dashed => ctx.draw_series(DashedLineSeries::new(points, 8, 5, style)),
+                Line::Dotted => ctx.draw_series(DashedLineSeries::new(points, 2, 4, style)),
+            }
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    let area = ctx.plotting_area();
+    for (c, shown) in chart.curves.iter().zip(&plan.curves) {
+        if shows_marks(c, shown) {
+            for &p in &shown.markers {
+                draw_marker(area, p, c.marker, c.color)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How close, in pixels, two curves' points must all be for the note to say that they are
+/// drawn on each other.
+const COINCIDE_PX: f64 = 3.0;
 
 /// Height of one legend row, pixels.
 const LEGEND_ROW: u32 = 22;
 /// Size of the plot above the legend, pixels.
 const PLOT_SIZE: (u32, u32) = (900, 560);
+/// The margin around the plot, pixels.
+const MARGIN: u32 = 12;
+/// Height of the title's line above the plot, pixels.
+const TITLE_HEIGHT: u32 = 38;
+/// Font size of the title.
+const TITLE_SIZE: f64 = 19.0;
+/// Font size of the axis titles.
+const AXIS_TITLE_SIZE: f64 = 14.0;
+/// Font size of tick labels, the legend and the note.
+const SMALL_SIZE: f64 = 13.0;
+/// Room under the plot for the x tick labels and the x axis title, pixels.
+const X_LABEL_AREA: u32 = 50;
+/// Room left of the plot for the y tick labels and the y axis title, pixels.
+const Y_LABEL_AREA: u32 = 86;
+/// Width and height of the plotting area, pixels.
+const PLOT_PIXELS: (f64, f64) = (
+    (PLOT_SIZE.0 - 2 * MARGIN - Y_LABEL_AREA) as f64,
+    (PLOT_SIZE.1 - TITLE_HEIGHT - MARGIN - X_LABEL_AREA) as f64,
+);
 /// The most characters in a line of the note under the plot.
 const NOTE_LINE: usize = 110;
 
 /// A tick label with at most three significant digits and no trailing zeros: plain between
-/// `1e-2` and `1e5` (`0.25`, `1024`), else scientific (`1e-3`, `2.5e-7`), so that nearby ticks
-/// never print the same text.
+/// `1e-2` and `1e5` (`0.25`, `1024`), else scientific (`1e-3`, `2.5e-7`).
 fn tick_label(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    if (1e-2..1e5).contains(&v.abs()) {
-        let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
-        let text = format!("{v:.digits$}");
-        return if text.contains('.') {
-            text.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            text
-        };
-    }
-    let text = format!("{v:.2e}");
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-    let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
-    format!("{mantissa}e{exponent}")
+    ticks::label(v, 3)
 }
 
 /// The curves that have a legend entry: a non-empty label and something drawn.
@@ -701,11 +1032,12 @@ fn note_lines(plan: &Plan) -> Vec<String> {
 }
 
 /// Under the plot: the note (grey), then the legend, one entry a row: a swatch drawn like its
-/// series (dashed for dashed, with a dot for series drawn with markers) and the label.
+/// series (solid, dashed or dotted, with its mark where the series shows marks) and the label.
 fn draw_below<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &LineChart,
     plan: &Plan,
+    target: text::Target,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
@@ -717,84 +1049,133 @@ where
         area.draw(&Text::new(
             line.clone(),
             (x, y - 7),
-            ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90)),
+            ("sans-serif", SMALL_SIZE)
+                .into_font()
+                .color(&RGBColor(90, 90, 90)),
         ))
         .map_err(|e| e.to_string())?;
     }
     for (i, (c, shown)) in legend_entries(chart, plan).into_iter().enumerate() {
         let y = ((notes.len() + i) as u32 * LEGEND_ROW + LEGEND_ROW / 2) as i32;
         let style = ShapeStyle::from(&c.color).stroke_width(2);
-        let segments: Vec<(i32, i32)> = if c.dashed {
-            vec![(x, x + 8), (x + 13, x + 21), (x + 26, x + 34)]
-        } else {
-            vec![(x, x + 34)]
+        let segments: Vec<(i32, i32)> = match c.line {
+            Line::Solid => vec![(x, x + 34)],
+            Line::Dashed => vec![(x, x + 8), (x + 13, x + 21), (x + 26, x + 34)],
+            Line::Dotted => (0..6).map(|k| (x + 6 * k, x + 6 * k + 2)).collect(),
         };
         for (a, b) in segments {
             area.draw(&PathElement::new(vec![(a, y), (b, y)], style))
                 .map_err(|e| e.to_string())?;
         }
-        if !c.dashed && shown.markers.len() <= 60 {
-            area.draw(&Circle::new((x + 17, y), 3, style.filled()))
-                .map_err(|e| e.to_string())?;
+        if shows_marks(c, shown) {
+            draw_marker(area, (x + 17, y), c.marker, c.color)?;
         }
-        area.draw(&Text::new(
-            c.label.clone(),
-            (x + 44, y - 7),
-            ("sans-serif", 13).into_font().color(&BLACK),
-        ))
-        .map_err(|e| e.to_string())?;
+        text::draw_text(
+            area,
+            &c.label,
+            (x + 46, y - 7),
+            SMALL_SIZE,
+            &BLACK,
+            text::Anchor::Start,
+            false,
+            target,
+        )?;
     }
     Ok(())
+}
+
+/// The label of the tick at `v` (a number plotters draws).
+fn label_at(ticks: &ticks::Ticks, v: f64) -> String {
+    ticks
+        .labelled
+        .iter()
+        .find(|t| t.0 == v)
+        .map_or_else(String::new, |t| t.1.clone())
+}
+
+/// `size`, shrunk (to at least 10) so that `text` fits in `room` pixels.
+fn fitted_size<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    size: f64,
+    room: f64,
+) -> f64 {
+    let width = text::text_width(area, text, size);
+    if width > room {
+        (size * room / width).max(10.0)
+    } else {
+        size
+    }
 }
 
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     chart: &LineChart,
     plan: &Plan,
+    target: text::Target,
 ) -> std::result::Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (area, below) = root.split_vertically(PLOT_SIZE.1);
-    let ((x0, x1), (y0, y1)) = (plan.x, plan.y);
-    let mut builder = ChartBuilder::on(&area);
-    builder
-        .caption(&chart.title, ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(80);
-    match (chart.log_x, chart.log_y) {
-        (false, true) => draw_curves!(
-            builder
-                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
-                .map_err(|e| e.to_string())?,
-            chart,
-            plan
+    let width = PLOT_SIZE.0 as f64 - 2.0 * MARGIN as f64;
+    let size = fitted_size(&area, &chart.title, TITLE_SIZE, width);
+    text::draw_text(
+        &area,
+        &chart.title,
+        (
+            PLOT_SIZE.0 as i32 / 2,
+            (TITLE_HEIGHT as f64 / 2.0 - size / 2.0) as i32,
         ),
-        (false, false) => draw_curves!(
-            builder
-                .build_cartesian_2d(x0..x1, y0..y1)
-                .map_err(|e| e.to_string())?,
-            chart,
-            plan
-        ),
-        (true, true) => draw_curves!(
-            builder
-                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
-                .map_err(|e| e.to_string())?,
-            chart,
-            plan
-        ),
-        (true, false) => draw_curves!(
-            builder
-                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
-                .map_err(|e| e.to_string())?,
-            chart,
-            plan
-        ),
-    }
-    draw_below(&below, chart, plan)?;
+        size,
+        &BLACK,
+        text::Anchor::Middle,
+        false,
+        target,
+    )?;
+    let x_range = Axis::new(plan.x, &plan.x_ticks);
+    let y_range = Axis::new(plan.y, &plan.y_ticks);
+    let mut ctx = ChartBuilder::on(&area)
+        .margin(MARGIN)
+        .margin_top(TITLE_HEIGHT)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(x_range, y_range)
+        .map_err(|e| e.to_string())?;
+    ctx.configure_mesh()
+        .label_style(("sans-serif", SMALL_SIZE))
+        .x_label_formatter(&|v| label_at(&plan.x_ticks, *v))
+        .y_label_formatter(&|v| label_at(&plan.y_ticks, *v))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    draw_curves(&mut ctx, chart, plan)?;
+    // The axis titles: centred under the plot, and left of it read upwards.
+    let (px, py) = ctx.plotting_area().get_pixel_range();
+    let size = fitted_size(&area, &chart.x_label, AXIS_TITLE_SIZE, width);
+    text::draw_text(
+        &area,
+        &chart.x_label,
+        ((px.start + px.end) / 2, py.end + 28),
+        size,
+        &BLACK,
+        text::Anchor::Middle,
+        false,
+        target,
+    )?;
+    let height = (py.end - py.start) as f64 + 2.0 * MARGIN as f64;
+    let size = fitted_size(&area, &chart.y_label, AXIS_TITLE_SIZE, height);
+    text::draw_text(
+        &area,
+        &chart.y_label,
+        (MARGIN as i32, (py.start + py.end) / 2),
+        size,
+        &BLACK,
+        text::Anchor::Middle,
+        true,
+        target,
+    )?;
+    draw_below(&below, chart, plan, target)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -834,17 +1215,24 @@ fn save_plan(chart: &LineChart, plan: &Plan, dir: &Path, stem: &str) -> Result<D
     let tmp_png = dir.join(format!("{stem}.partial.png"));
     let rows = note_lines(plan).len() + legend_entries(chart, plan).len();
     let size = (PLOT_SIZE.0, PLOT_SIZE.1 + LEGEND_ROW * rows as u32 + 8);
+    let mut svg_text = String::new();
     let drawn = draw(
-        SVGBackend::new(&tmp_svg, size).into_drawing_area(),
+        SVGBackend::with_string(&mut svg_text, size).into_drawing_area(),
         chart,
         plan,
+        text::Target::Svg,
     )
     .map_err(|e| plot_error(&svg, e))
+    .and_then(|_| {
+        std::fs::write(&tmp_svg, text::svg_scripts(&svg_text))
+            .map_err(|e| Error::io("cannot write", &tmp_svg, e))
+    })
     .and_then(|_| {
         draw(
             BitMapBackend::new(&tmp_png, size).into_drawing_area(),
             chart,
             plan,
+            text::Target::Png,
         )
         .map_err(|e| plot_error(&png, e))
     });
@@ -950,13 +1338,12 @@ pub(crate) fn aggregate(
     out
 }
 
+/// A measured series of aggregates: the means joined by a solid line, filled circles, and
+/// min–max bars.
 pub(crate) fn measured(label: String, agg: &[Aggregate], color: RGBColor) -> Curve {
     Curve {
-        label,
-        points: agg.iter().map(|a| (a.0, a.1)).collect(),
-        color,
-        dashed: false,
         error_bars: agg.iter().map(|a| (a.0, a.2, a.3)).collect(),
+        ..Curve::measured(label, agg.iter().map(|a| (a.0, a.1)).collect(), color)
     }
 }
 
@@ -975,19 +1362,14 @@ mod tests {
     use super::*;
 
     fn chart(log_x: bool, log_y: bool, points: Vec<(f64, f64)>) -> LineChart {
+        let scale = |log| if log { Scale::Log } else { Scale::Linear };
         LineChart {
             title: String::new(),
             x_label: String::new(),
             y_label: String::new(),
-            log_y,
-            log_x,
-            curves: vec![Curve {
-                label: "c".into(),
-                points,
-                color: PALETTE[0],
-                dashed: false,
-                error_bars: vec![],
-            }],
+            x_scale: scale(log_x),
+            y_scale: scale(log_y),
+            curves: vec![Curve::measured("c", points, PALETTE[0])],
         }
     }
 
@@ -1031,7 +1413,7 @@ mod tests {
                     .iter()
                     .map(|&v| match scale {
                         Scale::Log => (v.clamp(-300.0, 300.0), false),
-                        Scale::Linear => (v, false),
+                        _ => (v, false),
                     })
                     .collect();
                 let r = axis_range(scale, is_y, &mut t).unwrap();
@@ -1092,6 +1474,9 @@ mod tests {
         assert_eq!(linear.curves[0].markers.len(), 4);
         let all_drawn = chart(true, true, vec![(1.0, 1.0), (10.0, 100.0)]).plan();
         assert_eq!(all_drawn.note, None);
+        // A log x axis is padded by a factor 1.3.
+        let x0 = all_drawn.x_units.value(all_drawn.x.0);
+        assert!((x0 * 1.3 - 1.0).abs() < 1e-9, "{x0}");
         assert_eq!(all_drawn.curves[0].lines.len(), 1);
     }
 
@@ -1104,13 +1489,11 @@ mod tests {
             true,
             (0..100).map(|t| (t as f64, 10f64.powi(-t / 4))).collect(),
         );
-        c.curves.push(Curve {
-            label: "diverging".into(),
-            points: (0..100).map(|t| (t as f64, 10f64.powi(8 * t))).collect(),
-            color: PALETTE[1],
-            dashed: true,
-            error_bars: vec![],
-        });
+        c.curves.push(Curve::reference(
+            "diverging",
+            (0..100).map(|t| (t as f64, 10f64.powi(8 * t))).collect(),
+            PALETTE[1],
+        ));
         let plan = c.plan();
         let (lo, hi) = (plan.y_units.value(plan.y.0), plan.y_units.value(plan.y.1));
         assert!(
