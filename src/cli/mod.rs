@@ -227,6 +227,12 @@ pub fn progress_bar(len: u64, quiet: bool, unit: &str) -> ProgressBar {
     bar
 }
 
+/// Whether long commands print one plain line per finished unit of work on stderr instead of
+/// a bar: when stderr is not a terminal (a batch job, a pipe to a log) and not `--quiet`.
+pub fn plain_progress(quiet: bool) -> bool {
+    !quiet && !std::io::stderr().is_terminal()
+}
+
 /// A spinner on stderr for work of unknown length, hidden like [`progress_bar`].
 pub fn spinner(quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {

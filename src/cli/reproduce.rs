@@ -238,10 +238,18 @@ fn reproduce_sweep(
     let sweep = &planned.sweep;
     let dir = staging.join(&sweep.name);
     let (mut k, total) = (0, planned.todo.len());
+    let plain = super::plain_progress(args.quiet);
     let mut on_event = |e: SweepEvent<'_>| {
         if let SweepEvent::Finished(r, seconds) = e {
             bar.inc(planned.todo.get(k).copied().unwrap_or(0));
             k += 1;
+            if plain {
+                eprintln!(
+                    "plstar reproduce {}: run {k}/{total} done in {seconds:.1} s (m = {}, L = {}, \
+                     seed {})",
+                    sweep.name, r.width, r.depth, r.seed
+                );
+            }
             bar.set_message(format!(
                 "{}: run {k}/{total} (m = {}, L = {}, seed {}: {seconds:.1} s)",
                 sweep.name, r.width, r.depth, r.seed

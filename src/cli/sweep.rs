@@ -63,14 +63,25 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         .check_memory(&sweep_settings(&sweep)?.iter().collect::<Vec<_>>())?;
     let dir = args.out.join(&sweep.name);
     let bar = progress_bar(0, args.quiet, "runs");
+    let plain = super::plain_progress(args.quiet);
+    let (mut finished, mut planned) = (0, 0);
     let mut on_event = |e: SweepEvent<'_>| match e {
         SweepEvent::Planned { todo, done } => {
+            planned = todo;
             bar.set_length(todo as u64);
             if done > 0 {
                 bar.suspend(|| eprintln!("resuming: {done} runs already in {}", dir.display()));
             }
         }
-        SweepEvent::Finished(r, _) => {
+        SweepEvent::Finished(r, seconds) => {
+            finished += 1;
+            if plain {
+                eprintln!(
+                    "plstar sweep {}: run {finished}/{planned} done in {seconds:.1} s (m = {}, L = {}, \
+                     n = {}, seed {}: λ₀ = {:.2e}, steps {})",
+                    sweep.name, r.width, r.depth, r.n, r.seed, r.lambda0, r.steps_to_target
+                );
+            }
             bar.inc(1);
             bar.set_message(format!(
                 "m = {} L = {} n = {} seed {}: λ₀ = {:.2e}, steps {}",

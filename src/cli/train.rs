@@ -46,6 +46,10 @@ pub struct TrainArgs {
     /// Stop once L(w_t) ≤ this (overrides `train.target_loss`).
     #[arg(long, value_name = "LOSS")]
     target_loss: Option<f64>,
+    /// Skip the theorem card (sets `card.enabled = false`): at large n its dense
+    /// eigendecomposition of K(w₀) alone takes minutes (about 9 min at n = 20 000 here).
+    #[arg(long)]
+    no_card: bool,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -77,11 +81,33 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     );
     let card_spinner = spinner(args.quiet || !settings.config.card.enabled);
     card_spinner.set_message("theorem card: the kernel at w₀ and ‖H_F(w₀)‖");
+    let plain = super::plain_progress(args.quiet) && settings.config.card.enabled;
     let mut on_card_progress = |p: &CardProgress| {
-        card_spinner.set_message(format!(
-            "theorem card: searching B(w₀, r), radius {}/{}, r = {:.3e} (μ̂ so far {:.3e})",
-            p.radius_index, p.radii, p.radius, p.mu
-        ));
+        let message = match *p {
+            CardProgress::Init {
+                stage,
+                estimate_seconds,
+            } => match estimate_seconds {
+                // Long stages say how long, on a terminal or in a log.
+                Some(s) if s >= 5.0 => {
+                    format!("theorem card: {stage} (about {}; --no-card skips the card)", duration(s))
+                }
+                _ => format!("theorem card: {stage}"),
+            },
+            CardProgress::Radius {
+                radius_index,
+                radii,
+                radius,
+                mu,
+            } => format!(
+                "theorem card: searching B(w₀, r), radius {radius_index}/{radii}, r = {radius:.3e} \
+                 (μ̂ so far {mu:.3e})"
+            ),
+        };
+        if plain {
+            eprintln!("{message}");
+        }
+        card_spinner.set_message(message);
     };
     // The training bar appears once the card is done, so that its ETA counts training alone.
     let bar = progress_bar(settings.train.steps as u64 + 1, args.quiet, "steps");
@@ -198,6 +224,9 @@ fn settings(args: &TrainArgs) -> Result<Settings> {
     }
     if let Some(t) = args.target_loss {
         config.train.target_loss = t;
+    }
+    if args.no_card {
+        config.card.enabled = false;
     }
     config
         .validate()
@@ -341,5 +370,16 @@ fn print_card(name: &str, card: Option<&TheoremCard>, step: &StepSize) {
             }
             println!("  {}", c.diagnosis);
         }
+    }
+}
+
+/// `seconds` in words: seconds, minutes or hours.
+fn duration(seconds: f64) -> String {
+    if seconds < 90.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 5400.0 {
+        format!("{:.0} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
     }
 }

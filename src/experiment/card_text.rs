@@ -27,7 +27,7 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
         ),
         (
             "certificate".into(),
-            "the smallest searched r with μ̂(r) above the round-off floor γ tr K(w0) + n u λ_max \
+            "the smallest searched r with μ̂(r) above the eigenvalue round-off floor \
              and r ≥ R(r) = 2 L̂_F(r) ‖r0‖ / μ̂(r); certified radius R(r), \
              η* = 1/(L̂_F(r)² + β̂_F(r) ‖r0‖); state: estimated (a search), or not certified \
              when β̂_F was measured at w0 only"
@@ -76,7 +76,7 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
             "w₀",
         ),
         (
-            "round-off floor γ tr K₀ + n u λ_max".into(),
+            "round-off floor of eigenvalues".into(),
             format!("{:.1e}", c.positivity_threshold),
             "w₀",
         ),
@@ -189,10 +189,10 @@ pub fn profile_markdown(c: &TheoremCard) -> String {
             e.mu,
             e.lipschitz_f,
             format_args!("{:.4e}", e.beta_f),
-            if e.beta_f_converged {
-                ""
-            } else {
-                " (lower bound)"
+            match (e.beta_f_converged, e.beta_f_searched) {
+                (true, true) => "",
+                (false, true) => " (lower bound)",
+                (_, false) => " (not measured at this ball's searched points: it does not certify)",
             },
             e.theorem_radius,
             e.points,

@@ -260,17 +260,36 @@ impl TheoremCard {
     }
 }
 
-/// Where the card's search is, for a progress display.
+/// Where the card is, for a progress display.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CardProgress {
-    /// The radius being searched (1-based) and how many there are.
-    pub radius_index: usize,
-    /// Grid radii.
-    pub radii: usize,
-    /// `r`.
-    pub radius: f64,
-    /// `μ̂` over the radii searched so far.
-    pub mu: f64,
+pub enum CardProgress {
+    /// A stage at `w₀` starts.
+    Init {
+        /// What it computes, in words.
+        stage: &'static str,
+        /// Its expected duration on the development machine, where it can be long (the dense
+        /// eigendecomposition: [`dense_eigen_seconds`]).
+        estimate_seconds: Option<f64>,
+    },
+    /// The search of one grid radius starts.
+    Radius {
+        /// The radius being searched (1-based).
+        radius_index: usize,
+        /// Grid radii.
+        radii: usize,
+        /// `r`.
+        radius: f64,
+        /// `μ̂` over the radii searched so far.
+        mu: f64,
+    },
+}
+
+/// The expected seconds of a dense symmetric eigendecomposition of an `n × n` kernel (faer,
+/// eigenvectors included): `4.7 s · (n / 4096)³`, measured on the 2-core development machine at
+/// n = 4096 (README, `plstar ntk`). A guide for progress displays, not a promise: at n = 20 000
+/// it is about 9 minutes.
+pub fn dense_eigen_seconds(n: usize) -> f64 {
+    4.7 * (n as f64 / 4096.0).powi(3)
 }
 
 /// The card of `model` (at `w₀`) on inputs `x` `[n, d]`, targets `y` `[n]`.
@@ -300,7 +319,7 @@ pub fn theorem_card_with_progress<B: Backend>(
     let n = x.dims()[0];
     let w0 = model.to_vector();
     let p = w0.len();
-    let init = InitMeasures::at(model, x, y)?;
+    let init = InitMeasures::at(model, x, y, progress)?;
     let eps = machine_epsilon::<B>();
     let round_off = RoundOff::new(eps, &cfg);
     let threshold =
@@ -403,7 +422,7 @@ fn search_profile<B: Backend>(
     let (mut warm_bottom, mut warm_top): (Option<Vec<f64>>, Option<Vec<f64>>) = (None, None);
     let mut certified = false;
     for (i, &r) in grid.iter().enumerate() {
-        progress(&CardProgress {
+        progress(&CardProgress::Radius {
             radius_index: i + 1,
             radii: grid.len(),
             radius: r,
@@ -665,10 +684,27 @@ struct InitMeasures {
 }
 
 impl InitMeasures {
-    fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, y: &Tensor<B, 1>) -> Result<Self> {
+    fn at<B: Backend>(
+        model: &Mlp<B>,
+        x: &Tensor<B, 2>,
+        y: &Tensor<B, 1>,
+        progress: &mut dyn FnMut(&CardProgress),
+    ) -> Result<Self> {
         let n = x.dims()[0];
+        progress(&CardProgress::Init {
+            stage: "the tangent kernel K(w₀)",
+            estimate_seconds: None,
+        });
         let k0 = tangent_kernel(model, x, KernelMethod::Structured);
+        progress(&CardProgress::Init {
+            stage: "the dense eigendecomposition of K(w₀)",
+            estimate_seconds: Some(dense_eigen_seconds(n)),
+        });
         let eig = symmetric_eigen(&k0)?;
+        progress(&CardProgress::Init {
+            stage: "‖H_F(w₀)‖ (alternating Lanczos on Hessian-vector products)",
+            estimate_seconds: None,
+        });
         let (lambda0, lambda_max0) = (eig.values[0], eig.values[n - 1]);
         // r₀ as training computes it (F − y in the working precision), so that L(w₀) is one
         // number in the card and in the run's records.
