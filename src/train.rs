@@ -62,6 +62,10 @@ pub struct TrainSettings {
     pub hessian_every: usize,
     /// Divergence: stop when `L(w_t) > divergence_factor · L(w₀)`.
     pub divergence_factor: f64,
+    /// Compare gradient descent with the model linearized at `w₀` (a dense eigendecomposition
+    /// of `K₀`, `O(n³)`, before the first step).
+    #[serde(default = "linearized_default")]
+    pub linearized: bool,
     /// Also evaluate the kernel at the first step with `L(w_t) ≤ kernel_stage · L(w₀)` (a stage
     /// comparable across runs, e.g. for the kernel change against width).
     pub kernel_stage: Option<f64>,
@@ -80,10 +84,15 @@ impl TrainSettings {
             eval_every: 0,
             hessian_every: 0,
             divergence_factor: 1e6,
+            linearized: true,
             kernel_stage: None,
             seed: 0,
         }
     }
+}
+
+fn linearized_default() -> bool {
+    true
 }
 
 /// The theorem's reference values a run is checked against (from the card).
@@ -234,7 +243,7 @@ pub fn train<B: Backend>(
             };
             if step == 0 {
                 loss0 = loss;
-                if settings.optimizer == Optimizer::Gd {
+                if settings.optimizer == Optimizer::Gd && settings.linearized {
                     linear = LinearizedRun::at(&model, x, &residual, eta);
                 }
             }

@@ -75,22 +75,24 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         .with_context(|| format!("invalid config {}", args.config.display()))?;
     let parameters = match &args.params {
         Some(path) => {
-            let (w, shape) = plstar::report::npy::read(path)?;
+            let p = settings.model.parameter_count();
+            // Any float dtype and any shape with p elements, converted exactly (said so).
+            let (w, note) = plstar::report::npy::read_vector(path, p).with_context(|| {
+                format!(
+                    "the model of {} has p = {p} parameters; pass the parameters.npy of a run \
+                     with the same model and data dimension",
+                    args.config.display()
+                )
+            })?;
+            if let Some(note) = &note {
+                eprintln!("{}: {note}", path.display());
+            }
             if let Some(i) = w.iter().position(|v| !v.is_finite()) {
                 anyhow::bail!(
                     "{}: parameter {i} is {} (not finite): pass the parameters.npy of a run that \
                      did not diverge",
                     path.display(),
                     w[i]
-                );
-            }
-            let p = settings.model.parameter_count();
-            if shape.len() != 1 || w.len() != p {
-                anyhow::bail!(
-                    "{}: holds an array of shape {shape:?}, but the model of {} has p = {p} parameters; \
-                     pass the parameters.npy of a run with the same model and data dimension",
-                    path.display(),
-                    args.config.display()
                 );
             }
             Some((w, path.clone()))

@@ -50,6 +50,10 @@ pub struct TrainArgs {
     /// eigendecomposition of K(w₀) alone takes minutes (about 9 min at n = 20 000 here).
     #[arg(long)]
     no_card: bool,
+    /// Skip the comparison with the model linearized at w₀ (sets `train.linearized = false`):
+    /// it needs a dense eigendecomposition of K(w₀) before the first step.
+    #[arg(long)]
+    no_linearized: bool,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -90,7 +94,10 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             } => match estimate_seconds {
                 // Long stages say how long, on a terminal or in a log.
                 Some(s) if s >= 5.0 => {
-                    format!("theorem card: {stage} (about {}; --no-card skips the card)", duration(s))
+                    format!(
+                        "theorem card: {stage} (about {}; --no-card skips the card)",
+                        duration(s)
+                    )
                 }
                 _ => format!("theorem card: {stage}"),
             },
@@ -115,9 +122,20 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     bar.set_draw_target(ProgressDrawTarget::hidden());
     let interrupted = ctrl_c_flag();
     let name = settings.name.clone();
+    let (n_samples, quiet) = (settings.data.len(), args.quiet);
+    let linearized =
+        settings.train.linearized && settings.train.optimizer == plstar::train::Optimizer::Gd;
     let mut on_card = |card: Option<&TheoremCard>, step: &StepSize| {
         card_spinner.finish_and_clear();
         print_card(&name, card, &step_source(step, eta_from_flag));
+        let eig = plstar::theorem::card::dense_eigen_seconds(n_samples);
+        if linearized && eig >= 5.0 && !quiet {
+            eprintln!(
+                "before the first step: the dense eigendecomposition of K(w₀) for the linearized \
+                 model (n = {n_samples}, about {}; --no-linearized skips it)",
+                duration(eig)
+            );
+        }
         bar.reset();
         if show_bar {
             bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -227,6 +245,9 @@ fn settings(args: &TrainArgs) -> Result<Settings> {
     }
     if args.no_card {
         config.card.enabled = false;
+    }
+    if args.no_linearized {
+        config.train.linearized = false;
     }
     config
         .validate()

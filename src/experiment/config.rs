@@ -232,9 +232,11 @@ pub struct DataSection {
     /// Target rule (`sphere`, `orthogonal`).
     #[serde(default)]
     pub target: Option<SyntheticTarget>,
-    /// The two digit classes, `+1` and `−1` (`digits` only).
+    /// The two digit classes, `+1` for the first and `−1` for the second (`digits` only). The
+    /// list is read whole: any length other than 2 is refused by [`DataSection::load`] (multi-class
+    /// targets are not supported yet), never truncated.
     #[serde(default)]
-    pub classes: Option<[u8; 2]>,
+    pub classes: Option<Vec<u8>>,
     /// Input normalization (`digits`, `csv`): `sphere` (default) `x_i / ‖x_i‖`, `standardize`
     /// `(x_ij − x̄_j) / s_j` per feature, or `none`. A feature whose spread is within round-off
     /// of its magnitude, `max − min ≤ 8 u · max|x|` with `u = 2⁻⁵³`, is constant and becomes
@@ -286,6 +288,11 @@ pub struct TrainSection {
     /// Divergence when `L(w_t) > divergence_factor · L(w₀)`.
     #[serde(default = "default_divergence_factor")]
     pub divergence_factor: f64,
+    /// Compare gradient descent with the model linearized at `w₀` (`loss_linearized`,
+    /// `linearization_gap`): one dense eigendecomposition of `K₀` before the first step,
+    /// `O(n³)` (about 9 minutes at n = 20 000 on the development machine). `false` skips it.
+    #[serde(default = "default_true")]
+    pub linearized: bool,
 }
 
 impl Default for TrainSection {
@@ -300,6 +307,7 @@ impl Default for TrainSection {
             eval_every: default_eval_every(),
             hessian_every: 0,
             divergence_factor: default_divergence_factor(),
+            linearized: true,
         }
     }
 }
@@ -441,8 +449,11 @@ impl RunConfig {
                 format!("must be a finite number ≥ 0, got {}", t.target_loss),
             ));
         }
+        let mut config = self.clone();
+        config.name = Some(name.clone());
+        config.data = self.data.resolved(&data);
         Ok(Settings {
-            config: self.clone(),
+            config,
             name,
             model,
             data,
@@ -457,6 +468,7 @@ impl RunConfig {
                 eval_every: t.eval_every,
                 hessian_every: t.hessian_every,
                 divergence_factor: t.divergence_factor,
+                linearized: t.linearized,
                 kernel_stage: None,
                 seed: self.seed,
             },
@@ -542,12 +554,27 @@ impl DataSection {
                 self.seed,
             )),
             DataSource::Digits => {
-                let classes = self.classes.ok_or_else(|| {
-                    Error::config(
-                        "data.classes",
-                        "is required with source = \"digits\", e.g. classes = [3, 8]",
-                    )
-                })?;
+                let classes = match self.classes.as_deref() {
+                    Some(&[plus, minus]) => [plus, minus],
+                    Some(other) => {
+                        return Err(Error::config(
+                            "data.classes",
+                            format!(
+                                "must list exactly two digit classes (the first gets target +1, \
+                                 the second −1), got {other:?} ({} entries): the list is read \
+                                 whole, and multi-class targets are not supported yet; give two, \
+                                 e.g. classes = [3, 8]",
+                                other.len()
+                            ),
+                        ))
+                    }
+                    None => {
+                        return Err(Error::config(
+                            "data.classes",
+                            "is required with source = \"digits\", e.g. classes = [3, 8]",
+                        ))
+                    }
+                };
                 data::digits(
                     classes,
                     self.n,
@@ -571,6 +598,36 @@ impl DataSection {
                 )
             }
         }
+    }
+
+    /// This section with every default that [`DataSection::load`] applies written out, for the
+    /// `data` set it loaded: what `run.json` and `summary.json` record, so that a run's record
+    /// says what was used rather than `null`. Loading the resolved section gives the same data.
+    ///
+    /// - `n = Some(data.len())` (the subset size; all samples when it was absent);
+    /// - `sphere`, `orthogonal`: `target` (default `teacher`);
+    /// - `digits`, `csv`: `normalize` (default `sphere`, `x_i / ‖x_i‖`);
+    /// - `csv`: `header` (default `false`) and `target_column` (default the last column, index
+    ///   `d` for `d` input columns).
+    ///
+    /// Fields that do not apply to the source stay `None` (a loaded section has none set).
+    pub fn resolved(&self, data: &Dataset) -> DataSection {
+        let mut r = self.clone();
+        r.n = Some(data.len());
+        match self.source {
+            DataSource::Sphere | DataSource::Orthogonal => {
+                r.target = Some(self.target.unwrap_or_default());
+            }
+            DataSource::Digits => {
+                r.normalize = Some(self.normalize.unwrap_or_default());
+            }
+            DataSource::Csv => {
+                r.normalize = Some(self.normalize.unwrap_or_default());
+                r.header = Some(self.header.unwrap_or(false));
+                r.target_column = Some(self.target_column.unwrap_or(data.dim));
+            }
+        }
+        r
     }
 
     /// Refuses, before anything is allocated, a data set that cannot fit in memory (see

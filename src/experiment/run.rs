@@ -169,8 +169,7 @@ impl BackendJob for TrainRun<'_> {
         } else {
             None
         };
-        let mut step_size =
-            resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
+        let mut step_size = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
         if self.eta_from_flag && step_size.source == "config" {
             step_size.source = "--learning-rate".into();
         }

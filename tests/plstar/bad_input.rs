@@ -338,3 +338,55 @@ fn a_missing_gpu_adapter_is_refused_without_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(!out.exists(), "a refused run writes nothing");
 }
+
+/// Issue 19, item 2: `classes = [0, 1, …, 9]` was accepted and truncated to `[0, 1]` while `[3]`
+/// was refused; the binary now refuses every length but 2 the same way, before writing anything.
+#[test]
+fn a_digit_class_list_longer_than_two_is_refused_not_truncated() {
+    refused_run(
+        "ten-classes",
+        "train",
+        "name = \"r\"\n[model]\nwidths = [16]\n[data]\nsource = \"digits\"\n\
+         classes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
+        &[
+            "data.classes",
+            "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9] (10 entries)",
+            "multi-class targets are not supported yet",
+        ],
+    );
+}
+
+/// Issue 19, item 2: `run.json` of a CSV run said `"normalize": null` and `"target_column":
+/// null` while the inputs were scaled to unit length and the last column was the target. Both
+/// records (`run.json`, `summary.json`) now hold the values used.
+#[test]
+fn run_json_of_a_csv_run_records_the_resolved_normalize_and_target_column() {
+    let dir = crate::scratch("bad", "resolved-csv");
+    std::fs::write(dir.join("d.csv"), "3,4,0.5\n1,0,-0.5\n0,2,0.25\n").unwrap();
+    let path = dir.join("run.toml");
+    std::fs::write(
+        &path,
+        "name = \"r\"\n[model]\nwidths = [16]\n[data]\nsource = \"csv\"\npath = \"d.csv\"\n\
+         [train]\nsteps = 3\nlearning_rate = 0.1\n[card]\nenabled = false\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = plstar(&[
+        "train",
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for file in ["run.json", "summary.json"] {
+        let text = std::fs::read_to_string(out.join("r").join(file)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let data = &json["config"]["data"];
+        assert_eq!(data["normalize"], "sphere", "{file}: {data}");
+        assert_eq!(data["target_column"], 2, "{file}: {data}");
+        assert_eq!(data["header"], false, "{file}: {data}");
+        assert_eq!(data["n"], 3, "{file}: {data}");
+    }
+}

@@ -1101,3 +1101,38 @@ fn reproduce_help_states_the_tolerances_of_check() {
         "{help}"
     );
 }
+
+#[test]
+fn no_linearized_skips_the_linearized_model_and_a_log_names_each_card_stage() {
+    // Issue 19 item 3: the linearized comparison (a dense eigendecomposition of K₀) can be
+    // skipped, and off a terminal (a batch log) the card names each stage as it starts.
+    let dir = scratch("no_linearized");
+    let config = dir.join("run.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    let out = dir.join("out");
+    let o = plstar(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-linearized",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("theorem card: the tangent kernel K(w₀)"),
+        "{err}"
+    );
+    assert!(err.contains("theorem card: searching B(w₀, r)"), "{err}");
+    let metrics = std::fs::read_to_string(out.join("small/metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "loss_linearized").unwrap();
+    for line in metrics.lines().skip(1) {
+        assert_eq!(line.split(',').nth(col), Some(""), "{line}");
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("small/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["config"]["train"]["linearized"], false);
+}

@@ -178,3 +178,156 @@ fn sphere_normalization_of_tiny_and_huge_rows_keeps_their_direction() {
     let err = data::csv(&path, false, None, None, Normalization::Sphere).unwrap_err();
     assert!(err.to_string().contains("all zeros"), "{err}");
 }
+
+/// A run config with `data` as its `[data]` section, read the way the binary reads it.
+fn run_config(name: &str, data: &str) -> plstar::experiment::config::RunConfig {
+    let path = temp_file(
+        name,
+        &format!("[model]\nwidths = [8]\n[data]\n{data}\n[train]\nlearning_rate = 0.1\n"),
+    );
+    plstar::experiment::config::RunConfig::from_file(&path).unwrap()
+}
+
+/// Issue 19, item 2: `classes = [0, 1, …, 9]` was accepted and silently truncated to `[0, 1]`
+/// (serde reads the first two entries of a `[u8; 2]`). A list is read whole: every length but 2
+/// is refused, naming the key, the value and that multi-class targets are not supported yet.
+#[test]
+fn digit_classes_of_any_length_but_two_are_refused_not_truncated() {
+    for (list, len) in [
+        ("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]", 10),
+        ("[3]", 1),
+        ("[]", 0),
+    ] {
+        let config = run_config(
+            &format!("classes-{len}.toml"),
+            &format!("source = \"digits\"\nclasses = {list}"),
+        );
+        let err = config.validate().unwrap_err().to_string();
+        for needle in [
+            "data.classes".to_string(),
+            format!("({len} entries)"),
+            "multi-class targets are not supported yet".to_string(),
+            "classes = [3, 8]".to_string(),
+        ] {
+            assert!(err.contains(&needle), "{list}: {needle:?} not in {err}");
+        }
+    }
+    let two = run_config("classes-2.toml", "source = \"digits\"\nclasses = [3, 8]");
+    assert_eq!(two.validate().unwrap().data.len(), 357);
+}
+
+/// Issue 19, item 2: the record of a run (`Settings::config`, written to `run.json` and
+/// `summary.json`) held `normalize = null`, `target_column = null`, `header = null` while the CSV
+/// was scaled to unit length and read with the last column as target. The resolved config writes
+/// out every default applied at load time, and loading it again gives the same data and the
+/// same record (it is a fixed point).
+#[test]
+fn the_resolved_config_holds_every_default_and_loads_the_same_data() {
+    temp_file("resolved.csv", "1,2,0.5\n3,-4,1\n0,5,-2\n");
+    let cases = [
+        ("csv", "source = \"csv\"\npath = \"resolved.csv\""),
+        ("digits", "source = \"digits\"\nclasses = [3, 8]"),
+        ("sphere", "source = \"sphere\"\nn = 5\ndim = 3"),
+        ("orthogonal", "source = \"orthogonal\"\nn = 4"),
+    ];
+    for (source, data) in cases {
+        let config = run_config(&format!("resolved-{source}.toml"), data);
+        let s = config.validate().unwrap();
+        let d = &s.config.data;
+        assert_eq!(s.config.name.as_deref(), Some(s.name.as_str()), "{source}");
+        assert_eq!(d.n, Some(s.data.len()), "{source}");
+        match source {
+            "csv" => {
+                assert_eq!(d.normalize, Some(Normalization::Sphere));
+                assert_eq!(d.header, Some(false));
+                assert_eq!(d.target_column, Some(2), "the last of 3 columns");
+                assert_eq!(s.data.targets, vec![0.5, 1.0, -2.0]);
+            }
+            "digits" => assert_eq!(d.normalize, Some(Normalization::Sphere)),
+            _ => assert_eq!(d.target, Some(SyntheticTarget::Teacher), "{source}"),
+        }
+        let again = s.config.validate().unwrap();
+        assert_eq!(
+            again.data, s.data,
+            "{source}: the resolved config loads the same data"
+        );
+        assert_eq!(
+            again.config, s.config,
+            "{source}: resolving twice changes nothing"
+        );
+    }
+}
+
+/// `.npy` bytes in format version 1.0 written by hand (not by `plstar::report::npy`): the magic,
+/// version 1 0, a little-endian u16 header length, the header dictionary padded with spaces and
+/// a newline to a multiple of 64 bytes, then the raw values.
+fn npy_by_hand(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+    let order = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// Issue 19, item 2: `--params` refused float32 `.npy` (PyTorch's default dtype) and a `[1, p]`
+/// array. A float32 `[1, p]` file (and a big-endian float64 `[p, 1]` one) now reads as the `p`
+/// values exactly (f32 → f64 widens without rounding), with a note saying what was converted;
+/// a wrong element count or a non-float dtype is still refused, naming the shape or dtype.
+#[test]
+fn a_float32_row_of_p_values_is_read_exactly_with_a_note_of_the_conversion() {
+    use plstar::report::npy;
+    let w32: Vec<f32> = vec![0.1, -1.5e-7, 3.25, f32::MAX, -0.0];
+    let le: Vec<u8> = w32.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let path = temp_file("row32.npy", "");
+    std::fs::write(&path, npy_by_hand("<f4", false, "(1, 5)", &le)).unwrap();
+    let (w, note) = npy::read_vector(&path, 5).unwrap();
+    let exact: Vec<f64> = w32.iter().map(|&v| v as f64).collect();
+    assert_eq!(w, exact);
+    assert!(w
+        .iter()
+        .zip(&w32)
+        .all(|(a, b)| a.to_bits() == (*b as f64).to_bits()));
+    let note = note.expect("a float32 [1, 5] array is converted and flattened");
+    assert!(note.contains("from float32 to float64 (exact)"), "{note}");
+    assert!(note.contains("flattened shape [1, 5] to [5]"), "{note}");
+
+    let w64 = [0.1, 2.0, -3.5];
+    let be: Vec<u8> = w64.iter().flat_map(|v: &f64| v.to_be_bytes()).collect();
+    std::fs::write(&path, npy_by_hand(">f8", false, "(3, 1)", &be)).unwrap();
+    let (w, note) = npy::read_vector(&path, 3).unwrap();
+    assert_eq!(w, w64);
+    assert!(note.unwrap().contains("float64 (big-endian)"));
+
+    // A plain <f8 [p] vector needs no note.
+    let plain: Vec<u8> = w64.iter().flat_map(|v: &f64| v.to_le_bytes()).collect();
+    std::fs::write(&path, npy_by_hand("<f8", false, "(3,)", &plain)).unwrap();
+    assert_eq!(npy::read_vector(&path, 3).unwrap(), (w64.to_vec(), None));
+
+    let err = npy::read_vector(&path, 4).unwrap_err().to_string();
+    assert!(err.contains("shape [3]") && err.contains("p = 4"), "{err}");
+    std::fs::write(&path, npy_by_hand("<i8", false, "(3,)", &plain)).unwrap();
+    let err = npy::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("\"<i8\"") && err.contains("float32 and float64"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_semicolon_separated_csv_is_refused_with_a_hint_that_only_commas_are_read() {
+    // A European-locale export: the whole line is one "field" with semicolons inside.
+    let dir = crate::scratch("data", "semicolons");
+    let path = dir.join("data.csv");
+    std::fs::write(&path, "0.1;0.2;1\n0.3;0.4;-1\n").unwrap();
+    let err = plstar::data::csv(&path, false, None, None, plstar::data::Normalization::None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("comma-separated values only"), "{err}");
+}

@@ -16,7 +16,8 @@
 //! - the output Hessians `H_{F_k} = ∇²_w f(w; x_k)` and their contraction
 //!   `H(z) = Σ_k z_k H_{F_k}` (the Hessian of `zᵀF(w)`);
 //! - `‖H_F‖ = sup_{‖z‖=‖u‖=1} |uᵀ H(z) u|` (the operator norm of the n×p×p tensor) by
-//!   alternating maximization, and `max_k ‖H_{F_k}‖₂`.
+//!   alternating maximization, and `max_k ‖H_{F_k}‖₂ ≤ ‖H_F‖` (`z = e_k`); given the latter,
+//!   [`hessian_operator_norm_from_outputs`] starts from the best `e_k` and never reports below it.
 
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
@@ -430,6 +431,46 @@ pub fn hessian_operator_norm<B: Backend>(
     settings: &HessianNormSettings,
 ) -> HessianNorm {
     hessian_operator_norm_from(model, x, settings, None)
+}
+
+/// `‖H_F‖` given the per-output norms already measured: never below them.
+///
+/// Every unit `z` is admissible in `‖H_F‖ = sup_{‖z‖=‖u‖=1} |uᵀ H(z) u|`, `z = e_k` included,
+/// and `H(e_k) = H_{F_k}`; so `‖H_F‖ ≥ max_k ‖H_{F_k}‖₂`. The alternation of
+/// [`hessian_operator_norm_from`] climbs to a local maximum, which from the uniform start can lie
+/// below that bound. Here it starts at `z = e_{k*}`, `k* = argmax_k ‖H_{F_k}‖₂` (its first round
+/// is Lanczos on `H_{F_{k*}}` itself, and each later round only raises the value), and the
+/// reported value is
+///
+/// `max(alternation, max_k ‖H_{F_k}‖₂)`,
+///
+/// with `z = e_{k*}` when the second term wins (by round-off or a Lanczos run that stopped
+/// early; `residual` then stays that of the alternation's best pair). `converged` is the
+/// alternation's: unconverged, the value is still a lower bound on `‖H_F‖`, and at least the
+/// bound already measured.
+///
+/// Cost: [`hessian_operator_norm`]'s; `per_output` (from [`max_output_hessian_norm`], `n`
+/// Lanczos runs of one sample each) is not recomputed.
+pub fn hessian_operator_norm_from_outputs<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    settings: &HessianNormSettings,
+    per_output: &PerOutputHessianNorm,
+) -> HessianNorm {
+    let n = x.dims()[0];
+    let start = (per_output.norms.len() == n && per_output.argmax < n).then(|| {
+        let mut e = vec![0.0; n];
+        e[per_output.argmax] = 1.0;
+        e
+    });
+    let mut norm = hessian_operator_norm_from(model, x, settings, start.as_deref());
+    if let Some(e) = start {
+        if per_output.max > norm.value {
+            norm.value = per_output.max;
+            norm.z = e;
+        }
+    }
+    norm
 }
 
 /// [`hessian_operator_norm`] with the alternation started from `start_z` (e.g. the maximizing

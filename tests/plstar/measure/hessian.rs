@@ -5,8 +5,9 @@ use std::f64::consts::PI;
 use burn::tensor::Tensor;
 use plstar::data::{self, SyntheticTarget};
 use plstar::measure::hessian::{
-    hessian_operator_norm, hessian_vector_product, loss_hessian_extremes, max_output_hessian_norm,
-    DerivativePath, Derivatives, HessianNormSettings, HessianVectorProduct, Objective,
+    hessian_operator_norm, hessian_operator_norm_from, hessian_operator_norm_from_outputs,
+    hessian_vector_product, loss_hessian_extremes, max_output_hessian_norm, DerivativePath,
+    Derivatives, HessianNormSettings, HessianVectorProduct, Objective,
 };
 use plstar::measure::kernel::{tangent_kernel, KernelMethod};
 use plstar::measure::loss::{contraction_gradient, loss_gradient};
@@ -601,4 +602,73 @@ fn host_hessian_vector_products_match_extrapolated_differences_of_exact_gradient
             assert!(err < 1e-10, "{act} {objective:?}: relative error {err:e}");
         }
     }
+}
+
+/// Issue 19, item 4: `ntk --config configs/narrow.toml` reported `‖H_F‖ = 5.020298e-2` (the
+/// alternation from the uniform `z` stopped at a local maximum) below `max_k ‖H_{F_k}‖₂ =
+/// 5.564907e-2`, though `z = e_k` is admissible, so `‖H_F‖ ≥ max_k ‖H_{F_k}‖₂`. On that config's
+/// architecture, data and `w₀` (read from the file, built through the library as `ntk` builds
+/// them): the alternation started at the best `e_k` reaches the bound by itself (its first round
+/// is Lanczos on `H_{F_{k*}}`), the floored estimate never reports below it, and the `ntk` report
+/// (whose `hessian_summary` used the uniform start) does not either.
+#[test]
+fn operator_norm_on_the_narrow_config_is_at_least_the_largest_output_hessian_norm() {
+    use plstar::experiment::config::RunConfig;
+    use plstar::experiment::ntk::{NtkJob, NtkOptions};
+    use plstar::measure::kernel::KernelMethod;
+    use plstar::model::backend::{dispatch, BackendKind, Precision};
+
+    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/narrow.toml"));
+    let s = RunConfig::from_file(path).unwrap().validate().unwrap();
+    let device = Default::default();
+    let model = s.model.init::<F64>(s.config.seed, &device);
+    let (x, _) = s.data.to_tensors::<F64>(&device);
+    let n = s.data.len();
+    let settings = HessianNormSettings::default();
+    let per = max_output_hessian_norm(&model, &x, &settings.lanczos);
+    let mut e = vec![0.0; n];
+    e[per.argmax] = 1.0;
+    let from_best = hessian_operator_norm_from(&model, &x, &settings, Some(&e));
+    let floored = hessian_operator_norm_from_outputs(&model, &x, &settings, &per);
+    let uniform = hessian_operator_norm(&model, &x, &settings);
+    eprintln!(
+        "narrow: max_k ‖H_F_k‖₂ = {:e} (k* = {}), ‖H_F‖ from e_k* {:e} ({} rounds), floored {:e}, \
+         from the uniform z {:e}",
+        per.max, per.argmax, from_best.value, from_best.rounds, floored.value, uniform.value
+    );
+    // Lanczos on H(e_k*) over all n rows and on the single row x_k* are the same operator: they
+    // agree to Lanczos's tolerance (1e-5), and later rounds only raise the value.
+    assert!(
+        from_best.value >= per.max * (1.0 - 1e-5),
+        "from e_k*: {} < max_k {}",
+        from_best.value,
+        per.max
+    );
+    assert!(floored.value >= per.max, "{} < {}", floored.value, per.max);
+    assert!(floored.value >= from_best.value);
+    assert_eq!(floored.z.len(), n);
+
+    let options = NtkOptions {
+        method: KernelMethod::Structured,
+        hessian: true,
+        parameters: None,
+        export: None,
+        certify: false,
+        infinite: false,
+    };
+    let job = NtkJob {
+        settings: &s,
+        options,
+        progress: &|_: &str| {},
+    };
+    let report = dispatch(BackendKind::Ndarray, Precision::F64, job)
+        .unwrap()
+        .unwrap();
+    let h = report.hessian.expect("hessian: true");
+    assert!(
+        h.operator_norm >= h.per_output.max,
+        "ntk reports ‖H_F‖ = {} below max_k ‖H_F_k‖₂ = {}",
+        h.operator_norm,
+        h.per_output.max
+    );
 }
