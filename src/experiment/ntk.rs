@@ -238,7 +238,7 @@ impl BackendJob for NtkJob<'_> {
         let grad_norm_sq = grad.norm_sq_f64();
         let pl_ratio = grad_norm_sq / (2.0 * loss);
         let trace = kernel.trace();
-        let round_off = RoundOff::new(machine_epsilon::<B>(), &s.model);
+        let round_off = RoundOff::for_backend::<B>(&s.model);
         let max_diagonal = (0..n).map(|i| kernel.get(i, i)).fold(0.0, f64::max);
         let round_off_floor = round_off.eigenvalue_floor(n, max_diagonal, trace, lambda_max);
         let pl_identity_tolerance = round_off.pl_identity(n, max_diagonal, trace, lambda_max);

@@ -209,7 +209,7 @@ impl BackendJob for TrainRun<'_> {
                 target_loss: s.train.target_loss,
                 stop: &outcome.stop,
                 optimizer: &s.train.optimizer,
-                round_off: RoundOff::new(machine_epsilon::<B>(), &s.model),
+                round_off: RoundOff::for_backend::<B>(&s.model),
                 samples: s.data.len(),
                 parameters: s.model.parameter_count(),
             },

@@ -628,7 +628,7 @@ fn run_point<B: Backend>(
             target_loss: settings.target_loss,
             stop: &out.stop,
             optimizer: &settings.optimizer,
-            round_off: RoundOff::new(machine_epsilon::<B>(), &s.model),
+            round_off: RoundOff::for_backend::<B>(&s.model),
             samples: s.data.len(),
             parameters: s.model.parameter_count(),
         },
@@ -641,7 +641,7 @@ fn run_point<B: Backend>(
     let mut row = reduce(sweep, point, seed, card.as_ref(), &out.records, &v);
     if card.is_none() {
         // The round-off floor without a card: the model's, from λ_max(K₀).
-        row.positivity_threshold = RoundOff::new(machine_epsilon::<B>(), &s.model)
+        row.positivity_threshold = RoundOff::for_backend::<B>(&s.model)
             .eigenvalue_floor_from_lambda_max(s.data.len(), row.lambda_max0);
     }
     row.kernel_infinite_gap = limit_kernel(&s.model, &s.data).map_or(f64::NAN, |kinf| {

@@ -15,18 +15,21 @@
 //!   SIMD lanes and k-panels, combined at the end) or the GPU's tiled matmuls, and the deciding
 //!   reductions run in f64. Such blocked or pairwise sums have the deterministic bound
 //!   `⌈log₂N⌉ u` (Higham §4.2), and plstar uses its **probabilistic** form
-//!   `λ √(⌈log₂ N⌉ + 1) u` with `λ = 2`. Why not `γ_N` or `√N u`: `γ_N` exceeds 1 at `N = 2²⁴` in
-//!   f32, and the f32 error actually observed in `K` is flat in `N` (2.7u–3.9u per entry at
-//!   widths 16 … 65 536, tests/plstar/measure/roundoff.rs), so a `√N` floor would be 200× the
-//!   error at width 65 536 and would call real eigenvalues round-off. The test holds the floors
+//!   `λ √(⌈log₂ N⌉ + 1) u` with `λ = 2` on the CPU. A GPU's matmul accumulates each dot
+//!   product along one thread ([`Summation::Recursive`]): there plstar uses `λ √N u` (measured
+//!   on lavapipe: 3.9u per entry at N = 256, 21u at 4096, 228u at 65 536). Why not `γ_N` or `√N u`: `γ_N` exceeds 1 at `N = 2²⁴` in
+//!   f32, and the f32 error actually observed in `K` on the CPU is flat in `N` (1.5u–3.9u per
+//!   entry at widths 16 … 65 536, tests/plstar/measure/roundoff.rs), so a `√N` floor there
+//!   would be 200× the error at width 65 536 and would call real eigenvalues round-off. The test holds the floors
 //!   above the observed f32-vs-f64 error and within 100× of it.
 //! - **Kernel entries.** `K_ij = ⟨∇f(x_i), ∇f(x_j)⟩` is built by a chain of `2L + 3` such
 //!   operations (forward pass through `L + 1` layers, backward pass through `L`, the Gram
 //!   products), each with a relative error of its own against the magnitudes it combines; the
 //!   chain's independent errors add in quadrature, and the magnitude behind the entry is
 //!   `√(K_ii K_jj) = ‖∇f(x_i)‖ ‖∇f(x_j)‖` (Cauchy–Schwarz). So
-//!   `|K̂_ij − K_ij| ≤ γ √(K_ii K_jj)`, `γ = λ √(2L + 3) √(⌈log₂ N⌉ + 1) u`, with
-//!   `N = max(d, m_1, …, m_L)` the longest sum.
+//!   `|K̂_ij − K_ij| ≤ γ √(K_ii K_jj)`, `γ = λ √(2L + 3) √(N_eff) u`, with
+//!   `N = max(d, m_1, …, m_L)` the longest sum and `N_eff = ⌈log₂ N⌉ + 1` (blocked, CPU) or
+//!   `N` (recursive, GPU).
 //! - **Eigenvalues.** Weyl: `|λ_k(K̂) − λ_k(K)| ≤ ‖E‖₂`, `E = K̂ − K`. For independent zero-mean
 //!   errors, `‖E‖₂ ≲ 2σ` with `σ` the largest row norm of their standard deviations (Bandeira &
 //!   van Handel, Ann. Probab. 44, 2016), and a rounding error is at most uniform on its interval
@@ -44,6 +47,7 @@
 //! Quantities that decide a verdict (losses, `‖∇L‖²`, distances, `rᵀKr`) are accumulated in f64
 //! whatever the working precision, so their own sums add `u₆₄`-sized errors only.
 
+use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use crate::model::MlpConfig;
@@ -54,6 +58,19 @@ pub const UNIT_ROUNDOFF_F64: f64 = f64::EPSILON / 2.0;
 /// The confidence factor `λ` of the probabilistic bound `λ √N u` (Higham & Mary 2019).
 pub const CONFIDENCE: f64 = 2.0;
 
+/// How a backend accumulates its long sums (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Summation {
+    /// Blocked or pairwise (the CPU: faer's and matrixmultiply's GEMM kernels, f64 host sums):
+    /// `√(⌈log₂ N⌉ + 1) u`.
+    Blocked,
+    /// One after the other along the sum (a GPU's matmul threads accumulate their dot products
+    /// sequentially): `√N u`. Measured on lavapipe: the f32 error of `K` grows from 3.9u at
+    /// N = 256 to 228u at N = 65 536.
+    Recursive,
+}
+
 /// The round-off model of one network in one working precision (module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoundOff {
@@ -63,11 +80,25 @@ pub struct RoundOff {
     pub length: usize,
     /// `L`, the number of hidden layers.
     pub depth: usize,
+    /// How the backend accumulates its sums.
+    pub summation: Summation,
 }
 
 impl RoundOff {
-    /// The model of `config` computed with machine epsilon `machine_epsilon` (`u = ε/2`).
-    pub fn new(machine_epsilon: f64, config: &MlpConfig) -> Self {
+    /// The model of `config` on backend `B`: its precision, and blocked sums on the CPU,
+    /// recursive ones on a GPU.
+    pub fn for_backend<B: Backend>(config: &MlpConfig) -> Self {
+        let summation = if crate::model::backend::in_host_memory::<B>() {
+            Summation::Blocked
+        } else {
+            Summation::Recursive
+        };
+        Self::new(crate::model::machine_epsilon::<B>(), config, summation)
+    }
+
+    /// The model of `config` computed with machine epsilon `machine_epsilon` (`u = ε/2`) and
+    /// sums accumulated as `summation`.
+    pub fn new(machine_epsilon: f64, config: &MlpConfig, summation: Summation) -> Self {
         let length = config
             .widths
             .iter()
@@ -80,6 +111,7 @@ impl RoundOff {
             unit: machine_epsilon / 2.0,
             length,
             depth: config.depth(),
+            summation,
         }
     }
 
@@ -89,14 +121,19 @@ impl RoundOff {
             unit: UNIT_ROUNDOFF_F64,
             length: length.max(1),
             depth,
+            summation: Summation::Blocked,
         }
     }
 
-    /// `γ = λ √(2L + 3) √(⌈log₂ N⌉ + 1) u`: the relative error of one kernel entry, or of one
-    /// output, against the magnitude of the sums behind it.
+    /// `γ = λ √(2L + 3) √(N_eff) u`, `N_eff = ⌈log₂ N⌉ + 1` for blocked sums and `N` for
+    /// recursive ones: the relative error of one kernel entry, or of one output, against the
+    /// magnitude of the sums behind it.
     pub fn gamma(&self) -> f64 {
-        let log_length = (self.length as f64).log2().ceil() + 1.0;
-        CONFIDENCE * ((2 * self.depth + 3) as f64 * log_length).sqrt() * self.unit
+        let effective_length = match self.summation {
+            Summation::Blocked => (self.length as f64).log2().ceil() + 1.0,
+            Summation::Recursive => self.length as f64,
+        };
+        CONFIDENCE * ((2 * self.depth + 3) as f64 * effective_length).sqrt() * self.unit
     }
 
     /// The floor of one kernel entry: `γ √(K_ii K_jj)`.
@@ -218,7 +255,7 @@ mod tests {
         assert!((deep.gamma() / a.gamma() - (9.0f64 / 5.0).sqrt()).abs() < 1e-15);
         // f32 is 2²⁹ times coarser.
         let cfg = MlpConfig::new(4, vec![100]);
-        let f32_model = RoundOff::new(f64::from(f32::EPSILON), &cfg);
+        let f32_model = RoundOff::new(f64::from(f32::EPSILON), &cfg, Summation::Blocked);
         assert!((f32_model.gamma() / a.gamma() - 2f64.powi(29)).abs() < 1e-6);
     }
 

