@@ -328,7 +328,10 @@ fn report_text(
         "# plstar: reproduced figures\n\nplstar {} (git {}) · backend {} ({}) · {} · written {}\n\n\
          Conventions (THEORY.md): L(w) = ½‖F(w) − y‖² summed over samples; K = DF DFᵀ without \
          averaging; m = hidden width, p = parameters, n = samples. Every number below is read from \
-         the sweep rows beside each figure; error bars are the min–max over seeds.\n\n{sections}\
+         the sweep rows beside each figure; error bars are the min–max over seeds. Certificates \
+         are in the state `estimated` (a search): μ̂, L̂_F and β̂_F are extremes over the points \
+         the search measured, β̂_F at w₀ and at every searched point inside the certifying ball; \
+         positivity and round-off come from the round-off model (THEORY.md, \"Round-off\").\n\n{sections}\
          Cost: {runs} sweep runs, {seconds:.0} s of run time in all (the sum of the sweeps' \
          timings.csv), plus figure (f); this invocation took {:.0} s{}.\n",
         files::VERSION,
