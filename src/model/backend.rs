@@ -143,21 +143,7 @@ impl fmt::Display for BackendInfo {
 /// [`BackendInfo::graphics_api`]), e.g. `NVIDIA H200` or `llvmpipe (LLVM 15.0.7, 256 bits)`;
 /// `None` when there is none.
 pub fn wgpu_adapter_name() -> Option<String> {
-    let backend = if cfg!(target_os = "macos") {
-        wgpu::Backend::Metal
-    } else {
-        wgpu::Backend::Vulkan
-    };
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends: backend.into(),
-        ..wgpu::InstanceDescriptor::new_without_display_handle()
-    });
-    let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-        power_preference: wgpu::PowerPreference::HighPerformance,
-        force_fallback_adapter: false,
-        compatible_surface: None,
-    }))
-    .ok()?;
+    let adapter = request_wgpu_adapter().1.ok()?;
     let name = adapter.get_info().name;
     (!name.is_empty()).then_some(name)
 }
@@ -226,6 +212,26 @@ pub fn dispatch<J: BackendJob>(
 /// "none" into an error that suggests the CPU backend: no panic, no panic hook touched, safe
 /// while other threads run. A `CUBECL_WGPU_DEFAULT_DEVICE` override is left to Burn.
 pub fn wgpu_device() -> Result<WgpuDevice> {
+    let (backend, adapter) = request_wgpu_adapter();
+    match adapter {
+        Ok(_) => Ok(WgpuDevice::default()),
+        // wgpu's message lists every graphics API it did not try: its first clause is the news.
+        Err(e) => Err(Error::Backend(format!(
+            "the wgpu backend found no usable GPU adapter ({backend:?}: {}). Use --backend \
+             ndarray to run on the CPU, or install a GPU driver with {backend:?} support (on \
+             Debian without a GPU, the packages mesa-vulkan-drivers and libvulkan1 give a \
+             software adapter)",
+            e.to_string().split(';').next().unwrap_or_default()
+        ))),
+    }
+}
+
+/// The graphics API Burn's wgpu runtime uses here (Metal on macOS, else Vulkan) and wgpu's
+/// answer to the adapter request Burn makes (high performance, no surface).
+fn request_wgpu_adapter() -> (
+    wgpu::Backend,
+    std::result::Result<wgpu::Adapter, wgpu::RequestAdapterError>,
+) {
     let backend = if cfg!(target_os = "macos") {
         wgpu::Backend::Metal
     } else {
@@ -240,17 +246,7 @@ pub fn wgpu_device() -> Result<WgpuDevice> {
         force_fallback_adapter: false,
         compatible_surface: None,
     }));
-    match adapter {
-        Ok(_) => Ok(WgpuDevice::default()),
-        // wgpu's message lists every graphics API it did not try: its first clause is the news.
-        Err(e) => Err(Error::Backend(format!(
-            "the wgpu backend found no usable GPU adapter ({backend:?}: {}). Use --backend \
-             ndarray to run on the CPU, or install a GPU driver with {backend:?} support (on \
-             Debian without a GPU, the packages mesa-vulkan-drivers and libvulkan1 give a \
-             software adapter)",
-            e.to_string().split(';').next().unwrap_or_default()
-        ))),
-    }
+    (backend, adapter)
 }
 
 /// Runs a future to completion on this thread. wgpu's native adapter requests resolve without
