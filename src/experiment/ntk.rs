@@ -37,7 +37,7 @@ use crate::measure::spectrum::{
     kernel_extremes, EigenResiduals, KernelExtremes, EXTREMES_DENSE_LIMIT,
 };
 use crate::model::backend::{BackendInfo, BackendJob};
-use crate::model::{download, machine_epsilon, Mlp, MlpConfig};
+use crate::model::{download, Mlp, MlpConfig};
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
 use crate::theorem::card::{theorem_card, Certificate};

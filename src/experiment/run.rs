@@ -24,7 +24,7 @@ use crate::experiment::config::{RunConfig, Settings};
 use crate::experiment::step::{resolve_step_size, StepSize};
 use crate::measure::roundoff::RoundOff;
 use crate::model::backend::{BackendInfo, BackendJob};
-use crate::model::{machine_epsilon, Mlp};
+use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
 use crate::theorem::card::{theorem_card_with_progress, travelled_ball, CardProgress, TheoremCard};
 use crate::theorem::search::{PointKind, PointMeasure};

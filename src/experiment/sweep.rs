@@ -25,7 +25,7 @@ use crate::measure::kernel::{tangent_kernel, KernelMethod};
 use crate::measure::roundoff::RoundOff;
 use crate::measure::spectrum::dense_spectrum;
 use crate::model::backend::{BackendInfo, BackendJob};
-use crate::model::{machine_epsilon, Activation};
+use crate::model::Activation;
 use crate::report::figures::sweep::{sweep_figures, Panel, SeriesKey, SweepSeries};
 use crate::report::figures::Figure;
 use crate::report::files::{write_atomic, write_json, VERSION};
