@@ -339,6 +339,8 @@ fn axis_range(scale: Scale, is_y: bool, ts: &mut [(f64, bool)]) -> Option<AxisRa
             } else {
                 (2f64.log10(), 1.3f64.log10())
             };
+            // Layout, not a decision on a measured value: a log range narrower than 1e-9 decades
+            // draws as a point, so it is widened (literals here set pixels, not verdicts).
             if hi - lo < 1e-9 {
                 lo -= least / 2.0;
                 hi += least / 2.0;

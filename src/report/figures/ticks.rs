@@ -209,6 +209,8 @@ fn log_values(scale: Scale, lo: f64, hi: f64, mantissas: &[f64], every: i64) -> 
             for &s in signs {
                 let v = s * m * 10f64.powi(k as i32);
                 if let Scale::SymLog(c) = scale {
+                    // 1e-9: a tick exactly at the linear threshold c survives the rounding of
+                    // m · 10^k (tick placement only, no measured value is decided here).
                     if v.abs() < c * (1.0 - 1e-9) {
                         continue;
                     }
