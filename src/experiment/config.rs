@@ -401,6 +401,7 @@ impl RunConfig {
             bias: self.model.bias,
             bias_scale: self.model.bias_scale,
             parameterization: self.model.parameterization,
+            outputs: 1,
         };
         model.validate()?;
         let t = &self.train;

@@ -161,6 +161,10 @@ pub struct MlpConfig {
     /// Weight scaling.
     #[config(default = "Parameterization::Ntk")]
     pub parameterization: Parameterization,
+    /// Output units per sample `k = m_{L+1}` (1: the scalar network of the paper's figures).
+    /// With `k` outputs, `F(w) ∈ ℝ^{n×k}` and the system has `N = n·k` equations.
+    #[config(default = 1)]
+    pub outputs: usize,
 }
 
 impl MlpConfig {
@@ -170,6 +174,12 @@ impl MlpConfig {
             return Err(Error::config(
                 "model.input_dim",
                 "must be ≥ 1, got 0 (set it from the data)",
+            ));
+        }
+        if self.outputs == 0 {
+            return Err(Error::config(
+                "model.outputs",
+                "must be ≥ 1, got 0 (1 for a scalar network, k for k output units per sample)",
             ));
         }
         if let Some(i) = self.widths.iter().position(|&m| m == 0) {
@@ -214,12 +224,12 @@ impl MlpConfig {
         self.widths.len()
     }
 
-    /// `[m_0, m_1, …, m_L, 1]`.
+    /// `[m_0, m_1, …, m_L, k]`.
     pub fn layer_sizes(&self) -> Vec<usize> {
         let mut s = Vec::with_capacity(self.widths.len() + 2);
         s.push(self.input_dim);
         s.extend_from_slice(&self.widths);
-        s.push(1);
+        s.push(self.outputs);
         s
     }
 
