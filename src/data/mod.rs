@@ -29,31 +29,57 @@ pub const TEACHER_WIDTH: usize = 32;
 pub struct Dataset {
     /// Inputs, row-major `[n, d]`.
     pub inputs: Vec<f64>,
-    /// Targets `y`, length `n`.
+    /// Targets `Y`, row-major `[n, k]` (sample-major: `y_{ia}` at `i·k + a`); length `n` for a
+    /// scalar target (`k = 1`).
     pub targets: Vec<f64>,
     /// Input dimension `d`.
     pub dim: usize,
+    /// Targets per sample `k` (the network's output units).
+    pub outputs: usize,
 }
 
 impl Dataset {
-    /// Builds a data set, checking that the shapes agree.
+    /// Builds a data set with one target per sample, checking that the shapes agree.
     pub fn new(inputs: Vec<f64>, targets: Vec<f64>, dim: usize) -> Result<Self> {
-        if dim == 0 || inputs.len() != targets.len() * dim {
+        Self::with_outputs(inputs, targets, dim, 1)
+    }
+
+    /// Builds a data set with `outputs = k` targets per sample (`targets` row-major `[n, k]`),
+    /// checking that the shapes agree.
+    pub fn with_outputs(
+        inputs: Vec<f64>,
+        targets: Vec<f64>,
+        dim: usize,
+        outputs: usize,
+    ) -> Result<Self> {
+        if outputs == 0 || targets.len() % outputs != 0 {
             return Err(Error::Shape(format!(
-                "{} input values do not form {} rows of dimension {dim}",
-                inputs.len(),
+                "{} target values do not form rows of {outputs} outputs",
                 targets.len()
+            )));
+        }
+        let n = targets.len() / outputs;
+        if dim == 0 || inputs.len() != n * dim {
+            return Err(Error::Shape(format!(
+                "{} input values do not form {n} rows of dimension {dim}",
+                inputs.len(),
             )));
         }
         Ok(Self {
             inputs,
             targets,
             dim,
+            outputs,
         })
     }
 
     /// The number of samples `n`.
     pub fn len(&self) -> usize {
+        self.targets.len() / self.outputs
+    }
+
+    /// The number of equations `N = n·k` of the system `F(w) = Y` (the tangent kernel's size).
+    pub fn equations(&self) -> usize {
         self.targets.len()
     }
 
@@ -67,11 +93,19 @@ impl Dataset {
         &self.inputs[i * self.dim..(i + 1) * self.dim]
     }
 
-    /// Inputs `[n, d]` and targets `[n]` on `device`.
+    /// Row `i` of the targets (`k` values).
+    pub fn target(&self, i: usize) -> &[f64] {
+        &self.targets[i * self.outputs..(i + 1) * self.outputs]
+    }
+
+    /// Inputs `[n, d]` and targets `[n·k]` (row-major `[n, k]`, flattened as [`Mlp::forward`]
+    /// returns `F`) on `device`.
+    ///
+    /// [`Mlp::forward`]: crate::model::Mlp::forward
     pub fn to_tensors<B: Backend>(&self, device: &B::Device) -> (Tensor<B, 2>, Tensor<B, 1>) {
         (
             upload(&self.inputs, [self.len(), self.dim], device),
-            upload(&self.targets, [self.len()], device),
+            upload(&self.targets, [self.targets.len()], device),
         )
     }
 }
@@ -204,6 +238,7 @@ fn with_targets(
         inputs,
         targets,
         dim,
+        outputs: 1,
     }
 }
 
