@@ -484,7 +484,7 @@ fn descent_step<B: Backend>(
     settings: &TrainSettings,
     batches: &mut BatchSampler,
 ) -> Mlp<B> {
-    let n = x.dims()[0];
+    let (n, k) = (x.dims()[0], model.config().outputs);
     let (gw, gb, scale) = match &settings.optimizer {
         Optimizer::Gd => (grad.weights, grad.biases, 1.0),
         Optimizer::Sgd {
@@ -496,11 +496,9 @@ fn descent_step<B: Backend>(
                 TensorData::new(batches.next_batch(b, *shuffle), [b]).convert::<B::IntElem>(),
                 &x.device(),
             );
-            let g = loss_gradient(
-                model,
-                &x.clone().select(0, idx.clone()),
-                &y.clone().select(0, idx),
-            );
+            // The targets of the batch's samples: rows of y as [n, k].
+            let yb = y.clone().reshape([n, k]).select(0, idx.clone()).reshape([b * k]);
+            let g = loss_gradient(model, &x.clone().select(0, idx), &yb);
             (g.weights, g.biases, n as f64 / b as f64)
         }
     };

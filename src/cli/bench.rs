@@ -171,8 +171,8 @@ fn run_cases(
             let backend = format!("{b:?}").to_lowercase();
             let precision = format!("{p:?}").to_lowercase();
             bar.set_message(format!(
-                "{backend} {precision} {} n={} m={} L={}",
-                case.activation, case.n, case.width, case.depth
+                "{backend} {precision} {} n={} m={} L={} k={}",
+                case.activation, case.n, case.width, case.depth, case.outputs
             ));
             let out = std::process::Command::new(&exe)
                 .args(["bench-case", "--case", &serde_json::to_string(case)?])
@@ -198,13 +198,14 @@ fn run_cases(
 /// Prints the results table; returns it as `bench.csv`.
 fn print_table(results: &[BenchResult]) -> String {
     println!(
-        "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>9} {:>8} {:>8} {:>6} {:>9} {:>10}",
+        "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>3} {:>9} {:>8} {:>8} {:>6} {:>9} {:>10}",
         "backend",
         "prec",
         "act",
         "L",
         "m",
         "n",
+        "k",
         "kernel s",
         "GFLOP/s",
         "GEMM",
@@ -213,7 +214,7 @@ fn print_table(results: &[BenchResult]) -> String {
         "peak MiB"
     );
     let mut csv = String::from(
-        "backend,precision,activation,input_dim,depth,width,n,gram_path,seconds,kernel_gflops,\
+        "backend,precision,activation,input_dim,depth,width,n,outputs,gram_path,seconds,kernel_gflops,\
          gemm_gflops,gemm_backend_gflops,gemm_faer_gflops,flops,extremes_seconds,\
          extremes_method,peak_bytes\n",
     );
@@ -223,13 +224,14 @@ fn print_table(results: &[BenchResult]) -> String {
             .peak_bytes
             .map_or("?".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
         println!(
-            "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>9.4} {:>8.1} {:>8.1} {:>5.0}% {:>9.4} {:>10}",
+            "{:<8} {:<5} {:<5} {:>2} {:>5} {:>5} {:>3} {:>9.4} {:>8.1} {:>8.1} {:>5.0}% {:>9.4} {:>10}",
             r.backend.backend.name(),
             r.backend.precision.name(),
             c.activation.name(),
             c.depth,
             c.width,
             c.n,
+            c.outputs,
             r.seconds,
             r.kernel_gflops,
             r.gemm_gflops,
@@ -238,7 +240,7 @@ fn print_table(results: &[BenchResult]) -> String {
             peak
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{:e},{:e},{:e},{:e},{:e},{:e},{:e},{},{}\n",
             r.backend.backend.name(),
             r.backend.precision.name(),
             c.activation.name(),
@@ -246,6 +248,7 @@ fn print_table(results: &[BenchResult]) -> String {
             c.depth,
             c.width,
             c.n,
+            c.outputs,
             r.gram_path,
             r.seconds,
             r.kernel_gflops,
@@ -308,6 +311,35 @@ fn print_targets(results: &[BenchResult]) {
             ),
             _ => {}
         }
+    }
+    print_output_targets(results);
+}
+
+/// The k-output target: the `k = 10` kernel costs at most `k² = 100` times the `k = 1` kernel of
+/// the same shape, at the same fraction of the GEMM rate (per backend and precision).
+fn print_output_targets(results: &[BenchResult]) {
+    let cases = plstar::experiment::bench::output_cases();
+    for one in results.iter().filter(|r| r.case == cases[0]) {
+        let Some(ten) = results.iter().find(|r| {
+            r.case == cases[1]
+                && r.backend.backend == one.backend.backend
+                && r.backend.precision == one.backend.precision
+        }) else {
+            continue;
+        };
+        let k = ten.case.outputs as f64;
+        println!(
+            "target {} {} L=3, m=1024, n=512: k = {k} costs ≤ k² = {} × k = 1: {:.1}× ({:.4} s vs {:.4} s); \
+             fraction of GEMM {:.0}% (k = {k}) vs {:.0}% (k = 1)",
+            one.backend.backend.name(),
+            one.backend.precision.name(),
+            k * k,
+            ten.seconds / one.seconds,
+            ten.seconds,
+            one.seconds,
+            100.0 * ten.kernel_gflops / ten.gemm_gflops,
+            100.0 * one.kernel_gflops / one.gemm_gflops,
+        );
     }
 }
 

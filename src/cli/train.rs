@@ -122,7 +122,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     bar.set_draw_target(ProgressDrawTarget::hidden());
     let interrupted = ctrl_c_flag();
     let name = settings.name.clone();
-    let (n_samples, quiet) = (settings.data.len(), args.quiet);
+    let (n_samples, quiet) = (settings.data.equations(), args.quiet);
     let linearized =
         settings.train.linearized && settings.train.optimizer == plstar::train::Optimizer::Gd;
     let mut on_card = |card: Option<&TheoremCard>, step: &StepSize| {
@@ -132,7 +132,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         if linearized && eig >= 5.0 && !quiet {
             eprintln!(
                 "before the first step: the dense eigendecomposition of K(w₀) for the linearized \
-                 model (n = {n_samples}, about {}; --no-linearized skips it)",
+                 model (N = {n_samples} equations, about {}; --no-linearized skips it)",
                 duration(eig)
             );
         }
@@ -272,9 +272,12 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
     let first = summary.records.first();
     let last = summary.records.last();
     println!(
-        "plstar train {}: n = {}, p = {}; backend {}; η = {:.4e} ({})",
+        "plstar train {}: {}, p = {}; backend {}; η = {:.4e} ({})",
         settings.name,
-        summary.samples,
+        match settings.data.outputs {
+            1 => format!("n = {}", summary.samples),
+            k => format!("n = {}, k = {k} outputs (N = {})", summary.samples, summary.samples * k),
+        },
         summary.parameters,
         backend_words(&summary.backend),
         summary.step_size.value,

@@ -4,11 +4,12 @@
 //! kernel's extreme eigenvalues and of a whole theorem card.
 //!
 //! Flop count of the structured kernel (multiply-adds count 2), with `m_0 = d`,
-//! `m_{L+1} = 1`: forward `Σ_l 2 n m_l m_{l−1}`, back-propagated signals
-//! `Σ_{l≤L} 2 n m_{l+1} m_l`, and for the kernel only the work a symmetric algorithm must do:
-//! the `n(n+1)/2` distinct entries of each Gram product `A_{l−1}A_{l−1}ᵀ`, `Δ_lΔ_lᵀ` (`n(n+1) m`
-//! flops for width `m`) and of the Hadamard product and layer sum (`n(n+1)` per layer). A code
-//! that forms the full `n × n` products does twice the Gram work for the same count.
+//! `m_{L+1} = k` outputs and `N = n·k`: forward `Σ_l 2 n m_l m_{l−1}`, back-propagated signals
+//! `Σ_{l≤L} 2 N m_{l+1} m_l`, and for the kernel only the work a symmetric algorithm must do:
+//! the distinct entries of each Gram product, `n(n+1) m_{l−1}` flops for `A_{l−1}A_{l−1}ᵀ`
+//! (shared by the `k` outputs) and `N(N+1) m_l` for `Δ_lΔ_lᵀ`, and of the Hadamard product and
+//! layer sum (`N(N+1)` per layer). A code that forms the full products does twice the Gram work
+//! for the same count.
 //!
 //! The GEMM rate is that of a plain `[n, m] × [m, n]` product of the case's widest Gram shape,
 //! `2 n² m` flops, in the case's precision: once through the backend's `matmul` and once
@@ -41,6 +42,13 @@ pub struct BenchCase {
     pub input_dim: usize,
     /// Hidden activation.
     pub activation: Activation,
+    /// Output units `k` (the kernel is `n·k × n·k`).
+    #[serde(default = "one")]
+    pub outputs: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl BenchCase {
@@ -48,6 +56,7 @@ impl BenchCase {
     pub fn config(&self) -> MlpConfig {
         MlpConfig::new(self.input_dim, vec![self.width; self.depth])
             .with_activation(self.activation)
+            .with_outputs(self.outputs)
     }
 
     /// Floating-point operations of the structured kernel (module docs).
@@ -59,9 +68,13 @@ impl BenchCase {
             .windows(2)
             .map(|w| 2.0 * n * (w[0] * w[1]) as f64)
             .sum();
+        // With k outputs the signals have n·k rows; the input Gram products are shared.
+        let k = self.outputs as f64;
+        let signals = k * signals;
+        let big = n * k;
         let kernel: f64 = s
             .windows(2)
-            .map(|w| n * (n + 1.0) * (w[0] + w[1] + 1) as f64)
+            .map(|w| n * (n + 1.0) * w[0] as f64 + big * (big + 1.0) * (w[1] + 1) as f64)
             .sum();
         forward + signals + kernel
     }
@@ -268,6 +281,7 @@ fn tanh_grid() -> Vec<BenchCase> {
                     depth,
                     input_dim: 64,
                     activation: Activation::Tanh,
+                    outputs: 1,
                 });
             }
         }
@@ -291,14 +305,32 @@ pub fn reference_shapes() -> Vec<BenchCase> {
         depth,
         input_dim: 32,
         activation: Activation::Relu,
+        outputs: 1,
     })
     .collect()
+}
+
+/// The k-output cases: tanh, `d = 64`, `L = 3`, `m = 1024`, `n = 512`, `k ∈ {1, 10}` (the
+/// `k = 10` kernel is `5120 × 5120`; its time is at most `k²` times that of `k = 1`).
+pub fn output_cases() -> Vec<BenchCase> {
+    [1, 10]
+        .into_iter()
+        .map(|outputs| BenchCase {
+            n: 512,
+            width: 1024,
+            depth: 3,
+            input_dim: 64,
+            activation: Activation::Tanh,
+            outputs,
+        })
+        .collect()
 }
 
 /// The default grid: the four reference shapes, then the tanh grid.
 pub fn default_grid() -> Vec<BenchCase> {
     let mut cases = reference_shapes();
     cases.extend(tanh_grid());
+    cases.extend(output_cases().into_iter().filter(|c| c.outputs > 1));
     cases
 }
 

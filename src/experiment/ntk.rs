@@ -352,7 +352,7 @@ fn hessian_summary<B: Backend>(
     // Per output first: ‖H_F‖ ≥ max_k ‖H_{F_k}‖₂ (z = e_k), so the alternation starts at the
     // best e_k and never reports below that bound.
     let per = max_output_hessian_norm_with_progress(model, x, &settings.lanczos, &mut |k| {
-        progress(&format!("max_k ‖H_{{F_k}}‖: output {} of {n}", k + 1))
+        progress(&format!("max_r ‖H_{{F_r}}‖: sample {} of {n}", k + 1))
     });
     progress("‖H_F‖ by alternating maximization from the best e_k");
     let op = hessian_operator_norm_from_outputs(model, x, &settings, &per);
@@ -366,7 +366,7 @@ fn hessian_summary<B: Backend>(
 }
 
 /// The manifest's description of `kernel_infinite.npy`.
-const KERNEL_INFINITE: &str = "K_inf = lim_{m -> inf} K(w0), every hidden width to infinity (NTK parameterization, identity output): Sigma_1 = X X^T / d + beta^2, Theta_1 = Sigma_1; Sigma_{l+1} = E[act(u) act(u')] + beta^2, dSigma_{l+1} = E[act'(u) act'(u')], (u, u') ~ N(0, Sigma_l on the pair), Theta_{l+1} = Sigma_{l+1} + Theta_l * dSigma_{l+1}; K_inf = Theta_{L+1}; beta = bias_multiplier with biases, 0 without";
+const KERNEL_INFINITE: &str = "K_inf = lim_{m -> inf} K(w0), every hidden width to infinity (NTK parameterization, identity output): Sigma_1 = X X^T / d + beta^2, Theta_1 = Sigma_1; Sigma_{l+1} = E[act(u) act(u')] + beta^2, dSigma_{l+1} = E[act'(u) act'(u')], (u, u') ~ N(0, Sigma_l on the pair), Theta_{l+1} = Sigma_{l+1} + Theta_l * dSigma_{l+1}; K_inf = Theta_{L+1}; beta = bias_multiplier with biases, 0 without; with k outputs the file holds K_inf (x) I_k (N x N, sample-major like kernel.npy): independent output units decouple in the limit";
 
 /// `manifest.json` of the bundle.
 #[derive(Serialize)]
@@ -403,23 +403,25 @@ fn export_bundle<B: Backend>(
     report: &NtkReport,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
-    let (n, d) = (s.data.len(), s.data.dim);
+    let (n, d, k) = (s.data.len(), s.data.dim, s.data.outputs);
+    let big = n * k;
     let mut files = vec![];
     let mut put = |name: String, values: &[f64], shape: &[usize]| -> Result<()> {
         npy::write(&dir.join(&name), values, shape)?;
         files.push(name);
         Ok(())
     };
-    put("kernel.npy".into(), &arrays.kernel.values, &[n, n])?;
+    put("kernel.npy".into(), &arrays.kernel.values, &[big, big])?;
     if let Some(ev) = arrays.eigenvalues {
-        put("eigenvalues.npy".into(), ev, &[n])?;
+        put("eigenvalues.npy".into(), ev, &[big])?;
     }
     if let Some(limit) = arrays.kernel_infinite {
-        put("kernel_infinite.npy".into(), &limit.values, &[n, n])?;
+        put("kernel_infinite.npy".into(), &limit.values, &[big, big])?;
     }
     put("inputs.npy".into(), &s.data.inputs, &[n, d])?;
-    put("targets.npy".into(), &s.data.targets, &[n])?;
-    put("outputs.npy".into(), arrays.outputs, &[n])?;
+    let target_shape: &[usize] = if k == 1 { &[n] } else { &[n, k] };
+    put("targets.npy".into(), &s.data.targets, target_shape)?;
+    put("outputs.npy".into(), arrays.outputs, target_shape)?;
     let w = model.to_vector();
     put("parameters.npy".into(), &w, &[w.len()])?;
     let biases = model.biases();
@@ -448,7 +450,7 @@ fn export_bundle<B: Backend>(
         forward: "a0 = x; z_l = c_l * W_l @ a_{l-1} + c_b * b_l (l = 1..L+1); a_l = act(z_l) for l <= L; f = output_activation(z_{L+1}). W_l has shape [out, in] = [m_l, m_{l-1}].",
         weight_multipliers: (1..=cfg.depth() + 1).map(|l| cfg.weight_multiplier(l)).collect(),
         bias_multiplier: cfg.bias_multiplier(),
-        kernel: "K = DF DF^T (n x n, no averaging): K_ij = <grad_w f(x_i), grad_w f(x_j)>, over every parameter of every layer (weights and biases)",
+        kernel: "K = DF DF^T (N x N with N = n*k, no averaging): K[i*k+a, j*k+b] = <grad_w f_a(x_i), grad_w f_b(x_j)>, over every parameter of every layer (weights and biases); index (sample i, output a) -> i*k + a (sample-major). neural-tangents' trace_axes=() kernel of shape (n, n, k, k) is K.reshape(n, k, n, k).transpose(0, 2, 1, 3); targets.npy and outputs.npy are [n, k] ([n] when k = 1)",
         kernel_infinite: arrays.kernel_infinite.map(|_| KERNEL_INFINITE),
         loss: LOSS_CONVENTION,
         parameter_order: "for l = 1..L+1: W_l row-major [out, in], then b_l (with biases); parameters.npy holds that vector",

@@ -1,18 +1,18 @@
 //! The memory a run needs, estimated from its resolved configuration before any work, against
 //! the memory this machine has available.
 //!
-//! The estimate, with `p` parameters, `n` samples, `S = Σ_l m_l` hidden units, `e` bytes per
-//! backend float and 8 bytes per host `f64`:
+//! The estimate, with `p` parameters, `n` samples, `k` outputs (`N = n·k` equations),
+//! `S = Σ_l m_l` hidden units, `e` bytes per backend float and 8 bytes per host `f64`:
 //! - host vectors of length `p`: the Lanczos basis of a Hessian-norm estimate (at most 30
 //!   vectors), and the card's search and the training state (`w₀`, the current point,
 //!   gradients, Hessian-vector products, warm starts; 16): `46 · 8p`;
 //! - backend tensors of the model, its gradients and second-order autodiff graph: `8 · e p`;
 //! - activations and back-propagated signals for a kernel block of `b = min(n, 1024)` samples
-//!   and for the forward/backward passes over all `n`: `6 e (b + n) S`;
-//! - the kernel, its eigenvectors and the dense eigensolver's workspace: `4 · 8 n²`;
+//!   and for the forward/backward passes over all `n` (`k` signal rows per sample): `6 e (b + n) S k`;
+//! - the kernel, its eigenvectors and the dense eigensolver's workspace: `4 · 8 N²`;
 //! - the data set, `d` the input dimension: its host inputs and targets and what generating
 //!   them allocates, [`crate::data::host_bytes`] `= 8 (n d + n) + 8 (33 d + 32)`, plus their
-//!   backend copy `e (n d + n)`.
+//!   backend copy `e (n d + N)`.
 //!
 //! The sums are taken in `u128`, so no size wraps around; an estimate beyond `u64` is refused.
 //!
@@ -66,9 +66,12 @@ pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<Res
     let (n128, d, e) = (n as u128, model.input_dim as u128, element_bytes as u128);
     let units: u128 = model.widths.iter().map(|&m| m as u128).sum();
     let block = n128.min(1024);
-    let data = data::host_bytes(n, model.input_dim) + e * (n128 * d + n128);
+    // With k outputs the kernel is N × N, N = n·k, and the signals have k rows per sample.
+    let k = model.outputs as u128;
+    let big = n128 * k;
+    let data = data::host_bytes(n, model.input_dim) + e * (n128 * d + big);
     let bytes =
-        46 * 8 * p + 8 * e * p + 6 * e * (block + n128) * units + 4 * 8 * n128 * n128 + data;
+        46 * 8 * p + 8 * e * p + 6 * e * (block + n128) * units * k + 4 * 8 * big * big + data;
     Ok(ResourceEstimate {
         parameters: p as usize,
         bytes: u64::try_from(bytes).map_err(|_| overflow())?,

@@ -210,7 +210,7 @@ impl BackendJob for TrainRun<'_> {
                 stop: &outcome.stop,
                 optimizer: &s.train.optimizer,
                 round_off: RoundOff::for_backend::<B>(&s.model),
-                samples: s.data.len(),
+                equations: s.data.equations(),
                 parameters: s.model.parameter_count(),
             },
         );

@@ -629,7 +629,7 @@ fn run_point<B: Backend>(
             stop: &out.stop,
             optimizer: &settings.optimizer,
             round_off: RoundOff::for_backend::<B>(&s.model),
-            samples: s.data.len(),
+            equations: s.data.equations(),
             parameters: s.model.parameter_count(),
         },
     );

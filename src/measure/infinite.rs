@@ -46,10 +46,11 @@
 //!
 //! Both are reported as a [`NoLimitKernel`] that says so.
 
-use std::f64::consts::{FRAC_2_SQRT_PI, PI, SQRT_2};
+use std::f64::consts::PI;
 
 use crate::data::Dataset;
 use crate::measure::kernel::TangentKernel;
+use crate::model::elementwise;
 use crate::model::{Activation, MlpConfig, Parameterization};
 
 /// Why an architecture has no deterministic infinite-width tangent kernel.
@@ -271,7 +272,8 @@ pub fn limit_kernel(cfg: &MlpConfig, data: &Dataset) -> Result<TangentKernel, No
     limit_kernel_by(cfg, data, DualMethod::ClosedForm)
 }
 
-/// `K∞ = Θ⁽ᴸ⁺¹⁾ ∈ ℝⁿˣⁿ` of the [module docs](self) for `cfg` (depth `L`, activation, bias and
+/// `K∞ = Θ⁽ᴸ⁺¹⁾ ∈ ℝⁿˣⁿ` (`⊗ I_k` with `k` outputs: [`with_independent_outputs`]) of the
+/// [module docs](self) for `cfg` (depth `L`, activation, bias and
 /// `β_b`; the hidden widths do not enter) on the inputs of `data`, dual kernels by `method`.
 ///
 /// Errors (with the reason) for the standard parameterization, a non-identity output activation,
@@ -311,10 +313,36 @@ pub fn limit_kernel_by(
         }
         layer = next;
     }
-    Ok(TangentKernel {
-        n: data.len(),
-        values: theta,
-    })
+    Ok(with_independent_outputs(
+        TangentKernel {
+            n: data.len(),
+            values: theta,
+        },
+        cfg.outputs,
+    ))
+}
+
+/// `K∞ ⊗ I_k`: the limit kernel of `k` output units, indexed sample-major (`(i, a) → i·k + a`).
+///
+/// The output units share every hidden layer but have independent weights `W⁽ᴸ⁺¹⁾_a`, so the
+/// gradients of two different outputs become orthogonal as the width grows: the off-diagonal
+/// output blocks of the empirical kernel go to 0 (like `m^{−½}`), and each diagonal block to
+/// `K∞` (Jacot et al. 2018, Theorem 1; neural-tangents' `trace_axes=()` kernel is diagonal in
+/// the output axes in the limit).
+pub fn with_independent_outputs(limit: TangentKernel, k: usize) -> TangentKernel {
+    if k == 1 {
+        return limit;
+    }
+    let (n, big) = (limit.n, limit.n * k);
+    let mut values = vec![0.0; big * big];
+    for i in 0..n {
+        for j in 0..n {
+            for a in 0..k {
+                values[(i * k + a) * big + j * k + a] = limit.values[i * n + j];
+            }
+        }
+    }
+    TangentKernel { n: big, values }
 }
 
 /// `K∞` of one hidden layer without bias (THEORY.md's closed forms), for ReLU or erf (`None`
@@ -490,64 +518,10 @@ fn pairwise<T: Copy + Default + Send>(
     out
 }
 
-/// `(σ(x), σ′(x))` on the host, f64, by the formulas of [`Activation`].
+/// `(σ(x), σ′(x))` on the host, f64: the one host definition, [`crate::model::elementwise`].
 fn value_and_slope(act: Activation, x: f64) -> (f64, f64) {
-    // sech²(x) = 4e^{−2|x|}/(1 + e^{−2|x|})², without the cancellation of 1 − tanh².
-    let sech_sq = |x: f64| {
-        let e = (-2.0 * x.abs()).exp();
-        4.0 * e / ((1.0 + e) * (1.0 + e))
-    };
-    match act {
-        Activation::Relu => (x.max(0.0), if x > 0.0 { 1.0 } else { 0.0 }),
-        Activation::Tanh => (x.tanh(), sech_sq(x)),
-        Activation::Erf => (erf(x), FRAC_2_SQRT_PI * (-x * x).exp()),
-        Activation::Softplus => (
-            x.max(0.0) + (-x.abs()).exp().ln_1p(),
-            0.5 * (1.0 + (0.5 * x).tanh()),
-        ),
-        Activation::Gelu => {
-            let cdf = 0.5 * (1.0 + erf(x / SQRT_2));
-            let pdf = (-0.5 * x * x).exp() / (2.0 * PI).sqrt();
-            (x * cdf, cdf + x * pdf)
-        }
-        Activation::Sigmoid => (0.5 * (1.0 + (0.5 * x).tanh()), 0.25 * sech_sq(0.5 * x)),
-        Activation::Identity => (x, 1.0),
-    }
-}
-
-/// The error function in f64, to ≤ 6 ulps (measured against libm): for `|x| < 2.5` the series
-/// `erf(x) = (2/√π) x e^{−x²} Σ_k (2x²)ᵏ/(1·3···(2k+1))` (positive terms, no cancellation); for
-/// `2.5 ≤ |x| < 6` `1 − erfc(x)` with `erfc(x) = e^{−x²}/(√π K(x))` and Laplace's continued
-/// fraction `K(x) = x + (1/2)/(x + 1/(x + (3/2)/(x + …)))` (modified Lentz); ±1 beyond
-/// (`erfc(6) < 10⁻¹⁶`).
-pub fn erf(x: f64) -> f64 {
-    let a = x.abs();
-    let value = if a < 2.5 {
-        let (y, mut term, mut sum) = (2.0 * a * a, 1.0f64, 1.0f64);
-        let mut k = 0.0;
-        while term > 1e-17 * sum {
-            k += 1.0;
-            term *= y / (2.0 * k + 1.0);
-            sum += term;
-        }
-        FRAC_2_SQRT_PI * a * (-a * a).exp() * sum
-    } else if a < 6.0 {
-        let (mut f, mut c, mut d) = (a, a, 0.0f64);
-        for j in 1..200 {
-            let aj = 0.5 * j as f64;
-            d = 1.0 / (a + aj * d);
-            c = a + aj / c;
-            let delta = c * d;
-            f *= delta;
-            if (delta - 1.0).abs() < 1e-16 {
-                break;
-            }
-        }
-        1.0 - (-a * a).exp() / (PI.sqrt() * f)
-    } else {
-        1.0
-    };
-    value.copysign(x)
+    let (value, slope, _) = elementwise::evaluate(act, x);
+    (value, slope)
 }
 
 /// A quadrature rule: nodes and weights.
@@ -593,7 +567,7 @@ mod tests {
         let mut worst = 0.0f64;
         for k in 0..=140_000 {
             let x = -7.0 + k as f64 * 1e-4;
-            let (ours, reference) = (erf(x), libm::erf(x));
+            let (ours, reference) = (elementwise::erf(x), libm::erf(x));
             worst = worst.max((ours - reference).abs() / reference.abs().max(f64::MIN_POSITIVE));
         }
         // Measured 5.5 ulps (1.2e-15), at 1 < |x| < 3: the rounding of the ~40 series terms

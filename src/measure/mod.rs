@@ -4,12 +4,10 @@
 //! - [`loss`]: `L(w) = ½‖F(w) − y‖²` and its gradient;
 //! - [`kernel`]: the tangent kernel `K(w) = DF(w) DF(w)ᵀ`;
 //! - [`spectrum`]: dense and Lanczos eigenvalues of symmetric matrices (host `f64`);
-//! - [`elementwise`]: `tanh` and friends on host slices, written to vectorize;
 //! - [`hessian`]: Hessian-vector products and Hessian norms;
 //! - [`infinite`]: infinite-width kernels `K∞` of any depth (the NTK recursion);
 //! - [`roundoff`]: the round-off model every deciding threshold comes from.
 
-pub mod elementwise;
 pub mod hessian;
 pub mod infinite;
 pub mod kernel;

@@ -1,13 +1,25 @@
 //! The multi-layer perceptron of THEORY.md, generic over Burn's [`Backend`]; [`backend`] picks
 //! the concrete backend at run time.
 //!
-//! Network with `L` hidden layers (widths `m_1 … m_L`, `m_0 = d`, `m_{L+1} = 1`):
+//! Network with `L` hidden layers (widths `m_1 … m_L`, `m_0 = d`, `m_{L+1} = k` output units):
 //!
 //! ```text
 //! α⁽⁰⁾ = x
 //! z⁽ˡ⁾ = c_l · W⁽ˡ⁾ α⁽ˡ⁻¹⁾ + c_b · b⁽ˡ⁾          l = 1 … L+1
-//! α⁽ˡ⁾ = σ(z⁽ˡ⁾)   (l ≤ L),   f(w; x) = σ_out(z⁽ᴸ⁺¹⁾)
+//! α⁽ˡ⁾ = σ(z⁽ˡ⁾)   (l ≤ L),   f(w; x) = σ_out(z⁽ᴸ⁺¹⁾) ∈ ℝᵏ
 //! ```
+//!
+//! With `n` inputs, `F(w) ∈ ℝ^{n×k}` is flattened sample-major into the system's vector of
+//! `N = n·k` equations (`F_{ia}` at `i·k + a`); `k = 1` is the scalar network of the paper.
+//!
+//! # Where the function is written
+//! - [`Mlp::forward`]: the device and autodiff path, generic over Burn's `Backend` (training,
+//!   the loss and its gradient, the autodiff kernel and Hessians);
+//! - [`host::HostForward`]: the same function on the host (faer products), keeping `σ'`, `σ''`
+//!   per layer for the structured kernel, the Hessian products and the card's searches;
+//! - the rule "hidden or output activation for layer `l`": [`MlpConfig::activation_of`];
+//! - each activation's `σ`, `σ'`, `σ''`: [`elementwise`] (host, the one definition), mirrored on
+//!   the device by [`Activation::apply`] and [`Activation::derivative`] (a test holds them equal).
 //!
 //! | parameterization | `c_l` | `c_b` | initial `W⁽ˡ⁾` entries | initial `b⁽ˡ⁾` entries |
 //! |---|---|---|---|---|
@@ -32,89 +44,19 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{activation, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod activation;
 pub mod backend;
+pub mod elementwise;
+pub mod host;
 
-/// Element-wise activation functions σ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Activation {
-    /// `max(x, 0)`. Not differentiable at 0: outside the hypotheses of the wide-network theorem.
-    Relu,
-    /// `tanh(x)`.
-    Tanh,
-    /// The error function `erf(x) = 2/√π ∫₀ˣ e^{−t²} dt` (has closed-form infinite-width kernels).
-    Erf,
-    /// `log(1 + eˣ)`, evaluated stably as `max(x, 0) + log1p(e^{−|x|})`.
-    Softplus,
-    /// Exact GELU, `x Φ(x) = x (1 + erf(x/√2)) / 2`.
-    Gelu,
-    /// The logistic function `1 / (1 + e^{−x})`, evaluated as `(1 + tanh(x/2)) / 2`.
-    Sigmoid,
-    /// `x` (a linear layer).
-    Identity,
-}
-
-impl Activation {
-    /// Every activation, in documentation order.
-    pub const ALL: [Activation; 7] = [
-        Activation::Relu,
-        Activation::Tanh,
-        Activation::Erf,
-        Activation::Softplus,
-        Activation::Gelu,
-        Activation::Sigmoid,
-        Activation::Identity,
-    ];
-
-    /// The name used in configs and outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-            Activation::Erf => "erf",
-            Activation::Softplus => "softplus",
-            Activation::Gelu => "gelu",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Identity => "identity",
-        }
-    }
-
-    /// Whether σ is twice continuously differentiable (inside the theorem's hypotheses).
-    pub fn is_smooth(self) -> bool {
-        !matches!(self, Activation::Relu)
-    }
-
-    /// Applies σ element-wise. Built from Burn tensor operations only, so that it can be
-    /// differentiated to any order by `Autodiff<…>`.
-    pub fn apply<B: Backend, const D: usize>(self, x: Tensor<B, D>) -> Tensor<B, D> {
-        match self {
-            Activation::Relu => activation::relu(x),
-            Activation::Tanh => x.tanh(),
-            Activation::Erf => x.erf(),
-            Activation::Softplus => activation::relu(x.clone()) + x.abs().neg().exp().log1p(),
-            Activation::Gelu => {
-                x.clone() * (x.mul_scalar(std::f64::consts::FRAC_1_SQRT_2).erf() + 1.0) * 0.5
-            }
-            // Burn's fused sigmoid loses precision in f64 (relative errors ~1e-7 were measured
-            // on ndarray); the identity σ(x) = (1 + tanh(x/2))/2 is exact and stable.
-            Activation::Sigmoid => (x.mul_scalar(0.5).tanh() + 1.0).mul_scalar(0.5),
-            Activation::Identity => x,
-        }
-    }
-}
-
-impl std::fmt::Display for Activation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use activation::Activation;
 
 /// How weights are scaled: see the table in the [module docs](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -247,6 +189,16 @@ impl MlpConfig {
             .iter()
             .map(|[o, i]| o * i + if self.bias { *o } else { 0 })
             .sum()
+    }
+
+    /// The activation of layer `layer` (1-based, `1 … L+1`): σ for the hidden layers, σ_out for
+    /// the output layer `L+1`. The one statement of this rule: every forward pass reads it.
+    pub fn activation_of(&self, layer: usize) -> Activation {
+        if layer == self.depth() + 1 {
+            self.output_activation
+        } else {
+            self.activation
+        }
     }
 
     /// The smallest hidden width `m` (the input dimension for a linear model).
@@ -418,10 +370,12 @@ impl<B: Backend> Mlp<B> {
         self.biases.iter().map(|p| p.val()).collect()
     }
 
-    /// `F(w) = (f(w; x_1), …, f(w; x_n))`: input `[n, d]`, output `[n]`.
+    /// `F(w)` for inputs `x` `[n, d]`: the `[n, k]` outputs `F_{ia} = f_a(w; x_i)` flattened
+    /// sample-major to `[n·k]` (`F_{ia}` at `i·k + a`; `[n]` for a scalar network), the vector
+    /// of the system `F(w) = y` with `N = n·k` equations. The device and autodiff path of the
+    /// network's function; the host passes are [`host::HostForward`].
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 1> {
         let [n, _] = x.dims();
-        let last = self.weights.len();
         let mut a = x;
         for (l, w) in self.weights.iter().enumerate() {
             let mut z = a.matmul(w.val().transpose());
@@ -435,14 +389,9 @@ impl<B: Backend> Mlp<B> {
                     .mul_scalar(self.config.bias_multiplier())
                     .unsqueeze_dim(0);
             }
-            let sigma = if l + 1 == last {
-                self.config.output_activation
-            } else {
-                self.config.activation
-            };
-            a = sigma.apply(z);
+            a = self.config.activation_of(l + 1).apply(z);
         }
-        a.reshape([n])
+        a.reshape([n * self.config.outputs])
     }
 }
 

@@ -20,8 +20,8 @@
 //!
 //! Positivity is judged against the eigenvalue floor of the round-off model
 //! ([`crate::measure::roundoff`]): `μ̂ > γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`, with `γ` from the
-//! working precision, the depth and the longest sum; an under-parameterized model (`p < n`, so
-//! `rank K ≤ p < n`) is not certifiable and is not searched.
+//! working precision, the depth and the longest sum; an under-parameterized model (`p < N`, so
+//! `rank K ≤ p < N = n·k`) is not certifiable and is not searched.
 //!
 //! **What the certificate rests on** ([`CertificateState`]): `β̂_F(r)` is the largest `‖H_F‖`
 //! found at `w₀` *and at the searched points* of the ball. A card run with
@@ -38,7 +38,7 @@ use crate::measure::hessian::{
     hessian_operator_norm_from, hessian_operator_norm_from_outputs, max_output_hessian_norm,
     HessianNorm, HessianNormSettings,
 };
-use crate::measure::kernel::{activation_derivative, tangent_kernel, KernelMethod};
+use crate::measure::kernel::{tangent_kernel, KernelMethod};
 use crate::measure::loss::loss_gradient;
 use crate::measure::roundoff::{condition_number, RoundOff};
 use crate::measure::spectrum::{symmetric_eigen, LanczosSettings};
@@ -160,7 +160,8 @@ pub struct Certificate {
 /// The theorem's quantities at `w₀` and over balls around it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TheoremCard {
-    /// `n`.
+    /// `N = n·k`, the equations of the system `F(w) = y` (the size of `K`; the sample count `n`
+    /// for a scalar network).
     pub n: usize,
     /// `p`.
     pub p: usize,
@@ -317,7 +318,8 @@ pub fn theorem_card_with_progress<B: Backend>(
     progress: &mut dyn FnMut(&CardProgress),
 ) -> Result<TheoremCard> {
     let cfg = model.config().clone();
-    let n = x.dims()[0];
+    // N = n·k: the equations of the system F(w) = y, the size of K.
+    let n = x.dims()[0] * cfg.outputs;
     let w0 = model.to_vector();
     let p = w0.len();
     let init = InitMeasures::at(model, x, y, progress)?;
@@ -364,8 +366,12 @@ pub fn theorem_card_with_progress<B: Backend>(
         card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
     }
     if p < n {
+        let equations = match cfg.outputs {
+            1 => format!("n = {n}"),
+            k => format!("N = n·k = {}·{k} = {n}", n / k),
+        };
         card.certificate = Certificate::none(format!(
-            "not certifiable: rank K ≤ p = {p} < n = {n}, so λ_min(K) = 0 everywhere (measured \
+            "not certifiable: rank K ≤ p = {p} < {equations}, so λ_min(K) = 0 everywhere (measured \
              λ₀ = {:.3e}, round-off floor {threshold:.1e})",
             card.lambda0
         ));
@@ -704,7 +710,7 @@ impl InitMeasures {
         y: &Tensor<B, 1>,
         progress: &mut dyn FnMut(&CardProgress),
     ) -> Result<Self> {
-        let n = x.dims()[0];
+        let n = x.dims()[0] * model.config().outputs;
         progress(&CardProgress::Init {
             stage: "the tangent kernel K(w₀)",
             estimate_seconds: None,
@@ -759,7 +765,7 @@ fn output_rho<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> f64 {
     let linear =
         Mlp::<B>::from_parts(&linear_cfg, model.weights(), model.biases()).expect("same shapes");
     let z = linear.forward(x.clone());
-    download(activation_derivative(cfg.output_activation, z))
+    download(cfg.output_activation.derivative(z))
         .into_iter()
         .map(f64::abs)
         .fold(f64::INFINITY, f64::min)

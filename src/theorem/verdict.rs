@@ -151,8 +151,8 @@ pub struct RunRecords<'a> {
     pub optimizer: &'a Optimizer,
     /// The round-off model of the network in the run's working precision.
     pub round_off: RoundOff,
-    /// `n`.
-    pub samples: usize,
+    /// `N = n·k`, the equations of the system (the size of `K`; `n` for a scalar network).
+    pub equations: usize,
     /// `p`.
     pub parameters: usize,
 }
@@ -422,7 +422,7 @@ fn pl_ratio(run: &RunRecords<'_>) -> Verdict {
             "the PL ratio is undefined (L = 0) at every kernel evaluation".into(),
         );
     }
-    let n = run.samples;
+    let n = run.equations;
     let tolerance = |r: &StepRecord| {
         let lmax = r.lambda_max.unwrap_or(0.0).abs();
         2.0 * run.round_off.eigenvalue_floor_from_lambda_max(n, lmax)

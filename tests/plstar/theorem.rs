@@ -57,7 +57,7 @@ fn gd_run<'a>(
         // The f64 networks below have widths ≤ 4096 and n ≤ 40; n and p only scale the
         // round-off tolerances, far below every quantity these tests compare.
         round_off: RoundOff::f64(4096, 1),
-        samples: 40,
+        equations: 40,
         parameters: 40_000,
     }
 }

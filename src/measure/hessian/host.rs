@@ -31,25 +31,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use faer::Accum;
 
-use crate::measure::elementwise::{vectorized, visit, Loop, Pointwise, Visit};
-use crate::measure::kernel::{gemm, rows};
-use crate::model::{download, Activation, Mlp};
+use crate::model::host::{gemm, rows, HostForward, HostLayer, Order};
+use crate::model::Mlp;
 
-/// One layer at `w`: its weights and the forward pass through it, all samples, row-major.
-struct Layer {
-    /// `W⁽ˡ⁾` `[out, in]`.
-    weights: Vec<f64>,
-    /// `α⁽ˡ⁻¹⁾` `[n, in]` (unscaled: `x` for the first layer).
-    input: Vec<f64>,
-    /// `σ'(z⁽ˡ⁾)` `[n, out]`.
-    slope: Vec<f64>,
-    /// `σ''(z⁽ˡ⁾)` `[n, out]`.
-    curvature: Vec<f64>,
-    /// `c_l`.
-    scale: f64,
-    in_width: usize,
-    out_width: usize,
-}
+/// One layer at `w` (the model's host forward pass in `f64`, with `σ''`).
+type Layer = HostLayer<f64>;
 
 /// The first-order forward pass along a direction: `ż⁽ˡ⁾` of every layer and `α̇⁽ˡ⁾` of every
 /// hidden layer, row-major `[n, m_l]`.
@@ -64,60 +50,28 @@ pub struct HostPoint {
     layers: Vec<Layer>,
     /// `c_b` when the model has biases.
     bias: Option<f64>,
-    /// `F(w)` `[n]`.
+    /// `F(w)` `[n·k]` (sample-major).
     output: Vec<f64>,
 }
 
 impl HostPoint {
-    /// The forward pass of `model` on `x` `[n, d]`.
+    /// The forward pass of `model` on `x` `[n, d]` ([`HostForward`] in `f64`, keeping `σ''`).
     pub fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
-        let cfg = model.config();
-        let [n, _] = x.dims();
-        let biases: Vec<Vec<f64>> = model.biases().into_iter().map(download).collect();
-        let weights = model.weights();
-        let depth = weights.len();
-        let mut input = download(x.clone());
-        let mut layers = Vec::with_capacity(depth);
-        for (l, w) in weights.into_iter().enumerate() {
-            let [out_width, in_width] = w.dims();
-            let weights = download(w);
-            let scale = cfg.weight_multiplier(l + 1);
-            let mut z = vec![0.0; n * out_width];
-            gemm(
-                &mut z,
-                rows(&input, n, in_width),
-                rows(&weights, out_width, in_width).transpose(),
-                scale,
-                Accum::Replace,
-            );
-            if let Some(b) = biases.get(l) {
-                add_rows(&mut z, b, cfg.bias_multiplier());
-            }
-            let act = if l + 1 == depth {
-                cfg.output_activation
-            } else {
-                cfg.activation
-            };
-            let (slope, curvature) = derivatives(act, &mut z);
-            layers.push(Layer {
-                weights,
-                input: std::mem::replace(&mut input, z),
-                slope,
-                curvature,
-                scale,
-                in_width,
-                out_width,
-            });
-        }
+        let HostForward {
+            n,
+            layers,
+            bias,
+            output,
+        } = HostForward::<f64>::at(model, x, Order::Second);
         Self {
             n,
             layers,
-            bias: cfg.bias.then(|| cfg.bias_multiplier()),
-            output: input,
+            bias,
+            output,
         }
     }
 
-    /// `F(w)` `[n]`.
+    /// `F(w)` `[n·k]` (sample-major).
     pub fn output(&self) -> &[f64] {
         &self.output
     }
@@ -212,7 +166,7 @@ impl HostPoint {
         let last = self.last();
         let jv = hadamard(&last.slope, zd.last().expect("at least one layer"));
         let mut delta = hadamard(c, &last.slope);
-        let mut delta_dot: Vec<f64> = (0..n)
+        let mut delta_dot: Vec<f64> = (0..c.len())
             .map(|i| {
                 let cd = if residual_cotangent { jv[i] } else { 0.0 };
                 cd * last.slope[i] + c[i] * last.curvature[i] * zd[zd.len() - 1][i]
@@ -265,7 +219,8 @@ impl HostPoint {
         (blocks.into_iter().rev().flatten().collect(), jv)
     }
 
-    /// `D²F(w)[u, u] ∈ ℝⁿ`, `(uᵀ H_{F_k} u)_k`: the second-order forward pass.
+    /// `D²F(w)[u, u] ∈ ℝ^{n·k}`, `(uᵀ H_{F_r} u)_r` (sample-major `r = i·k + a`): the second-order
+    /// forward pass.
     pub fn second_derivative(&self, u: &[f64]) -> Vec<f64> {
         let n = self.n;
         let blocks = self.blocks(u);
@@ -344,55 +299,4 @@ fn add_rows(z: &mut [f64], b: &[f64], scale: f64) {
 /// `a ∘ b`.
 fn hadamard(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(a, b)| a * b).collect()
-}
-
-/// Replaces `z` by `σ(z)` and returns `(σ'(z), σ''(z))`, closed forms in `f64`
-/// ([`crate::measure::elementwise`]), compiled for this CPU's vector instructions.
-fn derivatives(act: Activation, z: &mut [f64]) -> (Vec<f64>, Vec<f64>) {
-    let mut slope = vec![0.0; z.len()];
-    let mut curvature = vec![0.0; z.len()];
-    visit(
-        act,
-        Evaluate {
-            z,
-            slope: &mut slope,
-            curvature: &mut curvature,
-        },
-    );
-    (slope, curvature)
-}
-
-/// `z ← σ(z)`, `slope ← σ'(z)`, `curvature ← σ''(z)`.
-struct Evaluate<'a> {
-    z: &'a mut [f64],
-    slope: &'a mut [f64],
-    curvature: &'a mut [f64],
-}
-
-impl Visit for Evaluate<'_> {
-    type Output = ();
-    fn visit<P: Pointwise>(self, p: P) {
-        vectorized(EvaluateLoop { at: self, p });
-    }
-}
-
-/// [`Evaluate`] with its activation, as a loop to compile for the CPU.
-struct EvaluateLoop<'a, P> {
-    at: Evaluate<'a>,
-    p: P,
-}
-
-impl<P: Pointwise> Loop for EvaluateLoop<'_, P> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        let Evaluate {
-            z,
-            slope,
-            curvature,
-        } = self.at;
-        for ((v, d), dd) in z.iter_mut().zip(slope.iter_mut()).zip(curvature.iter_mut()) {
-            (*v, *d, *dd) = self.p.eval(*v);
-        }
-    }
 }

@@ -92,6 +92,11 @@ impl<'a, B: Backend> Derivatives<'a, B> {
         self.x.dims()[0]
     }
 
+    /// `N = n·k`, the length of `F` (and of a contraction's `z`).
+    pub fn equations(&self) -> usize {
+        self.samples() * self.model.config().outputs
+    }
+
     /// The model at `w`.
     pub fn model(&self) -> &'a Mlp<B> {
         self.model
@@ -131,7 +136,7 @@ impl<'a, B: Backend> Derivatives<'a, B> {
         if let Some(host) = &self.host {
             return host.second_derivative(u);
         }
-        let n = self.samples();
+        let n = self.equations();
         let w = self.model.to_vector();
         let jvp_at = |sign: f64| {
             let ws: Vec<f64> = w.iter().zip(u).map(|(a, b)| a + sign * step * b).collect();
@@ -155,7 +160,7 @@ type Outer<B> = Autodiff<Autodiff<B>>;
 /// The scalar function whose Hessian is taken.
 #[derive(Clone, Debug)]
 pub enum Objective<B: Backend> {
-    /// `L(w) = ½‖F(w) − y‖²` with targets `y` `[n]`.
+    /// `L(w) = ½‖F(w) − y‖²` with targets `y` `[n·k]` (sample-major).
     Loss(Tensor<B, 1>),
     /// `zᵀ F(w)` for a fixed `z ∈ ℝⁿ` (host values).
     Contraction(Vec<f64>),
@@ -301,17 +306,18 @@ pub fn loss_hessian_extremes<B: Backend>(
     lanczos(&mut op, settings)
 }
 
-/// `‖H_{F_k}‖₂`, the spectral norm of the Hessian of the `k`-th output, by Lanczos on
-/// `H(e_k)`. For a single input (`n = 1`, `k = 0`) this is `‖H_f(x)‖₂` of the linearity paper.
+/// `‖H_{F_r}‖₂`, the spectral norm of the Hessian of the `r`-th equation (`r = i·k + a`: output
+/// `a` of sample `i`), by Lanczos on `H(e_r)`. For a single input and output (`n = k = 1`,
+/// `r = 0`) this is `‖H_f(x)‖₂` of the linearity paper.
 pub fn output_hessian_norm<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
-    k: usize,
+    r: usize,
     settings: &LanczosSettings,
 ) -> ExtremeEigenvalues {
-    let n = x.dims()[0];
-    let mut z = vec![0.0; n];
-    z[k] = 1.0;
+    let big = x.dims()[0] * model.config().outputs;
+    let mut z = vec![0.0; big];
+    z[r] = 1.0;
     let derivatives = Derivatives::at(model, x);
     let mut op = HessianOperator {
         derivatives: &derivatives,
@@ -320,21 +326,22 @@ pub fn output_hessian_norm<B: Backend>(
     lanczos(&mut op, settings)
 }
 
-/// `max_k ‖H_{F_k}‖₂` over the `n` outputs.
+/// `max_r ‖H_{F_r}‖₂` over the `N = n·k` equations `r = i·k + a` (the `n` outputs of a scalar
+/// network).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PerOutputHessianNorm {
-    /// `max_k ‖H_{F_k}‖₂`.
+    /// `max_r ‖H_{F_r}‖₂`.
     pub max: f64,
-    /// The maximizing `k`.
+    /// The maximizing `r`.
     pub argmax: usize,
-    /// `‖H_{F_k}‖₂` for every `k`.
+    /// `‖H_{F_r}‖₂` for every `r`.
     pub norms: Vec<f64>,
     /// Whether every Lanczos run converged.
     pub converged: bool,
 }
 
-/// `max_k ‖H_{F_k}‖₂`, one Lanczos run per output (cost `n` runs; each a few dozen HVPs of a
-/// single sample).
+/// `max_r ‖H_{F_r}‖₂`, one Lanczos run per sample and output (cost `n·k` runs; each a few dozen
+/// HVPs of a single sample). `progress` receives the number of samples done.
 pub fn max_output_hessian_norm<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
@@ -351,17 +358,20 @@ pub fn max_output_hessian_norm_with_progress<B: Backend>(
     progress: &mut dyn FnMut(usize),
 ) -> PerOutputHessianNorm {
     let [n, d] = x.dims();
-    let mut norms = Vec::with_capacity(n);
+    let k = model.config().outputs;
+    let mut norms = Vec::with_capacity(n * k);
     let mut converged = true;
-    for k in 0..n {
-        progress(k);
-        // H_{F_k} depends on x_k only: run on that single row.
-        let xk = x.clone().slice([k..k + 1, 0..d]);
-        let e = output_hessian_norm(model, &xk, 0, settings);
-        converged &= e.converged;
-        norms.push(e.spectral_norm());
+    for i in 0..n {
+        progress(i);
+        // H_{F_{ia}} depends on x_i only: run on that single row, one output at a time.
+        let xi = x.clone().slice([i..i + 1, 0..d]);
+        for a in 0..k {
+            let e = output_hessian_norm(model, &xi, a, settings);
+            converged &= e.converged;
+            norms.push(e.spectral_norm());
+        }
     }
-    let argmax = (0..n).fold(0, |a, k| if norms[k] > norms[a] { k } else { a });
+    let argmax = (0..n * k).fold(0, |a, r| if norms[r] > norms[a] { r } else { a });
     PerOutputHessianNorm {
         max: norms[argmax],
         argmax,
@@ -457,7 +467,7 @@ pub fn hessian_operator_norm_from_outputs<B: Backend>(
     settings: &HessianNormSettings,
     per_output: &PerOutputHessianNorm,
 ) -> HessianNorm {
-    let n = x.dims()[0];
+    let n = x.dims()[0] * model.config().outputs;
     let start = (per_output.norms.len() == n && per_output.argmax < n).then(|| {
         let mut e = vec![0.0; n];
         e[per_output.argmax] = 1.0;
@@ -482,7 +492,7 @@ pub fn hessian_operator_norm_from<B: Backend>(
     start_z: Option<&[f64]>,
 ) -> HessianNorm {
     let derivatives = Derivatives::at(model, x);
-    let n = derivatives.samples();
+    let n = derivatives.equations();
     let mut z = match start_z {
         Some(z) if z.len() == n => z.to_vec(),
         _ => vec![1.0 / (n as f64).sqrt(); n],

@@ -9,11 +9,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{download, Activation, Mlp};
+use crate::model::{download, upload, Mlp};
 
 mod host;
-
-pub(crate) use host::{gemm, rows};
 
 /// Where the Gram products of [`KernelMethod::Structured`] run. The arithmetic is the same; the
 /// tests hold the two paths equal.
@@ -73,10 +71,12 @@ pub enum KernelMethod {
     Autodiff,
 }
 
-/// A tangent kernel on the host, f64, row-major `n × n`.
+/// A tangent kernel on the host, f64, row-major `N × N` with `N = n·k` (`n` samples, `k`
+/// outputs), indexed sample-major: row `i·k + a` is output `a` of sample `i`. neural-tangents'
+/// `trace_axes=()` kernel of shape `(n, n, k, k)` is `K.reshape(n, k, n, k).transpose(0, 2, 1, 3)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TangentKernel {
-    /// `n`.
+    /// `N = n·k`, the number of equations (the matrix size; `n` for a scalar network).
     pub n: usize,
     /// `K_ij` at `i * n + j`.
     pub values: Vec<f64>,
@@ -88,7 +88,7 @@ impl TangentKernel {
         self.values[i * self.n + j]
     }
 
-    /// `tr K = Σ_i ‖∇f(x_i)‖²`.
+    /// `tr K = Σ_{i,a} ‖∇f_a(x_i)‖²`.
     pub fn trace(&self) -> f64 {
         (0..self.n).map(|i| self.get(i, i)).sum()
     }
@@ -136,52 +136,31 @@ pub fn tangent_kernel<B: Backend>(
     }
 }
 
-/// `σ'(z)` element-wise, from the closed forms of each activation.
-pub fn activation_derivative<B: Backend, const D: usize>(
-    act: Activation,
-    z: Tensor<B, D>,
-) -> Tensor<B, D> {
-    use std::f64::consts::{FRAC_1_SQRT_2, PI};
-    match act {
-        // `.float()` would take the device's default dtype (see `model::float_options`).
-        Activation::Relu => {
-            let dtype = z.dtype();
-            z.greater_elem(0.0).float().cast(dtype)
-        }
-        Activation::Tanh => z.tanh().square().neg().add_scalar(1.0),
-        Activation::Erf => z.square().neg().exp().mul_scalar(2.0 / PI.sqrt()),
-        // softplus' = sigmoid = (1 + tanh(z/2))/2
-        Activation::Softplus => (z.mul_scalar(0.5).tanh() + 1.0).mul_scalar(0.5),
-        // gelu' = Φ(z) + z φ(z)
-        Activation::Gelu => {
-            let cdf = (z.clone().mul_scalar(FRAC_1_SQRT_2).erf() + 1.0).mul_scalar(0.5);
-            let pdf = z
-                .clone()
-                .square()
-                .mul_scalar(-0.5)
-                .exp()
-                .mul_scalar(1.0 / (2.0 * PI).sqrt());
-            cdf + z * pdf
-        }
-        Activation::Sigmoid => {
-            let s = (z.mul_scalar(0.5).tanh() + 1.0).mul_scalar(0.5);
-            s.clone() * s.neg().add_scalar(1.0)
-        }
-        Activation::Identity => z.ones_like(),
-    }
-}
-
-/// Layer inputs `A_{l−1}` (scaled by `c_l`) and signals `Δ_l` for every layer `l = 1 … L+1`.
+/// Layer inputs `A_{l−1}` (scaled by `c_l`) `[b, m_{l−1}]` and signals `Δ_l` `[b·k, m_l]` (row
+/// `i·k + a` for output `a` of sample `i`) for every layer `l = 1 … L+1`, of a block of `b` samples.
 struct LayerFactors<B: Backend> {
     inputs: Vec<Tensor<B, 2>>,
     signals: Vec<Tensor<B, 2>>,
 }
 
+/// `t` `[b, m]` with each row repeated `k` times: `[b·k, m]`, row `i·k + a` = row `i`.
+fn repeat_rows<B: Backend>(t: Tensor<B, 2>, k: usize) -> Tensor<B, 2> {
+    if k == 1 {
+        return t;
+    }
+    let [b, m] = t.dims();
+    t.reshape([b, 1, m]).expand([b, k, m]).reshape([b * k, m])
+}
+
+/// The layer factors of `x` (a block of samples): the device forward pass with `σ'` from
+/// [`crate::model::Activation::derivative`], then `Δ_{L+1}` (row `i·k + a` is
+/// `σ_out'(z_{ia}) e_a`) and `Δ_l = c_{l+1} (Δ_{l+1} W⁽ˡ⁺¹⁾) ∘ σ'(z⁽ˡ⁾)`.
 fn layer_factors<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> LayerFactors<B> {
     let cfg = model.config();
     let weights = model.weights();
     let biases = model.biases();
     let depth = weights.len();
+    let (b, k) = (x.dims()[0], cfg.outputs);
     let mut inputs = Vec::with_capacity(depth);
     let mut pre = Vec::with_capacity(depth);
     let mut a = x.clone();
@@ -189,27 +168,29 @@ fn layer_factors<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> LayerFactors<B
         let c = cfg.weight_multiplier(l + 1);
         let scaled = a.mul_scalar(c);
         let mut z = scaled.clone().matmul(w.clone().transpose());
-        if let Some(b) = biases.get(l) {
-            z = z + b.clone().mul_scalar(cfg.bias_multiplier()).unsqueeze_dim(0);
+        if let Some(bias) = biases.get(l) {
+            z = z + bias.clone().mul_scalar(cfg.bias_multiplier()).unsqueeze_dim(0);
         }
         inputs.push(scaled);
-        let act = if l + 1 == depth {
-            cfg.output_activation
-        } else {
-            cfg.activation
-        };
+        let act = cfg.activation_of(l + 1);
         a = act.apply(z.clone());
         pre.push((act, z));
     }
     let mut signals = vec![None; depth];
     let (act, z) = pre.pop().expect("at least one layer");
-    let mut delta = activation_derivative(act, z);
+    let mut delta = act.derivative(z);
+    if k > 1 {
+        // [b, k] → [b·k, k] with row i·k + a equal to σ_out'(z_{ia}) e_a.
+        let eye: Vec<f64> = (0..k * k).map(|r| f64::from(u8::from(r / k == r % k))).collect();
+        let eye = upload::<B, 3>(&eye, [1, k, k], &x.device()).expand([b, k, k]);
+        delta = (delta.reshape([b, k, 1]).expand([b, k, k]) * eye).reshape([b * k, k]);
+    }
     for l in (0..depth).rev() {
         if l + 1 < depth {
             let (act, z) = pre.pop().expect("one pre-activation per layer");
             let c = cfg.weight_multiplier(l + 2);
-            delta =
-                delta.matmul(weights[l + 1].clone()).mul_scalar(c) * activation_derivative(act, z);
+            delta = delta.matmul(weights[l + 1].clone()).mul_scalar(c)
+                * repeat_rows(act.derivative(z), k);
         }
         signals[l] = Some(delta.clone());
     }
@@ -239,21 +220,30 @@ pub fn structured_on<B: Backend>(
     }
 }
 
-/// `Σ_l (A_I A_Jᵀ) ∘ (Δ_I Δ_Jᵀ) (+ c_b² Δ_I Δ_Jᵀ)`: the block `K[I, J]`.
+/// `Σ_l (A_I A_Jᵀ ⊗ 1_{k×k}) ∘ (Δ_I Δ_Jᵀ) (+ c_b² Δ_I Δ_Jᵀ)`: the block `K[I, J]`
+/// `[|I|·k, |J|·k]`.
 fn kernel_block<B: Backend>(
     fi: &LayerFactors<B>,
     fj: &LayerFactors<B>,
     bias_scale_sq: Option<f64>,
+    k: usize,
 ) -> Tensor<B, 2> {
     let mut block: Option<Tensor<B, 2>> = None;
     for l in 0..fi.inputs.len() {
         let dd = fi.signals[l]
             .clone()
             .matmul(fj.signals[l].clone().transpose());
-        let mut term = fi.inputs[l]
+        let mut aa = fi.inputs[l]
             .clone()
-            .matmul(fj.inputs[l].clone().transpose())
-            * dd.clone();
+            .matmul(fj.inputs[l].clone().transpose());
+        if k > 1 {
+            let [bi, bj] = aa.dims();
+            aa = aa
+                .reshape([bi, 1, bj, 1])
+                .expand([bi, k, bj, k])
+                .reshape([bi * k, bj * k]);
+        }
+        let mut term = aa * dd.clone();
         if let Some(cb2) = bias_scale_sq {
             term = term + dd.mul_scalar(cb2);
         }
@@ -276,43 +266,53 @@ pub fn structured_blocked<B: Backend>(
     let [n, d] = x.dims();
     let block = block.max(1);
     let cfg = model.config();
+    let k = cfg.outputs;
+    let big = n * k;
     let bias = cfg.bias.then(|| cfg.bias_multiplier().powi(2));
     if n <= block {
         let f = layer_factors(model, x);
         return TangentKernel {
-            n,
-            values: download(kernel_block(&f, &f, bias)),
+            n: big,
+            values: download(kernel_block(&f, &f, bias, k)),
         };
     }
     let starts: Vec<usize> = (0..n).step_by(block).collect();
     let rows = |s: usize| x.clone().slice([s..(s + block).min(n), 0..d]);
-    let mut values = vec![0.0; n * n];
+    let mut values = vec![0.0; big * big];
     for (bi, &si) in starts.iter().enumerate() {
         let fi = layer_factors(model, &rows(si));
         for &sj in &starts[bi..] {
             let fj = (sj != si).then(|| layer_factors(model, &rows(sj)));
-            let kb = download(kernel_block(&fi, fj.as_ref().unwrap_or(&fi), bias));
-            let (ni, nj) = ((si + block).min(n) - si, (sj + block).min(n) - sj);
+            let kb = download(kernel_block(&fi, fj.as_ref().unwrap_or(&fi), bias, k));
+            let (ni, nj) = (
+                ((si + block).min(n) - si) * k,
+                ((sj + block).min(n) - sj) * k,
+            );
+            let (ri, rj) = (si * k, sj * k);
             for a in 0..ni {
                 for b in 0..nj {
                     let v = kb[a * nj + b];
-                    values[(si + a) * n + sj + b] = v;
-                    values[(sj + b) * n + si + a] = v;
+                    values[(ri + a) * big + rj + b] = v;
+                    values[(rj + b) * big + ri + a] = v;
                 }
             }
         }
     }
-    TangentKernel { n, values }
+    TangentKernel { n: big, values }
 }
 
-/// Jacobian rows `∇_w f(w; x_i)` on the host (parameter-vector order), one backward per sample.
+/// Jacobian rows `∇_w f_a(w; x_i)` on the host (parameter-vector order), row `i·k + a`, one
+/// backward pass per sample and output.
 pub fn jacobian<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Vec<Vec<f64>> {
     let [n, d] = x.dims();
+    let k = model.config().outputs;
     let tracked = crate::measure::loss::tracked(model);
-    (0..n)
-        .map(|i| {
+    (0..n * k)
+        .map(|r| {
+            let (i, a) = (r / k, r % k);
             let xi = Tensor::from_inner(x.clone().slice([i..i + 1, 0..d]));
-            crate::measure::loss::gradient_vector(&tracked, &tracked.forward(xi).sum().backward())
+            let fa = tracked.forward(xi).slice([a..a + 1]).sum();
+            crate::measure::loss::gradient_vector(&tracked, &fa.backward())
         })
         .collect()
 }

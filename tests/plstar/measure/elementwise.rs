@@ -1,6 +1,6 @@
 //! The host's vectorizable element-wise functions against libm.
 
-use plstar::measure::elementwise::{logistic, tanh};
+use plstar::model::elementwise::{logistic, tanh};
 
 /// The distance from `a` to `b` in units in the last place of `b`.
 fn ulps(a: f64, b: f64) -> f64 {

@@ -128,7 +128,6 @@ fn dispatch_runs_the_requested_backend_and_refuses_f64_on_wgpu() {
 #[test]
 fn f32_and_f64_ndarray_tensors_keep_their_precision_in_one_process() {
     use burn::tensor::DType;
-    use plstar::measure::kernel::activation_derivative;
     fn check<B: Backend>(want: DType) {
         let device = Default::default();
         let (x, y) = data::sphere(6, 3, SyntheticTarget::Teacher, 0).to_tensors::<B>(&device);
@@ -143,7 +142,7 @@ fn f32_and_f64_ndarray_tensors_keep_their_precision_in_one_process() {
             ("targets", y.dtype()),
             ("weights", model.weights()[0].dtype()),
             ("forward", z.dtype()),
-            ("relu'", activation_derivative(Activation::Relu, z).dtype()),
+            ("relu'", Activation::Relu.derivative(z).dtype()),
         ] {
             assert_eq!(dtype, want, "{what}");
         }
