@@ -1,4 +1,5 @@
-//! The model layer: the MLP and the backends.
+//! The model layer: the MLP, the backends, networks trained elsewhere.
 
 mod backends;
+pub mod import;
 mod mlp;
