@@ -105,7 +105,7 @@ fn write_safetensors(test: &str, tensors: &[Raw], metadata: &[(&str, &str)]) -> 
         );
     }
     let mut json = serde_json::to_vec(&serde_json::Value::Object(header)).unwrap();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
