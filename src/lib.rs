@@ -15,7 +15,7 @@
 //! | [`theorem`] | the card (μ̂(r), L̂_F(r), β̂_F(r) over balls, the certificate), searches, step sizes, verdicts | train (its records), measure, model |
 //! | [`train`] | GD and SGD with a record per step | measure, model |
 //! | [`measure`] | loss, tangent kernel, spectra, Hessians, infinite-width kernels, the round-off model every deciding threshold comes from | model, data |
-//! | [`model`] | the MLP (NTK or standard parameterization, `k` outputs) and the one statement of its function; the run-time backend choice | error |
+//! | [`model`] | the MLP (NTK or standard parameterization, `k` outputs) and the one statement of its function; networks trained elsewhere (safetensors); the run-time backend choice | error |
 //! | [`data`] | sphere, orthogonal, digits and CSV data sets | model (upload only) |
 //! | [`report`] | atomic files, npy, sweep rows, fits, figures, markdown, from plain data | error |
 //! | [`error`] | the library's error type | — |

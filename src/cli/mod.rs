@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -209,6 +209,26 @@ pub fn load_config(path: &Path, name: Option<String>, seed: Option<u64>) -> Resu
         config.seed = seed;
     }
     Ok(config)
+}
+
+/// The parameter vector of a network trained elsewhere (`--weights FILE.safetensors`), checked
+/// against the config's `[model]` (read from `config_path`); prints one line saying what was
+/// loaded.
+pub fn imported_parameters(
+    weights: &Path,
+    settings: &Settings,
+    config_path: &Path,
+) -> Result<(Vec<f64>, PathBuf)> {
+    let network = plstar::model::import::ImportedNetwork::read(weights)?;
+    let w = network.parameters_for(&settings.model).with_context(|| {
+        format!(
+            "{} does not hold the network of {}'s [model]",
+            weights.display(),
+            config_path.display()
+        )
+    })?;
+    println!("loaded {}", network.summary());
+    Ok((w, weights.to_path_buf()))
 }
 
 /// A progress bar on stderr counting `unit`s (`"steps"`, `"runs"`), hidden with `--quiet` or

@@ -33,6 +33,11 @@ pub struct NtkArgs {
     /// parameters.npy) instead of the seeded initialization.
     #[arg(long, value_name = "FILE.npy")]
     params: Option<PathBuf>,
+    /// Evaluate at the weights of a network trained elsewhere: a PyTorch state_dict or Flax
+    /// params saved as safetensors (the config's [model] must be that network, with
+    /// parameterization = "standard"; see the README, "Weights trained elsewhere").
+    #[arg(long, value_name = "FILE.safetensors", conflicts_with = "params")]
+    weights: Option<PathBuf>,
     /// How to compute K: structured (layer-wise, default) or autodiff (Jacobian rows, small
     /// problems; the reference).
     #[arg(long, value_enum, default_value_t = MethodFlag::Structured)]
@@ -73,8 +78,13 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
     let settings = config
         .validate()
         .with_context(|| format!("invalid config {}", args.config.display()))?;
-    let parameters = match &args.params {
-        Some(path) => {
+    let parameters = match (&args.params, &args.weights) {
+        (_, Some(weights)) => Some(super::imported_parameters(
+            weights,
+            &settings,
+            &args.config,
+        )?),
+        (Some(path), None) => {
             let p = settings.model.parameter_count();
             // Any float dtype and any shape with p elements, converted exactly (said so).
             let (w, note) = plstar::report::npy::read_vector(path, p).with_context(|| {
@@ -97,7 +107,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
             }
             Some((w, path.clone()))
         }
-        None => None,
+        (None, None) => None,
     };
     args.backend.check_device()?;
     args.backend.check_memory(&[&settings])?;

@@ -37,6 +37,12 @@ pub struct TrainArgs {
     /// Seed of the initial weights (overrides `seed`).
     #[arg(long)]
     seed: Option<u64>,
+    /// Start from the weights of a network trained elsewhere instead of the seeded w₀: a
+    /// PyTorch state_dict or Flax params saved as safetensors (the config's [model] must be
+    /// that network, with parameterization = "standard"; see the README, "Weights trained
+    /// elsewhere").
+    #[arg(long, value_name = "FILE.safetensors")]
+    weights: Option<PathBuf>,
     /// Step budget (overrides `train.steps`).
     #[arg(long)]
     steps: Option<usize>,
@@ -76,6 +82,14 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     // flags, the config, this machine (adapter, memory), then the folder.
     let (backend, precision) = args.backend.checked()?;
     let settings = settings(&args)?;
+    let initial_parameters = match &args.weights {
+        Some(weights) => Some(super::imported_parameters(
+            weights,
+            &settings,
+            &args.config,
+        )?),
+        None => None,
+    };
     args.backend.check_device()?;
     args.backend.check_memory(&[&settings])?;
     claim_run_folder(&args.out.join(&settings.name), args.overwrite)?;
@@ -165,6 +179,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         on_card_progress: &mut on_card_progress,
         on_card: &mut on_card,
         eta_from_flag,
+        initial_parameters,
         observer: &mut observer,
     };
     let summary = dispatch(backend, precision, job)??;

@@ -48,6 +48,9 @@ pub struct RunRecord {
     pub status: String,
     /// Seed of `w₀` (and of the SGD batches and probe directions).
     pub seed: u64,
+    /// The file `w₀` was read from, when not drawn from `seed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_parameters: Option<PathBuf>,
     /// Seed of the data.
     pub data_seed: u64,
     /// Backend, precision and device.
@@ -141,6 +144,9 @@ pub struct TrainRun<'a> {
     /// Whether a numeric η came from the command line (`--learning-rate`) rather than the
     /// config: the step size's recorded source says so.
     pub eta_from_flag: bool,
+    /// A starting point `w₀` other than the seeded one (e.g. weights trained elsewhere), and
+    /// where it came from (recorded in `run.json`).
+    pub initial_parameters: Option<(Vec<f64>, PathBuf)>,
     /// Called with every record (progress display, Ctrl-C); `Control::Stop` ends the run.
     pub observer: &'a mut dyn FnMut(&StepRecord) -> Control,
 }
@@ -153,11 +159,15 @@ impl BackendJob for TrainRun<'_> {
         let dir = self.out.join(&s.name);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
         let mut record = RunRecord::start(s, &info);
+        record.initial_parameters = self.initial_parameters.as_ref().map(|(_, p)| p.clone());
         let run_json = dir.join("run.json");
         write_json(&run_json, &record)?;
 
         let (x, y) = s.data.to_tensors::<B>(&device);
-        let model = s.model.init::<B>(s.config.seed, &device);
+        let model = match &self.initial_parameters {
+            Some((w, _)) => Mlp::<B>::from_vector(&s.model, w, &device)?,
+            None => s.model.init::<B>(s.config.seed, &device),
+        };
         let card = if s.config.card.enabled {
             Some(theorem_card_with_progress(
                 &model,
@@ -259,6 +269,7 @@ impl RunRecord {
             git_revision: git_revision().map(str::to_string),
             status: "running".into(),
             seed: s.config.seed,
+            initial_parameters: None,
             data_seed: s.config.data.seed,
             backend: info.clone(),
             loss: LOSS_CONVENTION,

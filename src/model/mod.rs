@@ -55,6 +55,7 @@ pub mod activation;
 pub mod backend;
 pub mod elementwise;
 pub mod host;
+pub mod import;
 
 pub use activation::Activation;
 

@@ -1136,3 +1136,148 @@ fn no_linearized_skips_the_linearized_model_and_a_log_names_each_card_stage() {
             .unwrap();
     assert_eq!(run["config"]["train"]["linearized"], false);
 }
+
+/// A path under the repository root (configs/imported.toml, the weight fixtures).
+fn repo(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn ntk_weights_evaluates_a_network_trained_elsewhere_and_refuses_a_mismatched_config() {
+    use crate::model::import::{fixture, npy};
+    let dir = scratch("ntk-weights");
+    let out = dir.join("out");
+    let config = repo("configs/imported.toml");
+    let (k_numpy, _) = npy("kernel_k1.npy");
+    let (f_numpy, _) = npy("outputs_k1.npy");
+    for (file, layout) in [
+        ("torch_k1.safetensors", "PyTorch state_dict layout"),
+        ("flax_k1.safetensors", "Flax layout"),
+    ] {
+        let weights = fixture(file);
+        let o = plstar(&[
+            "ntk",
+            "--config",
+            &config,
+            "--weights",
+            weights.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--name",
+            file,
+            "--export",
+            "--no-hessian",
+        ]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let loaded = stdout.lines().next().unwrap_or_default();
+        for needle in [
+            "loaded",
+            file,
+            layout,
+            "3 dense layers 3 → 5 → 4 → 1 with biases",
+        ] {
+            assert!(loaded.contains(needle), "{needle:?} not in {loaded:?}");
+        }
+        let bundle = out.join(file).join("ntk/bundle");
+        let (k, _) = plstar::report::npy::read(&bundle.join("kernel.npy")).unwrap();
+        let err = crate::relative_error(&k, &k_numpy);
+        assert!(
+            err <= crate::tol::IMPORTED_ORACLE,
+            "{file}: K vs numpy {err:e}"
+        );
+        let (f, _) = plstar::report::npy::read(&bundle.join("outputs.npy")).unwrap();
+        let err = crate::relative_error(&f, &f_numpy);
+        assert!(
+            err <= crate::tol::IMPORTED_ORACLE,
+            "{file}: F vs numpy {err:e}"
+        );
+    }
+
+    // The same file under a config whose [model] is another network: refused, nothing written.
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("widths = [5, 4]", "widths = [6, 4]")
+        .replace("../tests", &repo("tests"));
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let torch = fixture("torch_k1.safetensors");
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        bad.to_str().unwrap(),
+        "--weights",
+        torch.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    for needle in [
+        "model.widths",
+        "`net.0.weight` has shape [5, 3]",
+        "[6, 3]",
+        "set widths = [5, 4]",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert!(!out.join("bad").exists(), "a refused run writes nothing");
+
+    let o = plstar(&[
+        "ntk",
+        "--config",
+        &config,
+        "--weights",
+        torch.to_str().unwrap(),
+        "--params",
+        "parameters.npy",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
+
+#[test]
+fn train_weights_starts_from_the_network_trained_elsewhere() {
+    use crate::model::import::{fixture, npy};
+    let dir = scratch("train-weights");
+    let out = dir.join("out");
+    let weights = fixture("flax_k1.safetensors");
+    let o = plstar(&[
+        "train",
+        "--config",
+        &repo("configs/imported.toml"),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--steps",
+        "3",
+        "--learning-rate",
+        "0.05",
+        "--no-card",
+        "--no-linearized",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("loaded"));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("imported/run.json")).unwrap())
+            .unwrap();
+    assert!(run["initial_parameters"]
+        .as_str()
+        .unwrap()
+        .ends_with("flax_k1.safetensors"));
+    // L(w₀) = ½‖F − y‖² with numpy's outputs and the CSV's targets.
+    let (f, _) = npy("outputs_k1.npy");
+    let csv = std::fs::read_to_string(fixture("data.csv")).unwrap();
+    let y: Vec<f64> = csv
+        .lines()
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    let expected = 0.5 * f.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    let initial = run["initial_loss"].as_f64().unwrap();
+    assert!(
+        (initial - expected).abs() <= crate::tol::IMPORTED_ORACLE * expected,
+        "L(w₀) = {initial} vs numpy's {expected}"
+    );
+}

@@ -1,5 +1,6 @@
-//! The model layer: the MLP and the backends.
+//! The model layer: the MLP, the backends, networks trained elsewhere.
 
 mod activation;
 mod backends;
+pub mod import;
 mod mlp;
