@@ -9,7 +9,7 @@
 //!   one-hot rows, `k` = the number of classes); [`digits`] is its two-class ±1 form;
 //! - [`csv`] / [`csv_columns`]: a user file, one sample a line, one or several columns the
 //!   targets;
-//! - [`npy`]: two NumPy files, inputs `[n, d]` and targets `[n]` or `[n, k]`.
+//! - [`npy`](fn@npy): two NumPy files, inputs `[n, d]` and targets `[n]` or `[n, k]`.
 
 use std::path::Path;
 
@@ -58,7 +58,7 @@ impl Dataset {
         dim: usize,
         outputs: usize,
     ) -> Result<Self> {
-        if outputs == 0 || targets.len() % outputs != 0 {
+        if outputs == 0 || !targets.len().is_multiple_of(outputs) {
             return Err(Error::Shape(format!(
                 "{} target values do not form rows of {outputs} outputs",
                 targets.len()
