@@ -16,7 +16,7 @@
 //! | [`train`] | GD and SGD with a record per step | measure, model |
 //! | [`measure`] | loss, tangent kernel, spectra, Hessians, infinite-width kernels, the round-off model every deciding threshold comes from | model, data |
 //! | [`model`] | the MLP (NTK or standard parameterization, `k` outputs) and the one statement of its function; networks trained elsewhere (safetensors); the run-time backend choice | error |
-//! | [`data`] | sphere, orthogonal, digits and CSV data sets | model (upload only) |
+//! | [`data`] | sphere, orthogonal, digits, CSV and npy data sets (k targets per sample) | model (upload only), report (the npy reader) |
 //! | [`report`] | atomic files, npy, sweep rows, fits, figures, markdown, from plain data | error |
 //! | [`error`] | the library's error type | — |
 //!

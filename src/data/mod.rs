@@ -1,10 +1,15 @@
-//! Data sets: `n` inputs `x_i ∈ ℝᵈ` with scalar targets `y_i`, held on the host in f64.
+//! Data sets: `n` inputs `x_i ∈ ℝᵈ` with `k` targets each (`Y ∈ ℝⁿˣᵏ`, row-major), held on the
+//! host in f64.
 //!
-//! Four sources:
-//! - [`sphere`]: points uniform on the unit sphere `S^{d−1}` with synthetic targets;
-//! - [`orthogonal`]: the orthonormal inputs `e_1 … e_n` with synthetic targets;
-//! - [`digits`]: the UCI optical digits shipped with plstar (two classes → ±1 targets);
-//! - [`csv`]: a user file, one sample a line, one column the target.
+//! Five sources:
+//! - [`sphere`]: points uniform on the unit sphere `S^{d−1}` with synthetic targets (`k = 1`);
+//! - [`orthogonal`]: the orthonormal inputs `e_1 … e_n` with synthetic targets (`k = 1`);
+//! - [`digits_encoded`]: the UCI optical digits shipped with plstar, any 2 … 10 classes, the
+//!   labels encoded as [`Encoding`] says (two classes → ±1, `k = 1`, by default; three or more →
+//!   one-hot rows, `k` = the number of classes); [`digits`] is its two-class ±1 form;
+//! - [`csv`] / [`csv_columns`]: a user file, one sample a line, one or several columns the
+//!   targets;
+//! - [`npy`](fn@npy): two NumPy files, inputs `[n, d]` and targets `[n]` or `[n, k]`.
 
 use std::path::Path;
 
@@ -17,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::upload;
+use crate::report::npy;
 
 /// The digits data set (UCI, CC BY 4.0; see `data/README.md`), embedded in the binary.
 pub const DIGITS_CSV: &str = include_str!("../../data/digits.csv");
@@ -52,7 +58,7 @@ impl Dataset {
         dim: usize,
         outputs: usize,
     ) -> Result<Self> {
-        if outputs == 0 || targets.len() % outputs != 0 {
+        if outputs == 0 || !targets.len().is_multiple_of(outputs) {
             return Err(Error::Shape(format!(
                 "{} target values do not form rows of {outputs} outputs",
                 targets.len()
@@ -148,22 +154,23 @@ pub enum Normalization {
     None,
 }
 
-/// The host bytes that building a data set of `n` samples of dimension `d` allocates at its
-/// peak, in `u128` (exact for any `usize` sizes): `8 (n d + n) + 8 (33 d + 32)`, the inputs and
-/// targets in f64 plus the synthetic sources' scratch (one Gaussian row of `d`, and the
-/// teacher's `32 d + 32` weights). [`orthogonal`] has `d = n`. The file sources hold their text
-/// and parsed rows on top of this while reading (bounded by the file: see
+/// The host bytes that building a data set of `n` samples of dimension `d` with `k` targets
+/// each allocates at its peak, in `u128` (exact for any `usize` sizes):
+/// `8 (n d + n k) + 8 (33 d + 32)`, the inputs and targets in f64 plus the synthetic sources'
+/// scratch (one Gaussian row of `d`, and the teacher's `32 d + 32` weights). [`orthogonal`] has
+/// `d = n`; the synthetic sources have `k = 1`. The file sources hold their text or bytes and
+/// parsed rows on top of this while reading (bounded by the files: see
 /// `crate::experiment::resources`).
-pub fn host_bytes(n: usize, dim: usize) -> u128 {
-    let (n, d) = (n as u128, dim as u128);
+pub fn host_bytes(n: usize, dim: usize, outputs: usize) -> u128 {
+    let (n, d, k) = (n as u128, dim as u128, outputs as u128);
     let width = TEACHER_WIDTH as u128;
-    8 * (n * d + n) + 8 * ((width + 1) * d + width)
+    8 * (n * d + n * k) + 8 * ((width + 1) * d + width)
 }
 
 /// `n` points uniform on `S^{d−1}` (normalized Gaussians) with targets from `target`, all
 /// drawn from a ChaCha8 stream seeded with `seed`.
 ///
-/// Allocates [`host_bytes`]`(n, d)`; panics when `n d` overflows `usize` (validated configs
+/// Allocates [`host_bytes`]`(n, d, 1)`; panics when `n d` overflows `usize` (validated configs
 /// are refused before, by their size).
 pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Dataset {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
@@ -184,7 +191,7 @@ pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Datas
 /// infinite-width kernel on them is diagonal: `λ_min(K)` is as large as it gets for `n` unit
 /// inputs, and the theorem's ball is small (the certificate's showcase).
 ///
-/// Allocates [`host_bytes`]`(n, n)`; panics when `n²` overflows `usize` (validated configs are
+/// Allocates [`host_bytes`]`(n, n, 1)`; panics when `n²` overflows `usize` (validated configs are
 /// refused before, by their size).
 pub fn orthogonal(n: usize, target: SyntheticTarget, seed: u64) -> Dataset {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
@@ -242,45 +249,144 @@ fn with_targets(
     }
 }
 
+/// How the digit labels become target rows: with `c = (c_0, …, c_{k−1})` the classes as listed
+/// (`data.classes`) and `a` the position of sample `i`'s label in that list (`label_i = c_a`),
+/// column `b` of the target row is the following.
+///
+/// The default ([`Encoding::default_for`]): `sign` for two classes (the scalar ±1 target of
+/// binary classification, `k = 1`), `one_hot` for three or more (the usual regression onto
+/// class indicators). An encoding given in a config is always honoured: `one_hot` or
+/// `centered` with two classes gives `k = 2` outputs; `sign` with more than two is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Two classes only, one target per sample (`k = 1`): `y_i = +1` for `c_0`, `−1` for `c_1`.
+    Sign,
+    /// `k` = the number of classes: `y_{ib} = 1` if `b = a`, else `0`.
+    OneHot,
+    /// One-hot minus `1/k`: `y_{ib} = δ_{ab} − 1/k`, so every row sums to 0 (`1 − 1/k` for the
+    /// label, `−1/k` elsewhere; the sum of the computed f64 row is within `k u` of 0).
+    Centered,
+}
+
+impl Encoding {
+    /// The encoding used when a config names none: [`Encoding::Sign`] for two classes,
+    /// [`Encoding::OneHot`] for three or more.
+    pub fn default_for(classes: usize) -> Encoding {
+        if classes == 2 {
+            Encoding::Sign
+        } else {
+            Encoding::OneHot
+        }
+    }
+
+    /// The name used in configs: `sign`, `one_hot` or `centered`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Sign => "sign",
+            Encoding::OneHot => "one_hot",
+            Encoding::Centered => "centered",
+        }
+    }
+
+    /// Targets per sample for `classes` classes: 1 for `sign`, `classes` otherwise.
+    pub fn outputs(self, classes: usize) -> usize {
+        match self {
+            Encoding::Sign => 1,
+            Encoding::OneHot | Encoding::Centered => classes,
+        }
+    }
+
+    /// Appends the target row of a sample of class `a` (its position in the class list) out of
+    /// `classes` to `targets`.
+    fn push_row(self, a: usize, classes: usize, targets: &mut Vec<f64>) {
+        match self {
+            Encoding::Sign => targets.push(if a == 0 { 1.0 } else { -1.0 }),
+            Encoding::OneHot => targets.extend((0..classes).map(|b| f64::from(u8::from(a == b)))),
+            Encoding::Centered => {
+                let shift = 1.0 / classes as f64;
+                targets.extend((0..classes).map(|b| f64::from(u8::from(a == b)) - shift));
+            }
+        }
+    }
+}
+
 /// The digits data set restricted to two classes: target `+1` for `classes[0]`, `−1` for
-/// `classes[1]`. When `n` is given, a random subset of `n` samples (seeded) is taken; inputs are
-/// then normalized.
+/// `classes[1]` (`k = 1`): [`digits_encoded`] with [`Encoding::Sign`].
 pub fn digits(
     classes: [u8; 2],
     n: Option<usize>,
     normalize: Normalization,
     seed: u64,
 ) -> Result<Dataset> {
+    digits_encoded(&classes, Encoding::Sign, n, normalize, seed)
+}
+
+/// The digits data set restricted to `classes` (2 … 10 distinct digits), the labels encoded as
+/// `encoding` says: `k = encoding.outputs(classes.len())` targets per sample, column `b` of a
+/// row standing for `classes[b]` (see [`Encoding`]). The samples keep the file's order, then
+/// are shuffled with a ChaCha8 stream seeded with `seed`; when `n` is given the first `n` of
+/// them are kept (a seeded random subset). Inputs are then normalized.
+///
+/// Refused, naming the key and the value: a class outside 0…9, a class listed twice, fewer than
+/// two classes (`data.classes`); `sign` with other than two classes (`data.encoding`); `n` of 0
+/// or more than the samples of these classes (`data.n`).
+pub fn digits_encoded(
+    classes: &[u8],
+    encoding: Encoding,
+    n: Option<usize>,
+    normalize: Normalization,
+    seed: u64,
+) -> Result<Dataset> {
     let path = Path::new("<embedded data/digits.csv>");
-    for c in classes {
-        if c > 9 {
-            return Err(Error::config(
-                "data.classes",
-                format!("digit classes are 0…9, got {c}"),
-            ));
-        }
+    if let Some(&c) = classes.iter().find(|&&c| c > 9) {
+        return Err(Error::config(
+            "data.classes",
+            format!("digit classes are 0…9, got {c} in {classes:?}"),
+        ));
     }
-    if classes[0] == classes[1] {
+    if let Some((_, &c)) = classes
+        .iter()
+        .enumerate()
+        .find(|&(i, c)| classes[..i].contains(c))
+    {
         return Err(Error::config(
             "data.classes",
             format!(
-                "the two classes must differ, got [{}, {}]",
-                classes[0], classes[1]
+                "lists digit {c} twice in {classes:?}: every class must appear once (the \
+                 classes must differ)"
+            ),
+        ));
+    }
+    if classes.len() < 2 {
+        return Err(Error::config(
+            "data.classes",
+            format!(
+                "needs at least two distinct digits, got {classes:?} ({} entries): e.g. \
+                 classes = [3, 8] (targets ±1) or classes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] \
+                 (one-hot rows of 10)",
+                classes.len()
+            ),
+        ));
+    }
+    if encoding == Encoding::Sign && classes.len() != 2 {
+        return Err(Error::config(
+            "data.encoding",
+            format!(
+                "\"sign\" (one target, +1 for the first class and −1 for the second) needs \
+                 exactly two classes, got {} in {classes:?}: use encoding = \"one_hot\" (the \
+                 default for three or more) or \"centered\"",
+                classes.len()
             ),
         ));
     }
     let rows = parse_csv(DIGITS_CSV, path, false)?;
-    let mut picked: Vec<(Vec<f64>, f64)> = rows
+    let mut picked: Vec<(Vec<f64>, usize)> = rows
         .into_iter()
         .filter_map(|(_, mut r)| {
             let label = r.pop()?;
-            if label == classes[0] as f64 {
-                Some((r, 1.0))
-            } else if label == classes[1] as f64 {
-                Some((r, -1.0))
-            } else {
-                None
-            }
+            let a = classes.iter().position(|&c| f64::from(c) == label)?;
+            Some((r, a))
         })
         .collect();
     let available = picked.len();
@@ -291,22 +397,31 @@ pub fn digits(
             return Err(Error::config(
                 "data.n",
                 format!(
-                    "must be between 1 and {available} (the samples of classes [{}, {}]), got {n}",
-                    classes[0], classes[1]
+                    "must be between 1 and {available} (the samples of classes {classes:?}), \
+                     got {n}"
                 ),
             ));
         }
         picked.truncate(n);
     }
     let dim = 64;
-    let targets = picked.iter().map(|(_, t)| *t).collect();
+    let k = encoding.outputs(classes.len());
+    let mut targets = Vec::with_capacity(picked.len() * k);
+    for (_, a) in &picked {
+        encoding.push_row(*a, classes.len(), &mut targets);
+    }
     let inputs = picked.into_iter().flat_map(|(x, _)| x).collect();
-    normalized(Dataset::new(inputs, targets, dim)?, normalize, path)
+    normalized(
+        Dataset::with_outputs(inputs, targets, dim, k)?,
+        normalize,
+        path,
+    )
 }
 
 /// A user CSV: one sample a line, comma-separated numbers, the target in column
-/// `target_column` (0-based; `None` = the last column), an optional header line. Blank lines
-/// and lines starting with `#` are skipped. When `n` is given, the first `n` samples are used.
+/// `target_column` (0-based; `None` = the last column), an optional header line; the other
+/// columns are the inputs, in file order. Blank lines and lines starting with `#` are skipped.
+/// When `n` is given, the first `n` samples are used.
 ///
 /// Every malformed file is rejected with the line and the reason: a ragged row, a field that is
 /// not a finite number, a missing target column, no data.
@@ -314,6 +429,61 @@ pub fn csv(
     path: &Path,
     header: bool,
     target_column: Option<usize>,
+    n: Option<usize>,
+    normalize: Normalization,
+) -> Result<Dataset> {
+    let columns = target_column.map(|t| vec![t]);
+    read_csv(
+        path,
+        header,
+        columns.as_deref(),
+        "data.target_column",
+        n,
+        normalize,
+    )
+}
+
+/// A user CSV with `k = target_columns.len()` targets per sample: column `b` of the target row
+/// is file column `target_columns[b]` (0-based), the other columns are the inputs, in file
+/// order. Otherwise as [`csv`].
+///
+/// `target_columns` is refused (`data.target_columns`) when it is empty, lists a column twice,
+/// names a column the file does not have, or leaves no input column.
+pub fn csv_columns(
+    path: &Path,
+    header: bool,
+    target_columns: &[usize],
+    n: Option<usize>,
+    normalize: Normalization,
+) -> Result<Dataset> {
+    let key = "data.target_columns";
+    if target_columns.is_empty() {
+        return Err(Error::config(
+            key,
+            "must list at least one 0-based column, got []: e.g. target_columns = [4, 5], or \
+             remove it to use the last column",
+        ));
+    }
+    if let Some((_, t)) = target_columns
+        .iter()
+        .enumerate()
+        .find(|&(i, t)| target_columns[..i].contains(t))
+    {
+        return Err(Error::config(
+            key,
+            format!("lists column {t} twice in {target_columns:?}: every column must appear once"),
+        ));
+    }
+    read_csv(path, header, Some(target_columns), key, n, normalize)
+}
+
+/// [`csv`] and [`csv_columns`]: the targets in `targets` (`None` = the last column), `key`
+/// the config field that names them.
+fn read_csv(
+    path: &Path,
+    header: bool,
+    targets: Option<&[usize]>,
+    key: &str,
     n: Option<usize>,
     normalize: Normalization,
 ) -> Result<Dataset> {
@@ -326,7 +496,6 @@ pub fn csv(
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let rows = parse_csv(text, path, header)?;
     let cols = rows[0].1.len();
-    let t = target_column.unwrap_or(cols - 1);
     if cols < 2 {
         return Err(Error::Data {
             path: path.to_path_buf(),
@@ -334,13 +503,25 @@ pub fn csv(
             message: "a row needs at least two columns (inputs and the target)".into(),
         });
     }
-    if t >= cols {
+    let last = [cols - 1];
+    let targets = targets.unwrap_or(&last);
+    if let Some(t) = targets.iter().find(|&&t| t >= cols) {
         return Err(Error::config(
-            "data.target_column",
+            key,
             format!(
                 "column {t} does not exist: {} has {cols} columns (0…{})",
                 path.display(),
                 cols - 1
+            ),
+        ));
+    }
+    if targets.len() >= cols {
+        return Err(Error::config(
+            key,
+            format!(
+                "{targets:?} takes all {cols} columns of {} as targets: leave at least one \
+                 input column",
+                path.display()
             ),
         ));
     }
@@ -358,13 +539,137 @@ pub fn csv(
         }
         rows.truncate(n);
     }
-    let mut inputs = Vec::with_capacity(rows.len() * (cols - 1));
-    let mut targets = Vec::with_capacity(rows.len());
-    for (_, mut r) in rows {
-        targets.push(r.remove(t));
-        inputs.extend(r);
+    let k = targets.len();
+    let dim = cols - k;
+    let is_target: Vec<bool> = (0..cols).map(|c| targets.contains(&c)).collect();
+    let mut inputs = Vec::with_capacity(rows.len() * dim);
+    let mut ys = Vec::with_capacity(rows.len() * k);
+    for (_, r) in rows {
+        ys.extend(targets.iter().map(|&t| r[t]));
+        inputs.extend((0..cols).filter(|&c| !is_target[c]).map(|c| r[c]));
     }
-    normalized(Dataset::new(inputs, targets, cols - 1)?, normalize, path)
+    normalized(Dataset::with_outputs(inputs, ys, dim, k)?, normalize, path)
+}
+
+/// Two NumPy `.npy` files: `inputs` of shape `[n, d]` and `targets` of shape `[n]` (`k = 1`) or
+/// `[n, k]`, float32 or float64 (widened exactly to f64), read by [`crate::report::npy`]: C
+/// order, or Fortran order and big-endian values, which it converts exactly. When `n` is given,
+/// the first `n` samples are used; inputs are then normalized.
+///
+/// Refused, naming the key and the fix: a file that cannot be read or is not a float32/float64
+/// `.npy` (`data.inputs`, `data.targets`); inputs not 2-D or with `d = 0`; targets not 1- or
+/// 2-D or with `k = 0`; row counts that differ; no samples; a value that is not finite (with its
+/// sample and column); `n` of 0 or more than the samples (`data.n`).
+pub fn npy(
+    inputs: &Path,
+    targets: &Path,
+    n: Option<usize>,
+    normalize: Normalization,
+) -> Result<Dataset> {
+    let x = read_npy(inputs, "data.inputs")?;
+    let y = read_npy(targets, "data.targets")?;
+    let (rows, dim) = match x.shape[..] {
+        [rows, dim] if dim >= 1 => (rows, dim),
+        _ => {
+            return Err(Error::config(
+                "data.inputs",
+                format!(
+                    "{} holds an array of shape {:?}: inputs are [n, d] with d ≥ 1, one sample a \
+                     row (for one feature, save x.reshape(-1, 1))",
+                    inputs.display(),
+                    x.shape
+                ),
+            ))
+        }
+    };
+    let (target_rows, k) = match y.shape[..] {
+        [rows] => (rows, 1),
+        [rows, k] if k >= 1 => (rows, k),
+        _ => {
+            return Err(Error::config(
+                "data.targets",
+                format!(
+                    "{} holds an array of shape {:?}: targets are [n] (one per sample) or \
+                     [n, k] with k ≥ 1",
+                    targets.display(),
+                    y.shape
+                ),
+            ))
+        }
+    };
+    if target_rows != rows {
+        return Err(Error::config(
+            "data.targets",
+            format!(
+                "{} has {target_rows} rows but {} has {rows} samples: give one target row per \
+                 input row, in the same order",
+                targets.display(),
+                inputs.display()
+            ),
+        ));
+    }
+    if rows == 0 {
+        return Err(Error::config(
+            "data.inputs",
+            format!(
+                "{} holds no samples (shape {:?}): give at least one row",
+                inputs.display(),
+                x.shape
+            ),
+        ));
+    }
+    for (path, values, width) in [(inputs, &x.values, dim), (targets, &y.values, k)] {
+        if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Data {
+                path: path.to_path_buf(),
+                line: 0,
+                message: format!(
+                    "sample {}, column {}: {} is not finite; remove or impute it",
+                    at / width,
+                    at % width,
+                    values[at]
+                ),
+            });
+        }
+    }
+    let (mut xs, mut ys) = (x.values, y.values);
+    if let Some(n) = n {
+        if n == 0 || n > rows {
+            return Err(Error::config(
+                "data.n",
+                format!(
+                    "must be between 1 and {rows} (the samples in {}), got {n}",
+                    inputs.display()
+                ),
+            ));
+        }
+        xs.truncate(n * dim);
+        ys.truncate(n * k);
+    }
+    normalized(Dataset::with_outputs(xs, ys, dim, k)?, normalize, inputs)
+}
+
+/// Reads one `.npy` file of a data set; a refusal names `key` (the config field of the file).
+fn read_npy(path: &Path, key: &str) -> Result<npy::NpyArray> {
+    npy::read_array(path).map_err(|e| match e {
+        Error::Data {
+            path,
+            line,
+            message,
+        } => Error::Data {
+            path,
+            line,
+            message: format!(
+                "{key}: {message}{}",
+                if message.starts_with("cannot read") {
+                    format!("; check {key} (relative paths start at the config file's folder)")
+                } else {
+                    String::new()
+                }
+            ),
+        },
+        other => other,
+    })
 }
 
 /// Parses comma-separated numbers; returns `(line number, values)` per data line.

@@ -2,13 +2,14 @@
 //! rejected), then validated into [`Settings`] — data loaded, architecture checked — before
 //! anything runs or any file is written.
 //!
-//! Relative paths inside a config (`data.path`) are resolved against the config file's folder.
+//! Relative paths inside a config (`data.path`, `data.inputs`, `data.targets`) are resolved
+//! against the config file's folder.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{self, Dataset, Normalization, SyntheticTarget};
+use crate::data::{self, Dataset, Encoding, Normalization, SyntheticTarget};
 use crate::error::{Error, Result};
 use crate::experiment::resources;
 use crate::model::{Activation, MlpConfig, Parameterization};
@@ -201,6 +202,10 @@ pub struct ModelSection {
     /// `ntk` or `standard`.
     #[serde(default)]
     pub parameterization: Parameterization,
+    /// Output units `k`: set by the data (its target columns or classes); when given, it must
+    /// agree with the data (a check, not a reinterpretation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<usize>,
 }
 
 /// Where the data come from.
@@ -215,15 +220,30 @@ pub enum DataSource {
     Digits,
     /// A user CSV file.
     Csv,
+    /// Two user `.npy` files: inputs `[n, d]`, targets `[n]` or `[n, k]`.
+    Npy,
+}
+
+impl DataSource {
+    /// The name used in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataSource::Sphere => "sphere",
+            DataSource::Orthogonal => "orthogonal",
+            DataSource::Digits => "digits",
+            DataSource::Csv => "csv",
+            DataSource::Npy => "npy",
+        }
+    }
 }
 
 /// `[data]`: one flat section; which fields apply depends on `source`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
-    /// `sphere`, `digits` or `csv`.
+    /// `sphere`, `orthogonal`, `digits`, `csv` or `npy`.
     pub source: DataSource,
-    /// Sample count (required for `sphere`; a subset for `digits`/`csv`).
+    /// Sample count (required for `sphere`, `orthogonal`; a subset for `digits`, `csv`, `npy`).
     #[serde(default)]
     pub n: Option<usize>,
     /// Input dimension (`sphere` only; `orthogonal` has `d = n`).
@@ -232,12 +252,19 @@ pub struct DataSection {
     /// Target rule (`sphere`, `orthogonal`).
     #[serde(default)]
     pub target: Option<SyntheticTarget>,
-    /// The two digit classes, `+1` for the first and `−1` for the second (`digits` only). The
-    /// list is read whole: any length other than 2 is refused by [`DataSection::load`] (multi-class
-    /// targets are not supported yet), never truncated.
+    /// The digit classes, 2 … 10 distinct digits 0…9 (`digits` only, required): column `b` of a
+    /// target row stands for `classes[b]`; with two classes and the default encoding, `+1` for
+    /// the first and `−1` for the second. Read whole, never truncated.
     #[serde(default)]
     pub classes: Option<Vec<u8>>,
-    /// Input normalization (`digits`, `csv`): `sphere` (default) `x_i / ‖x_i‖`, `standardize`
+    /// How the digit labels become targets (`digits` only): `sign` (two classes, `k = 1`: ±1),
+    /// `one_hot` (`k` = the number of classes: 1 for the label's column, 0 elsewhere) or
+    /// `centered` (one-hot minus `1/k`: rows sum to 0). Default: `sign` for two classes,
+    /// `one_hot` for three or more ([`Encoding::default_for`]). `one_hot`/`centered` with two
+    /// classes give `k = 2`; `sign` with more is refused.
+    #[serde(default)]
+    pub encoding: Option<Encoding>,
+    /// Input normalization (`digits`, `csv`, `npy`): `sphere` (default) `x_i / ‖x_i‖`, `standardize`
     /// `(x_ij − x̄_j) / s_j` per feature, or `none`. A feature whose spread is within round-off
     /// of its magnitude, `max − min ≤ 8 u · max|x|` with `u = 2⁻⁵³`, is constant and becomes
     /// exactly 0 (see [`Normalization`]).
@@ -249,9 +276,20 @@ pub struct DataSection {
     /// Whether the CSV's first data line is a header (`csv` only).
     #[serde(default)]
     pub header: Option<bool>,
-    /// 0-based target column, default the last (`csv` only).
+    /// 0-based target column, default the last (`csv` only; one target per sample).
     #[serde(default)]
     pub target_column: Option<usize>,
+    /// 0-based target columns, `k` = their number, column `b` of the target row from file column
+    /// `target_columns[b]` (`csv` only; not with `target_column`). Distinct, in range, and at
+    /// least one column left for the inputs.
+    #[serde(default)]
+    pub target_columns: Option<Vec<usize>>,
+    /// The inputs `.npy`, shape `[n, d]` (`npy` only, required).
+    #[serde(default)]
+    pub inputs: Option<PathBuf>,
+    /// The targets `.npy`, shape `[n]` (`k = 1`) or `[n, k]` (`npy` only, required).
+    #[serde(default)]
+    pub targets: Option<PathBuf>,
     /// Seed of the data draw (`sphere`, `orthogonal`) or subset (`digits`).
     #[serde(default)]
     pub seed: u64,
@@ -372,10 +410,14 @@ impl RunConfig {
         if config.name.is_none() {
             config.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         }
-        if let Some(p) = &config.data.path {
-            if p.is_relative() {
-                let base = path.parent().unwrap_or(Path::new("."));
-                config.data.path = Some(base.join(p));
+        let base = path.parent().unwrap_or(Path::new("."));
+        for file in [
+            &mut config.data.path,
+            &mut config.data.inputs,
+            &mut config.data.targets,
+        ] {
+            if let Some(p) = file.as_mut().filter(|p| p.is_relative()) {
+                *p = base.join(&*p);
             }
         }
         Ok(config)
@@ -393,6 +435,19 @@ impl RunConfig {
             ));
         }
         let data = self.data.load()?;
+        if let Some(k) = self.model.outputs {
+            if k != data.outputs {
+                return Err(Error::config(
+                    "model.outputs",
+                    format!(
+                        "is {k}, but the data have k = {} target(s) per sample ({}); remove \
+                         model.outputs (it follows the data) or change the data's targets",
+                        data.outputs,
+                        self.data.source.name()
+                    ),
+                ));
+            }
+        }
         let model = MlpConfig {
             input_dim: data.dim,
             widths: self.model.widths.clone(),
@@ -401,7 +456,7 @@ impl RunConfig {
             bias: self.model.bias,
             bias_scale: self.model.bias_scale,
             parameterization: self.model.parameterization,
-            outputs: 1,
+            outputs: data.outputs,
         };
         model.validate()?;
         let t = &self.train;
@@ -453,6 +508,7 @@ impl RunConfig {
         let mut config = self.clone();
         config.name = Some(name.clone());
         config.data = self.data.resolved(&data);
+        config.model.outputs = Some(data.outputs);
         Ok(Settings {
             config,
             name,
@@ -512,25 +568,28 @@ impl TrainSection {
 impl DataSection {
     /// Loads the data set this section describes, rejecting fields that do not apply.
     pub fn load(&self) -> Result<Dataset> {
-        let source = match self.source {
-            DataSource::Sphere => "sphere",
-            DataSource::Orthogonal => "orthogonal",
-            DataSource::Digits => "digits",
-            DataSource::Csv => "csv",
-        };
+        let source = self.source.name();
         let fields = [
             (
                 "n",
                 self.n.is_some(),
-                ["sphere", "orthogonal", "digits", "csv"].as_slice(),
+                ["sphere", "orthogonal", "digits", "csv", "npy"].as_slice(),
             ),
             ("dim", self.dim.is_some(), &["sphere"]),
             ("target", self.target.is_some(), &["sphere", "orthogonal"]),
             ("classes", self.classes.is_some(), &["digits"]),
-            ("normalize", self.normalize.is_some(), &["digits", "csv"]),
+            ("encoding", self.encoding.is_some(), &["digits"]),
+            (
+                "normalize",
+                self.normalize.is_some(),
+                &["digits", "csv", "npy"],
+            ),
             ("path", self.path.is_some(), &["csv"]),
             ("header", self.header.is_some(), &["csv"]),
             ("target_column", self.target_column.is_some(), &["csv"]),
+            ("target_columns", self.target_columns.is_some(), &["csv"]),
+            ("inputs", self.inputs.is_some(), &["npy"]),
+            ("targets", self.targets.is_some(), &["npy"]),
         ];
         for (key, present, sources) in fields {
             if present && !sources.contains(&source) {
@@ -542,6 +601,7 @@ impl DataSection {
         }
         self.check_size()?;
         let target = self.target.unwrap_or_default();
+        let normalize = self.normalize.unwrap_or_default();
         match self.source {
             DataSource::Sphere => Ok(data::sphere(
                 self.required_n("the number of points")?,
@@ -555,49 +615,44 @@ impl DataSection {
                 self.seed,
             )),
             DataSource::Digits => {
-                let classes = match self.classes.as_deref() {
-                    Some(&[plus, minus]) => [plus, minus],
-                    Some(other) => {
-                        return Err(Error::config(
-                            "data.classes",
-                            format!(
-                                "must list exactly two digit classes (the first gets target +1, \
-                                 the second −1), got {other:?} ({} entries): the list is read \
-                                 whole, and multi-class targets are not supported yet; give two, \
-                                 e.g. classes = [3, 8]",
-                                other.len()
-                            ),
-                        ))
-                    }
-                    None => {
-                        return Err(Error::config(
-                            "data.classes",
-                            "is required with source = \"digits\", e.g. classes = [3, 8]",
-                        ))
-                    }
-                };
-                data::digits(
-                    classes,
-                    self.n,
-                    self.normalize.unwrap_or_default(),
-                    self.seed,
-                )
-            }
-            DataSource::Csv => {
-                let path = self.path.as_ref().ok_or_else(|| {
+                let classes = self.classes.as_deref().ok_or_else(|| {
                     Error::config(
-                        "data.path",
-                        "is required with source = \"csv\" (relative paths start at the config file's folder)",
+                        "data.classes",
+                        "is required with source = \"digits\", e.g. classes = [3, 8] (targets \
+                         ±1) or classes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] (one-hot rows of 10)",
                     )
                 })?;
-                data::csv(
-                    path,
-                    self.header.unwrap_or(false),
-                    self.target_column,
-                    self.n,
-                    self.normalize.unwrap_or_default(),
-                )
+                let encoding = self
+                    .encoding
+                    .unwrap_or(Encoding::default_for(classes.len()));
+                data::digits_encoded(classes, encoding, self.n, normalize, self.seed)
             }
+            DataSource::Csv => {
+                let path = required_file(&self.path, "data.path", "csv", "the CSV file")?;
+                let header = self.header.unwrap_or(false);
+                match (self.target_column, &self.target_columns) {
+                    (Some(_), Some(_)) => Err(Error::config(
+                        "data.target_columns",
+                        "give either target_column = i (one target per sample) or \
+                         target_columns = [i, j, …] (several), not both",
+                    )),
+                    (_, Some(columns)) => {
+                        data::csv_columns(path, header, columns, self.n, normalize)
+                    }
+                    (column, None) => data::csv(path, header, column, self.n, normalize),
+                }
+            }
+            DataSource::Npy => data::npy(
+                required_file(&self.inputs, "data.inputs", "npy", "the [n, d] inputs .npy")?,
+                required_file(
+                    &self.targets,
+                    "data.targets",
+                    "npy",
+                    "the [n] or [n, k] targets .npy",
+                )?,
+                self.n,
+                normalize,
+            ),
         }
     }
 
@@ -607,9 +662,10 @@ impl DataSection {
     ///
     /// - `n = Some(data.len())` (the subset size; all samples when it was absent);
     /// - `sphere`, `orthogonal`: `target` (default `teacher`);
-    /// - `digits`, `csv`: `normalize` (default `sphere`, `x_i / ‖x_i‖`);
-    /// - `csv`: `header` (default `false`) and `target_column` (default the last column, index
-    ///   `d` for `d` input columns).
+    /// - `digits`, `csv`, `npy`: `normalize` (default `sphere`, `x_i / ‖x_i‖`);
+    /// - `digits`: `encoding` (default `sign` for two classes, `one_hot` for more);
+    /// - `csv`: `header` (default `false`) and, unless `target_columns` is given, `target_column`
+    ///   (default the last column, index `d` for `d` input columns).
     ///
     /// Fields that do not apply to the source stay `None` (a loaded section has none set).
     pub fn resolved(&self, data: &Dataset) -> DataSection {
@@ -621,11 +677,18 @@ impl DataSection {
             }
             DataSource::Digits => {
                 r.normalize = Some(self.normalize.unwrap_or_default());
+                let classes = self.classes.as_ref().map_or(0, Vec::len);
+                r.encoding = Some(self.encoding.unwrap_or(Encoding::default_for(classes)));
             }
             DataSource::Csv => {
                 r.normalize = Some(self.normalize.unwrap_or_default());
                 r.header = Some(self.header.unwrap_or(false));
-                r.target_column = Some(self.target_column.unwrap_or(data.dim));
+                if self.target_columns.is_none() {
+                    r.target_column = Some(self.target_column.unwrap_or(data.dim));
+                }
+            }
+            DataSource::Npy => {
+                r.normalize = Some(self.normalize.unwrap_or_default());
             }
         }
         r
@@ -633,29 +696,34 @@ impl DataSection {
 
     /// Refuses, before anything is allocated, a data set that cannot fit in memory (see
     /// [`resources::check_data`]): the synthetic sources by their `n` and `d`
-    /// ([`data::host_bytes`]), a CSV file by its size. The digits are small (at most 1797 × 64).
+    /// ([`data::host_bytes`], `k = 1`), a CSV or `.npy` file by its size. The digits are small
+    /// (at most 1797 × 64 inputs and 1797 × 10 targets).
     fn check_size(&self) -> Result<()> {
         match (self.source, self.n, self.dim) {
             (DataSource::Sphere, Some(n), Some(d)) if n >= 1 && d >= 1 => {
-                resources::check_data(if d > n { "data.dim" } else { "data.n" }, n, d)
+                resources::check_data(if d > n { "data.dim" } else { "data.n" }, n, d, 1)
             }
-            (DataSource::Orthogonal, Some(n), _) if n >= 1 => resources::check_data("data.n", n, n),
-            (DataSource::Csv, _, _) => match &self.path {
-                Some(path) => resources::check_data_file("data.path", path),
-                None => Ok(()),
-            },
-            _ => Ok(()),
+            (DataSource::Orthogonal, Some(n), _) if n >= 1 => {
+                resources::check_data("data.n", n, n, 1)
+            }
+            _ => {
+                for (key, file) in [
+                    ("data.path", &self.path),
+                    ("data.inputs", &self.inputs),
+                    ("data.targets", &self.targets),
+                ] {
+                    if let Some(path) = file {
+                        resources::check_data_file(key, path)?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
     /// `data.n` for a synthetic source, which needs it.
     fn required_n(&self, what: &str) -> Result<usize> {
-        let source = if self.source == DataSource::Sphere {
-            "sphere"
-        } else {
-            "orthogonal"
-        };
-        positive(self.n, "data.n", source, what)
+        positive(self.n, "data.n", self.source.name(), what)
     }
 }
 
@@ -669,6 +737,24 @@ fn positive(value: Option<usize>, key: &str, source: &str, what: &str) -> Result
             format!("is required with source = \"{source}\" ({what})"),
         )),
     }
+}
+
+/// A required file of `source`.
+fn required_file<'p>(
+    value: &'p Option<PathBuf>,
+    key: &str,
+    source: &str,
+    what: &str,
+) -> Result<&'p Path> {
+    value.as_deref().ok_or_else(|| {
+        Error::config(
+            key,
+            format!(
+                "is required with source = \"{source}\" ({what}; relative paths start at the \
+                 config file's folder)"
+            ),
+        )
+    })
 }
 
 /// Checks that `name` is one safe path component (it names an output folder): letters, digits,

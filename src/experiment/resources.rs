@@ -1,7 +1,7 @@
 //! The memory a run needs, estimated from its resolved configuration before any work, against
 //! the memory this machine has available.
 //!
-//! The estimate, with `p` parameters, `n` samples, `k` outputs (`N = n·k` equations),
+//! The estimate, with `p` parameters, `n` samples of `k` targets each (`N = n k` equations),
 //! `S = Σ_l m_l` hidden units, `e` bytes per backend float and 8 bytes per host `f64`:
 //! - host vectors of length `p`: the Lanczos basis of a Hessian-norm estimate (at most 30
 //!   vectors), and the card's search and the training state (`w₀`, the current point,
@@ -9,10 +9,10 @@
 //! - backend tensors of the model, its gradients and second-order autodiff graph: `8 · e p`;
 //! - activations and back-propagated signals for a kernel block of `b = min(n, 1024)` samples
 //!   and for the forward/backward passes over all `n` (`k` signal rows per sample): `6 e (b + n) S k`;
-//! - the kernel, its eigenvectors and the dense eigensolver's workspace: `4 · 8 N²`;
+//! - the `N × N` kernel, its eigenvectors and the dense eigensolver's workspace: `4 · 8 N²`;
 //! - the data set, `d` the input dimension: its host inputs and targets and what generating
-//!   them allocates, [`crate::data::host_bytes`] `= 8 (n d + n) + 8 (33 d + 32)`, plus their
-//!   backend copy `e (n d + N)`.
+//!   them allocates, [`crate::data::host_bytes`] `= 8 (n d + n k) + 8 (33 d + 32)`, plus their
+//!   backend copy `e (n d + n k)`.
 //!
 //! The sums are taken in `u128`, so no size wraps around; an estimate beyond `u64` is refused.
 //!
@@ -49,8 +49,9 @@ pub struct ResourceEstimate {
     pub data_bytes: u64,
 }
 
-/// The memory `model` on `n` samples of dimension `model.input_dim` needs, with
-/// `element_bytes` per backend float; an error naming the size when it overflows `u64`.
+/// The memory `model` on `n` samples of dimension `model.input_dim` with `k = model.outputs`
+/// targets each needs, with `element_bytes` per backend float; an error naming the size when it
+/// overflows `u64`.
 pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<ResourceEstimate> {
     let overflow = || {
         Error::config(
@@ -64,14 +65,16 @@ pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<Res
     };
     let p = model.checked_parameter_count().ok_or_else(overflow)? as u128;
     let (n128, d, e) = (n as u128, model.input_dim as u128, element_bytes as u128);
+    let k = model.outputs as u128;
+    let equations = n128 * k;
     let units: u128 = model.widths.iter().map(|&m| m as u128).sum();
     let block = n128.min(1024);
-    // With k outputs the kernel is N × N, N = n·k, and the signals have k rows per sample.
-    let k = model.outputs as u128;
-    let big = n128 * k;
-    let data = data::host_bytes(n, model.input_dim) + e * (n128 * d + big);
-    let bytes =
-        46 * 8 * p + 8 * e * p + 6 * e * (block + n128) * units * k + 4 * 8 * big * big + data;
+    let data = data::host_bytes(n, model.input_dim, model.outputs) + e * (n128 * d + n128 * k);
+    let bytes = 46 * 8 * p
+        + 8 * e * p
+        + 6 * e * (block + n128) * units * k
+        + 4 * 8 * equations * equations
+        + data;
     Ok(ResourceEstimate {
         parameters: p as usize,
         bytes: u64::try_from(bytes).map_err(|_| overflow())?,
@@ -79,12 +82,12 @@ pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<Res
     })
 }
 
-/// Refuses a data set of `n` samples of dimension `d` whose host part,
-/// [`crate::data::host_bytes`]`(n, d)`, exceeds the memory available (or, where that is unknown,
+/// Refuses a data set of `n` samples of dimension `d` with `k = outputs` targets each whose
+/// host part, [`crate::data::host_bytes`]`(n, d, k)`, exceeds the memory available (or, where that is unknown,
 /// the address space, `isize::MAX` bytes). Call it before the data set is built; `key` names the
 /// field to change.
-pub fn check_data(key: &str, n: usize, dim: usize) -> Result<()> {
-    let bytes = data::host_bytes(n, dim);
+pub fn check_data(key: &str, n: usize, dim: usize, outputs: usize) -> Result<()> {
+    let bytes = data::host_bytes(n, dim, outputs);
     let (limit, what) = match available_bytes() {
         Some(a) => (
             a as u128,
@@ -101,9 +104,9 @@ pub fn check_data(key: &str, n: usize, dim: usize) -> Result<()> {
     Err(Error::config(
         key,
         format!(
-            "n = {n} samples of dimension d = {dim}: the data set alone needs ≈ {} of host \
-             memory (8 (n d + n) bytes of f64 inputs and targets, plus 8 (33 d + 32) for the \
-             generator), but {what}: reduce data.n or data.dim",
+            "n = {n} samples of dimension d = {dim} with k = {outputs} targets: the data set \
+             alone needs ≈ {} of host memory (8 (n d + n k) bytes of f64 inputs and targets, \
+             plus 8 (33 d + 32) for the generator), but {what}: reduce data.n or data.dim",
             human_u128(bytes)
         ),
     ))

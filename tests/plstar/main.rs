@@ -9,6 +9,7 @@ mod cli;
 mod data;
 mod experiment;
 mod figures;
+mod labels;
 mod measure;
 mod model;
 mod precision;

@@ -203,6 +203,39 @@ fn both_layouts_of_the_k3_fixture_give_the_parameter_vector_numpy_wrote() {
     }
 }
 
+/// The k = 3 fixture in both layouts: the forward pass `[n, k]` (flattened sample-major) and the
+/// `nk × nk` tangent kernel by every method equal numpy's (its own forward pass and analytic
+/// Jacobian, index `(i, a) → i·k + a`) to [`tol::IMPORTED_ORACLE`].
+#[test]
+fn both_layouts_of_the_k3_fixture_give_numpys_outputs_and_kernel() {
+    let (x, _) = npy("inputs.npy");
+    let (f_numpy, f_shape) = npy("outputs_k3.npy");
+    let (k_numpy, k_shape) = npy("kernel_k3.npy");
+    assert_eq!((f_shape, k_shape), (vec![6, 3], vec![18, 18]));
+    let config = fixture_config(3);
+    let device = Default::default();
+    let inputs: Tensor<F64, 2> = upload(&x, [6, 3], &device);
+    for file in ["torch_k3.safetensors", "flax_k3.safetensors"] {
+        let network = ImportedNetwork::read(&fixture(file)).unwrap();
+        let w = network.parameters_for(&config).unwrap();
+        let model = Mlp::<F64>::from_vector(&config, &w, &device).unwrap();
+        let f = download(model.forward(inputs.clone()));
+        let err = relative_error(&f, &f_numpy);
+        assert!(err <= tol::IMPORTED_ORACLE, "{file}: forward vs numpy {err:e}");
+        for (name, kernel) in [
+            ("autodiff", tangent_kernel(&model, &inputs, KernelMethod::Autodiff)),
+            ("host", structured_on(&model, &inputs, GramPath::Host)),
+            ("device", structured_on(&model, &inputs, GramPath::Device)),
+        ] {
+            let err = relative_error(&kernel.values, &k_numpy);
+            assert!(
+                err <= tol::IMPORTED_ORACLE,
+                "{file}: K by {name} vs numpy's J Jᵀ: relative error {err:e}"
+            );
+        }
+    }
+}
+
 #[test]
 fn layers_are_ordered_by_their_number_and_flax_kernels_are_transposed() {
     // Sequential indices 0, 9, 10: as text "10" < "9". d = 2, widths [3, 2], k = 1.
