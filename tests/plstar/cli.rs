@@ -1136,3 +1136,60 @@ fn no_linearized_skips_the_linearized_model_and_a_log_names_each_card_stage() {
             .unwrap();
     assert_eq!(run["config"]["train"]["linearized"], false);
 }
+
+/// Issue 19 (a fresh clone), item 1: `ntk --export DIR` replaced the `kernel.npy` of a user's
+/// folder that also held `notes.txt`, without `--overwrite`. Such a folder is now refused and
+/// left untouched; with `--overwrite` the bundle is written there and `notes.txt` is kept, also
+/// when an earlier bundle is replaced.
+#[test]
+fn ntk_export_into_a_folder_holding_files_needs_overwrite_and_keeps_files_plstar_did_not_write() {
+    let dir = scratch("ntk-export-existing");
+    let config = dir.join("run.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    let mine = dir.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "my notes").unwrap();
+    std::fs::write(mine.join("kernel.npy"), "my old kernel").unwrap();
+    let out = dir.join("out");
+    let ntk = |extra: &[&str]| {
+        let mut args = vec![
+            "ntk",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-hessian",
+            "--export",
+            mine.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        plstar(&args)
+    };
+    let o = ntk(&[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for needle in [
+        "already holds files",
+        "kernel.npy, notes.txt",
+        "--overwrite",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(mine.join("kernel.npy")).unwrap(),
+        "my old kernel"
+    );
+    assert!(!out.exists(), "a refused ntk writes nothing");
+
+    for _ in 0..2 {
+        let o = ntk(&["--overwrite"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (_, shape) = plstar::report::npy::read(&mine.join("kernel.npy")).unwrap();
+        assert_eq!(shape, vec![8, 8]);
+        assert!(mine.join("manifest.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(mine.join("notes.txt")).unwrap(),
+            "my notes"
+        );
+    }
+}
