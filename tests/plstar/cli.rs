@@ -1193,3 +1193,105 @@ fn ntk_export_into_a_folder_holding_files_needs_overwrite_and_keeps_files_plstar
         );
     }
 }
+
+/// A sweep of two points, width 8 with an identity and a tanh output, one seed, `steps` GD steps
+/// toward a target out of reach (`L = 0`).
+fn two_point_sweep(path: &Path, steps: usize) {
+    std::fs::write(
+        path,
+        format!(
+            "name = \"mini\"\nseeds = [0]\n[grid]\nwidths = [8]\n\
+             output_activations = [\"identity\", \"tanh\"]\n[base.model]\nwidths = [8]\n\
+             [base.data]\nsource = \"sphere\"\nn = 4\ndim = 3\n[base.train]\nsteps = {steps}\n\
+             learning_rate = 0.1\ntarget_loss = 0.0\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Issue 19 (a fresh clone), items 10–12 and 14: `--shard 50/100` of a small grid exited 0 with
+/// no rows; the progress line did not name the output activation and printed `steps -1`;
+/// `merge` and `plot` given `<out>` instead of `<out>/<name>` said only "cannot read
+/// shard0/sweep.json"; shards of different sweeps were refused without saying what differs;
+/// `sweep --help` called every sweep a width sweep.
+#[test]
+fn sweep_shards_name_their_runs_refuse_empty_shards_and_merge_names_what_differs() {
+    let dir = scratch("sweep-shards");
+    let (a, b) = (dir.join("a.toml"), dir.join("b.toml"));
+    two_point_sweep(&a, 30);
+    two_point_sweep(&b, 20);
+    let sweep = |config: &Path, out: &Path, shard: &str| {
+        plstar(&[
+            "sweep",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            shard,
+        ])
+    };
+
+    let empty = dir.join("empty");
+    let o = sweep(&a, &empty, "5/10");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for needle in [
+        "--shard 5/10",
+        "gets no runs",
+        "2 points",
+        "at most 2 shards",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert!(!empty.exists(), "a refused shard writes nothing");
+
+    // Stderr is not a terminal here: one plain line per finished run.
+    let (shard0, shard1) = (dir.join("shard0"), dir.join("shard1"));
+    let o0 = sweep(&a, &shard0, "0/2");
+    assert!(o0.status.success(), "{}", stderr(&o0));
+    let o1 = sweep(&b, &shard1, "1/2");
+    assert!(o1.status.success(), "{}", stderr(&o1));
+    let lines = stderr(&o0) + &stderr(&o1);
+    for needle in ["identity output", "tanh output", "target not reached"] {
+        assert!(lines.contains(needle), "{needle:?} not in {lines}");
+    }
+    assert!(!lines.contains("steps -1"), "{lines}");
+    assert!(shard0.join("mini/rows.shard-0-of-2.csv").exists());
+
+    // <out> given for <out>/<name>: the sweep folder inside is suggested, by merge and plot.
+    let merged = dir.join("merged");
+    let hint = format!("did you mean {}?", shard0.join("mini").display());
+    let o = plstar(&[
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        shard0.to_str().unwrap(),
+        shard1.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&hint), "{}", stderr(&o));
+    let o = plstar(&["plot", shard0.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&hint), "{}", stderr(&o));
+
+    // Shards of two sweep files: the field that differs is named.
+    let o = plstar(&[
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        shard0.join("mini").to_str().unwrap(),
+        shard1.join("mini").to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("base.train.steps: 30 vs 20"), "{err}");
+    assert!(!merged.exists(), "a refused merge writes nothing");
+
+    let help = String::from_utf8_lossy(&plstar(&["sweep", "--help"]).stdout).into_owned();
+    assert!(!help.contains("width sweep"), "{help}");
+    assert!(
+        help.contains("widths, depths, sample counts and activations"),
+        "{help}"
+    );
+}
