@@ -56,6 +56,9 @@ fn train_writes_metrics_csv_and_run_json_with_seed_config_backend_and_version() 
     assert_eq!(json["parameters"], 16 * 256 + 256);
     assert_eq!(json["samples"], 8);
     assert_eq!(json["status"], "step_budget");
+    // The η used is in run.json beside the config's `learning_rate` (issue 19, item 5).
+    assert_eq!(json["step_size"]["value"], 1.0, "{}", json["step_size"]);
+    assert_eq!(json["step_size"]["source"], "config");
     assert!(json["started_at"].as_str().unwrap().ends_with('Z'));
     assert!(json["config"]["model"]["widths"][0] == 256);
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
