@@ -24,6 +24,15 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A whole file is unreadable or of the wrong kind (no line to point at): a `.npy` file
+    /// that is not one, holds another dtype, or the wrong number of values.
+    #[error("{path}: {message}", path = path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// A parameter vector or tensor does not match the model's shapes.
     #[error("shape mismatch: {0}")]
     Shape(String),

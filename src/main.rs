@@ -60,11 +60,13 @@ enum Command {
     /// Each case runs in its own child process so that its peak memory (VmHWM) is its own.
     /// Writes <OUT>/bench/bench.csv and bench.json.
     Bench(cli::bench::BenchArgs),
-    /// Run a width sweep: one training run with its theorem card per (grid point, seed).
+    /// Run a sweep over a grid of widths, depths, sample counts and activations: one training
+    /// run with its theorem card per (grid point, seed).
     ///
     /// Appends one row per run to <OUT>/<NAME>/rows.csv (synced as each finishes); re-running
     /// the same command resumes, skipping finished runs. --shard I/N runs one of N parts of the
-    /// grid, balanced by estimated cost (for job arrays); `plstar merge` joins the shards.
+    /// grid (whole points, balanced by estimated cost, for job arrays) into
+    /// rows.shard-I-of-N.csv; `plstar merge` joins the shards.
     Sweep(cli::sweep::SweepArgs),
     /// Draw a sweep's figures (SVG and PNG) from its saved rows only, with captions and the
     /// measured numbers in <DIR>/figures.md.

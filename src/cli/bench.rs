@@ -29,7 +29,7 @@ pub struct BenchArgs {
     #[arg(long)]
     quick: bool,
     /// Timed repetitions per case (the best is kept).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, allow_negative_numbers = true, value_parser = super::count_value)]
     repeats: usize,
     /// Output root: writes <OUT>/bench/.
     #[arg(long, value_name = "DIR", default_value = "results")]

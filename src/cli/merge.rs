@@ -19,7 +19,8 @@ pub struct MergeArgs {
     /// merge is refused, naming the missing runs). The figures then draw an incomplete grid.
     #[arg(long)]
     allow_partial: bool,
-    /// The shard folders (each with sweep.json and rows*.csv).
+    /// The shard folders <OUT>/<NAME>/ of each `plstar sweep --shard I/N --out <OUT>` (each
+    /// with sweep.json and rows.shard-I-of-N.csv).
     #[arg(required = true, value_name = "SHARD_DIR")]
     shards: Vec<PathBuf>,
 }

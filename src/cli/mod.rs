@@ -36,7 +36,7 @@ pub struct BackendArgs {
     pub precision: Option<PrecisionFlag>,
     /// The memory a run may need, in GiB, for the check before any work [default: the memory
     /// available on this machine].
-    #[arg(long, value_name = "GIB")]
+    #[arg(long, value_name = "GIB", allow_negative_numbers = true)]
     pub memory_limit: Option<f64>,
 }
 
@@ -95,6 +95,14 @@ impl BackendArgs {
     /// The backend and precision, refused when they cannot run together (f64 on wgpu). Call it
     /// first: it needs nothing but the flags.
     pub fn checked(&self) -> Result<(BackendKind, Precision)> {
+        if let Some(gib) = self.memory_limit {
+            if !(gib.is_finite() && gib > 0.0) {
+                anyhow::bail!(
+                    "--memory-limit {gib}: must be a number of GiB > 0 (e.g. --memory-limit 16), \
+                     or left out to use the memory available on this machine"
+                );
+            }
+        }
         let (backend, precision) = self.resolve();
         if (backend, precision) == (BackendKind::Wgpu, Precision::F64) {
             // dispatch refuses this pair before it runs anything (one message, one place).
@@ -121,7 +129,7 @@ impl BackendArgs {
         };
         let limit = self
             .memory_limit
-            .map(|gib| (gib.max(0.0) * (1u64 << 30) as f64) as u64);
+            .map(|gib| (gib * (1u64 << 30) as f64) as u64);
         for s in settings {
             let estimate = resources::estimate(&s.model, s.data.len(), element_bytes)?;
             resources::check(&estimate, limit)?;
@@ -198,9 +206,132 @@ pub fn check_config_exists(path: &Path, kind: ConfigKind) -> Result<()> {
     }
 }
 
+/// What a TOML file holds, told by its top-level tables: a sweep (`[grid]`, `[base]`), the
+/// landscape of figure (f) (`[over]`, `[under]`) or a run (`[model]`, `[data]`, …); `None`
+/// when it is none of these or not TOML (the parser's own message then says what is wrong).
+fn file_kind(path: &Path) -> Option<&'static str> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+    let has = |keys: &[&str]| keys.iter().any(|k| table.contains_key(*k));
+    if has(&["grid", "base"]) {
+        Some("sweep")
+    } else if has(&["over", "under"]) {
+        Some("landscape")
+    } else if has(&["model", "data", "train", "card"]) {
+        Some("run")
+    } else {
+        None
+    }
+}
+
+/// Refuses a config file of another kind than `kind` (a sweep file given to `train`, a run
+/// config given to `sweep`), naming the command that reads it, before its fields are checked
+/// against the wrong schema.
+pub fn check_config_kind(path: &Path, kind: ConfigKind) -> Result<()> {
+    let shown = path.display();
+    match (kind, file_kind(path)) {
+        (ConfigKind::Run, Some("sweep")) => anyhow::bail!(
+            "{shown} is a sweep config (it has [grid] and [base]): run it with `plstar sweep \
+             --config {shown}`; train and ntk take a run config ([model], [data], [train]), \
+             such as configs/default.toml"
+        ),
+        (ConfigKind::Run, Some("landscape")) => anyhow::bail!(
+            "{shown} is the landscape config of figure (f) (it has [over] and [under]), which \
+             `plstar reproduce` runs; train and ntk take a run config ([model], [data], \
+             [train]), such as configs/default.toml"
+        ),
+        (ConfigKind::Sweep, Some("run")) => anyhow::bail!(
+            "{shown} is a run config (it has [model] and [data], no [grid]): run it with \
+             `plstar train --config {shown}` (or `plstar ntk`); sweep takes a sweep config \
+             ([grid], [base]), such as configs/sweep-width.toml"
+        ),
+        (ConfigKind::Sweep, Some("landscape")) => anyhow::bail!(
+            "{shown} is the landscape config of figure (f) (it has [over] and [under]), which \
+             `plstar reproduce` runs; sweep takes a sweep config ([grid], [base]), such as \
+             configs/sweep-width.toml"
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// A command-line flag that replaced a config key: what the user typed and the key it
+/// overrides, so that a refused value is blamed on the flag, not on the file.
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// The flag, e.g. `--learning-rate`.
+    pub flag: &'static str,
+    /// Its value as given (empty for a switch such as `--no-card`).
+    pub value: String,
+    /// The dotted config key it replaces, e.g. `train.learning_rate`.
+    pub key: &'static str,
+}
+
+impl Override {
+    /// `--flag value`, or `--flag` for a switch.
+    fn typed(&self) -> String {
+        if self.value.is_empty() {
+            self.flag.to_string()
+        } else {
+            format!("{} {}", self.flag, self.value)
+        }
+    }
+}
+
+/// Validates `config`, read from `path` with `overrides` applied. A refused key that a flag
+/// set is reported as the flag's value: `--learning-rate 0 (overrides train.learning_rate of
+/// FILE): must be …`; any other error as the file's, `invalid config FILE: …`, with a note
+/// when the message rests on a key a flag set (`card.enabled` from `--no-card`).
+pub fn validate_config(
+    config: &RunConfig,
+    path: &Path,
+    overrides: &[Override],
+) -> Result<Settings> {
+    config.validate().map_err(|e| {
+        let plstar::Error::Config { key, message } = &e else {
+            return anyhow::Error::new(e).context(format!("invalid config {}", path.display()));
+        };
+        let culprit = overrides.iter().find(|o| o.key == key);
+        let notes: Vec<String> = overrides
+            .iter()
+            // Dotted keys only: `name` or `seed` would match ordinary words.
+            .filter(|o| o.key != key && o.key.contains('.') && message.contains(o.key))
+            .map(|o| format!("{} comes from {}", o.key, o.typed()))
+            .collect();
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        match culprit {
+            Some(o) => anyhow::anyhow!(
+                "{} (overrides {key} of {}): {message}{notes}",
+                o.typed(),
+                path.display()
+            ),
+            None => anyhow::anyhow!("invalid config {}: {e}{notes}", path.display()),
+        }
+    })
+}
+
+/// Parses a seed flag (`--seed`): a whole number from 0 to 2⁶⁴ − 1. Clap names the flag and
+/// the value before this message (`invalid value '-1' for '--seed <SEED>': …`).
+pub fn seed_value(text: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
+}
+
+/// Parses a count flag (`--steps`, `--repeats`): a whole number from 0 to `usize::MAX`.
+pub fn count_value(text: &str) -> std::result::Result<usize, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("must be a whole number from 0 to {}", usize::MAX))
+}
+
 /// Reads a run config and applies the `--name` and `--seed` overrides.
 pub fn load_config(path: &Path, name: Option<String>, seed: Option<u64>) -> Result<RunConfig> {
     check_config_exists(path, ConfigKind::Run)?;
+    check_config_kind(path, ConfigKind::Run)?;
     let mut config = RunConfig::from_file(path)?;
     if let Some(name) = name {
         config.name = Some(name);

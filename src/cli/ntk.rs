@@ -1,6 +1,6 @@
 //! `plstar ntk`: the tangent kernel and the theorem's local quantities at one point.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -10,7 +10,7 @@ use plstar::experiment::ntk::{InfiniteWidth, NtkJob, NtkOptions, NtkReport};
 use plstar::measure::kernel::KernelMethod;
 use plstar::model::backend::dispatch;
 
-use super::{backend_words, load_config, BackendArgs};
+use super::{backend_words, load_config, BackendArgs, Override};
 
 #[derive(Args, Debug)]
 pub struct NtkArgs {
@@ -27,10 +27,11 @@ pub struct NtkArgs {
     #[arg(long)]
     name: Option<String>,
     /// Seed of the initial weights (overrides `seed`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::seed_value)]
     seed: Option<u64>,
-    /// Evaluate at this parameter vector (a .npy file of p float64, e.g. a train run's
-    /// parameters.npy) instead of the seeded initialization.
+    /// Evaluate at this parameter vector (a .npy file of p values, e.g. a train run's
+    /// parameters.npy) instead of the seeded initialization. float32 or float64, shape [p],
+    /// [1, p] or [p, 1]; converted to f64 exactly (one line says what was converted).
     #[arg(long, value_name = "FILE.npy")]
     params: Option<PathBuf>,
     /// Evaluate at the weights of a network trained elsewhere: a PyTorch state_dict or Flax
@@ -47,10 +48,13 @@ pub struct NtkArgs {
     no_hessian: bool,
     /// Write the numpy bundle (kernel.npy, inputs.npy, targets.npy, outputs.npy, parameters.npy,
     /// layer{l}_weight.npy, layer{l}_bias.npy, kernel_infinite.npy with --infinite,
-    /// manifest.json) to DIR [default: <OUT>/<NAME>/ntk/bundle].
+    /// manifest.json) to DIR [default: <OUT>/<NAME>/ntk/bundle]. A DIR that holds files is
+    /// refused without --overwrite.
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     export: Option<Option<PathBuf>>,
-    /// Replace an existing <OUT>/<NAME>/ntk/ (else it is refused).
+    /// Replace an existing <OUT>/<NAME>/ntk/ (else it is refused), and write the bundle into
+    /// a --export DIR that holds files: the files of an earlier bundle there (those its
+    /// manifest.json lists) are replaced, other files are kept.
     #[arg(long)]
     overwrite: bool,
     /// Also search balls around the point for the theorem's certificate (the config's [card]
@@ -74,10 +78,16 @@ pub enum MethodFlag {
 pub fn run(args: NtkArgs) -> Result<ExitCode> {
     // The flags, the config, the parameter file, this machine, then the disk.
     let (backend, precision) = args.backend.checked()?;
-    let config = load_config(&args.config, args.name, args.seed)?;
-    let settings = config
-        .validate()
-        .with_context(|| format!("invalid config {}", args.config.display()))?;
+    let config = load_config(&args.config, args.name.clone(), args.seed)?;
+    let mut overrides = vec![];
+    if let Some(name) = &args.name {
+        overrides.push(Override {
+            flag: "--name",
+            value: name.clone(),
+            key: "name",
+        });
+    }
+    let settings = super::validate_config(&config, &args.config, &overrides)?;
     let parameters = match (&args.params, &args.weights) {
         (_, Some(weights)) => Some(super::imported_parameters(
             weights,
@@ -86,14 +96,9 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         )?),
         (Some(path), None) => {
             let p = settings.model.parameter_count();
-            // Any float dtype and any shape with p elements, converted exactly (said so).
-            let (w, note) = plstar::report::npy::read_vector(path, p).with_context(|| {
-                format!(
-                    "the model of {} has p = {p} parameters; pass the parameters.npy of a run \
-                     with the same model and data dimension",
-                    args.config.display()
-                )
-            })?;
+            // float32 or float64, shape [p], [1, p] or [p, 1], converted exactly (said so); each
+            // refusal is one message with its fix.
+            let (w, note) = plstar::report::npy::read_vector(path, p)?;
             if let Some(note) = &note {
                 eprintln!("{}: {note}", path.display());
             }
@@ -112,21 +117,30 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
     args.backend.check_device()?;
     args.backend.check_memory(&[&settings])?;
     let dir = args.out.join(&settings.name).join("ntk");
-    if dir.exists() {
-        if !args.overwrite {
-            anyhow::bail!(
-                "{} already holds an ntk report: pass --overwrite to replace it, or --name NAME \
-                 (or --out DIR) to keep both",
-                dir.display()
-            );
-        }
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot replace {}", dir.display()))?;
+    if dir.exists() && !args.overwrite {
+        anyhow::bail!(
+            "{} already holds an ntk report: pass --overwrite to replace it, or --name NAME (or \
+             --out DIR) to keep both",
+            dir.display()
+        );
     }
     let export = args
         .export
         .clone()
         .map(|d| d.unwrap_or_else(|| dir.join("bundle")));
+    // Checked before anything is removed: a refusal leaves every folder as it was.
+    let earlier_bundle = match &export {
+        Some(e) if !e.starts_with(&dir) => claim_export_folder(e, args.overwrite)?,
+        _ => vec![],
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot replace {}", dir.display()))?;
+    }
+    for path in earlier_bundle {
+        std::fs::remove_file(&path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+    }
     let options = NtkOptions {
         method: match args.method {
             MethodFlag::Structured => KernelMethod::Structured,
@@ -167,6 +181,74 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         eprintln!("error: the PL ratio is below λ_min(K): this contradicts ‖∇L‖² = rᵀKr and signals a numerical problem (try --precision f64)");
         ExitCode::FAILURE
     })
+}
+
+/// Refuses a `--export` folder of the user's that holds anything, unless `overwrite`: an
+/// earlier bundle's files would be replaced, and a user's own `kernel.npy` with them. With
+/// `overwrite`, returns the files of an earlier bundle there, those its `manifest.json` (format
+/// `plstar-ntk-bundle/…`) lists, for the caller to remove; every other file is kept, since
+/// plstar did not write it.
+fn claim_export_folder(dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>> {
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "--export {}: is a file, not a folder: give a folder for the bundle (it is created \
+             when absent)",
+            dir.display()
+        );
+    }
+    let mut held: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => return Ok(vec![]),
+    };
+    if held.is_empty() {
+        return Ok(vec![]);
+    }
+    held.sort();
+    if !overwrite {
+        anyhow::bail!(
+            "--export {} already holds files ({}{}): pass --overwrite to write the bundle there \
+             (an earlier bundle's files are replaced, other files are kept; a file of yours \
+             named like a bundle file, e.g. kernel.npy, is replaced), or --export an empty or \
+             new folder",
+            dir.display(),
+            held.iter().take(4).cloned().collect::<Vec<_>>().join(", "),
+            if held.len() > 4 { ", …" } else { "" }
+        );
+    }
+    Ok(earlier_bundle_files(dir))
+}
+
+/// The files that an earlier bundle's `manifest.json` in `dir` lists, and the manifest itself;
+/// none when `dir` holds no plstar manifest.
+fn earlier_bundle_files(dir: &Path) -> Vec<PathBuf> {
+    let manifest = dir.join("manifest.json");
+    let Some(json) = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    else {
+        return vec![];
+    };
+    let ours = json["format"]
+        .as_str()
+        .is_some_and(|f| f.starts_with("plstar-ntk-bundle/"));
+    if !ours {
+        return vec![];
+    }
+    let mut files: Vec<PathBuf> = json["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        // Plain names only: a manifest never sends a removal outside the folder.
+        .filter(|f| !f.is_empty() && Path::new(f).file_name() == Some(std::ffi::OsStr::new(f)))
+        .map(|f| dir.join(f))
+        .filter(|p| p.is_file())
+        .collect();
+    files.push(manifest);
+    files
 }
 
 fn print_ntk(r: &NtkReport) {

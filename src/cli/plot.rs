@@ -10,13 +10,17 @@ use plstar::report::markdown::figures_markdown;
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// A sweep's output folder (with sweep.json and rows.csv).
+    /// A sweep's output folder <OUT>/<NAME>/ (with sweep.json and rows.csv), as `plstar sweep
+    /// --out <OUT>` or `plstar merge --out <OUT>` wrote it.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
 }
 
 /// Runs `plstar plot`.
 pub fn run(args: PlotArgs) -> Result<ExitCode> {
+    // A folder without sweep.json (the <OUT> above <OUT>/<NAME>/) is named, with the sweep
+    // folder inside it when there is one.
+    plstar::experiment::merge::check_sweep_folder(&args.dir)?;
     let figures = plstar::experiment::sweep::plot(&args.dir)?;
     let md = figures_markdown(&figures);
     plstar::report::files::write_atomic(&args.dir.join("figures.md"), md.as_bytes())?;

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use plstar::experiment::config::Settings;
 use plstar::experiment::sweep::{Shard, SweepConfig};
 use plstar::model::backend::dispatch;
+use plstar::report::rows::SweepRow;
 
 use super::{progress_bar, BackendArgs};
 
@@ -25,7 +26,7 @@ pub struct SweepArgs {
     /// Run only shard I of N, e.g. --shard 0/4: the grid points are dealt to the N shards by
     /// estimated cost, longest first into the least-loaded shard (deterministic: every shard
     /// computes the same split), so the shards take about the same time.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
     shard: Option<String>,
     /// No progress bar.
     #[arg(long, short)]
@@ -56,8 +57,16 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         None => Shard { index: 0, count: 1 },
     };
     super::check_config_exists(&args.config, super::ConfigKind::Sweep)?;
-    let sweep = SweepConfig::from_file(&args.config)
-        .with_context(|| format!("invalid sweep {}", args.config.display()))?;
+    super::check_config_kind(&args.config, super::ConfigKind::Sweep)?;
+    let sweep = SweepConfig::from_file(&args.config).map_err(|e| {
+        // A parse error already starts with the file's path; a field's error does not.
+        let shown = args.config.display().to_string();
+        match &e {
+            plstar::Error::Config { key, .. } if *key == shown => anyhow::Error::new(e),
+            _ => anyhow::Error::new(e).context(format!("invalid sweep {shown}")),
+        }
+    })?;
+    check_shard_has_runs(&sweep, shard)?;
     args.backend.check_device()?;
     args.backend
         .check_memory(&sweep_settings(&sweep)?.iter().collect::<Vec<_>>())?;
@@ -77,16 +86,13 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             finished += 1;
             if plain {
                 eprintln!(
-                    "plstar sweep {}: run {finished}/{planned} done in {seconds:.1} s (m = {}, L = {}, \
-                     n = {}, seed {}: λ₀ = {:.2e}, steps {})",
-                    sweep.name, r.width, r.depth, r.n, r.seed, r.lambda0, r.steps_to_target
+                    "plstar sweep {}: run {finished}/{planned} done in {seconds:.1} s ({})",
+                    sweep.name,
+                    run_words(r)
                 );
             }
             bar.inc(1);
-            bar.set_message(format!(
-                "m = {} L = {} n = {} seed {}: λ₀ = {:.2e}, steps {}",
-                r.width, r.depth, r.n, r.seed, r.lambda0, r.steps_to_target
-            ));
+            bar.set_message(run_words(r));
         }
     };
     let job = SweepJob {
@@ -104,6 +110,46 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         dir.join(shard.rows_file()).display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// One finished run in words, for the progress line: its point (with both activations, so
+/// that the identity- and tanh-output runs of one width tell apart), seed, `λ₀` and when it
+/// reached the target: `m = 64, L = 1, n = 8, tanh hidden, identity output, seed 0: λ₀ =
+/// 9.48e-2, target reached at step 312` (or `target not reached`; the rows' −1).
+pub fn run_words(r: &SweepRow) -> String {
+    let reached = if r.steps_to_target >= 0 {
+        format!("target reached at step {}", r.steps_to_target)
+    } else {
+        "target not reached".to_string()
+    };
+    format!(
+        "m = {}, L = {}, n = {}, {} hidden, {} output, seed {}: λ₀ = {:.2e}, {reached}",
+        r.width, r.depth, r.n, r.activation, r.output_activation, r.seed, r.lambda0
+    )
+}
+
+/// Refuses a shard that the split gives no grid point (more shards than points), naming the
+/// grid's size and the shard counts that give every shard work: such a shard would finish at
+/// once with no rows.
+fn check_shard_has_runs(sweep: &SweepConfig, shard: Shard) -> Result<()> {
+    if !shard.points(sweep).is_empty() {
+        return Ok(());
+    }
+    let points = sweep.points().len();
+    let runs = points * sweep.seeds.len();
+    anyhow::bail!(
+        "--shard {}/{}: this shard gets no runs. The grid of sweep `{}` has {points} point{} \
+         ({runs} run{} with {} seed{}), and shards are dealt whole points, so use at most \
+         {points} shard{} (--shard I/N with N ≤ {points}, 0 ≤ I < N)",
+        shard.index,
+        shard.count,
+        sweep.name,
+        if points == 1 { "" } else { "s" },
+        if runs == 1 { "" } else { "s" },
+        sweep.seeds.len(),
+        if sweep.seeds.len() == 1 { "" } else { "s" },
+        if points == 1 { "" } else { "s" },
+    )
 }
 
 /// The validated settings of every grid point of `sweep` (first seed), for the memory check.

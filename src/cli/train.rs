@@ -19,7 +19,7 @@ use plstar::train::{Control, StepRecord, StopReason};
 
 use indicatif::ProgressDrawTarget;
 
-use super::{backend_words, load_config, progress_bar, spinner, BackendArgs};
+use super::{backend_words, load_config, progress_bar, spinner, BackendArgs, Override};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -35,7 +35,7 @@ pub struct TrainArgs {
     #[arg(long)]
     name: Option<String>,
     /// Seed of the initial weights (overrides `seed`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::seed_value)]
     seed: Option<u64>,
     /// Start from the weights of a network trained elsewhere instead of the seeded w₀: a
     /// PyTorch state_dict or Flax params saved as safetensors (the config's [model] must be
@@ -44,13 +44,13 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE.safetensors")]
     weights: Option<PathBuf>,
     /// Step budget (overrides `train.steps`).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::count_value)]
     steps: Option<usize>,
     /// Step size η, or `auto` for the theorem's η* (overrides `train.learning_rate`).
-    #[arg(long, value_name = "ETA|auto")]
+    #[arg(long, value_name = "ETA|auto", allow_negative_numbers = true)]
     learning_rate: Option<plstar::experiment::config::LearningRate>,
     /// Stop once L(w_t) ≤ this (overrides `train.target_loss`).
-    #[arg(long, value_name = "LOSS")]
+    #[arg(long, value_name = "LOSS", allow_negative_numbers = true)]
     target_loss: Option<f64>,
     /// Skip the theorem card (sets `card.enabled = false`): at large n its dense
     /// eigendecomposition of K(w₀) alone takes minutes (about 9 min at n = 20 000 here).
@@ -246,27 +246,44 @@ fn claim_run_folder(dir: &std::path::Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
-/// The config with the command line's overrides, validated.
+/// The config with the command line's overrides, validated; a refused value that a flag gave
+/// is blamed on the flag ([`super::validate_config`]).
 fn settings(args: &TrainArgs) -> Result<Settings> {
+    use plstar::experiment::config::LearningRate;
     let mut config = load_config(&args.config, args.name.clone(), args.seed)?;
+    let mut overrides = vec![];
+    let mut flag = |flag, value: String, key| overrides.push(Override { flag, value, key });
+    if let Some(name) = &args.name {
+        flag("--name", name.clone(), "name");
+    }
+    if let Some(seed) = args.seed {
+        flag("--seed", seed.to_string(), "seed");
+    }
     if let Some(steps) = args.steps {
         config.train.steps = steps;
+        flag("--steps", steps.to_string(), "train.steps");
     }
     if let Some(eta) = args.learning_rate {
         config.train.learning_rate = eta;
+        let text = match eta {
+            LearningRate::Value(v) => v.to_string(),
+            LearningRate::Auto => "auto".into(),
+        };
+        flag("--learning-rate", text, "train.learning_rate");
     }
     if let Some(t) = args.target_loss {
         config.train.target_loss = t;
+        flag("--target-loss", t.to_string(), "train.target_loss");
     }
     if args.no_card {
         config.card.enabled = false;
+        flag("--no-card", String::new(), "card.enabled");
     }
     if args.no_linearized {
         config.train.linearized = false;
+        flag("--no-linearized", String::new(), "train.linearized");
     }
-    config
-        .validate()
-        .with_context(|| format!("invalid config {}", args.config.display()))
+    super::validate_config(&config, &args.config, &overrides)
 }
 
 /// A flag that the first Ctrl-C sets (the run then stops after its step and keeps its

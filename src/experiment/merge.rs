@@ -163,6 +163,7 @@ fn read_shards(shards: &[PathBuf]) -> Result<(SweepRecord, Vec<SweepRow>)> {
     let mut record: Option<SweepRecord> = None;
     let mut rows = vec![];
     for dir in shards {
+        check_sweep_folder(dir)?;
         let path = dir.join("sweep.json");
         let text =
             std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
@@ -173,11 +174,16 @@ fn read_shards(shards: &[PathBuf]) -> Result<(SweepRecord, Vec<SweepRow>)> {
                 if !first.sweep.same_rows(&r.sweep)
                     || first.backend.precision != r.backend.precision =>
             {
+                let differences = record_differences(first, &r);
                 return Err(Error::config(
                     "merge",
                     format!(
-                        "{} was made by a different sweep (config or precision) than {}: refusing to merge",
+                        "{} was made by a different sweep than {}: {} ({} first); refusing to \
+                         merge. Merge the shards of one sweep file, each run with the same \
+                         --precision",
                         dir.display(),
+                        shards[0].display(),
+                        differences.join("; "),
                         shards[0].display()
                     ),
                 ));
@@ -189,6 +195,127 @@ fn read_shards(shards: &[PathBuf]) -> Result<(SweepRecord, Vec<SweepRow>)> {
     }
     let record = record.ok_or_else(|| Error::config("merge", "give at least one shard folder"))?;
     Ok((record, rows))
+}
+
+/// Refuses a folder that is not a sweep's output folder `<out>/<name>/` (it has no
+/// `sweep.json`), suggesting the sweep folder inside it when the user gave `<out>/`: `did you
+/// mean shard0/mini?` for exactly one, the list for several. `plstar merge` and `plstar plot`
+/// take `<out>/<name>/`, what `plstar sweep --out <out>` wrote.
+pub fn check_sweep_folder(dir: &Path) -> Result<()> {
+    if dir.join("sweep.json").is_file() {
+        return Ok(());
+    }
+    let bad = |message: String| Error::File {
+        path: dir.to_path_buf(),
+        message,
+    };
+    if !dir.is_dir() {
+        return Err(bad(format!(
+            "{}: give the folder <out>/<name>/ that `plstar sweep --out <out>` wrote (it holds \
+             sweep.json and rows.csv)",
+            if dir.exists() {
+                "not a folder"
+            } else {
+                "no such folder"
+            }
+        )));
+    }
+    let mut inside: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("sweep.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    inside.sort();
+    let hint = match inside.as_slice() {
+        [] => "give the folder <out>/<name>/ that `plstar sweep --out <out>` wrote (it holds \
+               sweep.json and rows.csv)"
+            .to_string(),
+        [one] => format!(
+            "did you mean {}? (`plstar sweep --out {}` writes the sweep into {}/<name>/)",
+            one.display(),
+            dir.display(),
+            dir.display()
+        ),
+        several => format!(
+            "it holds the sweeps {}: give one of them (`plstar sweep --out {}` writes each \
+             sweep into {}/<name>/)",
+            several
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            dir.display(),
+            dir.display()
+        ),
+    };
+    Err(bad(format!(
+        "holds no sweep.json, so it is not a sweep's folder: {hint}"
+    )))
+}
+
+/// The fields where two shards' `sweep.json` differ, in the sweep file's dotted keys, first
+/// value then second: `base.train.steps: 300 vs 200`, `precision: f64 vs f32`. The figures'
+/// `panels` are left out (they do not change the rows). At most eight, then how many more.
+fn record_differences(first: &SweepRecord, other: &SweepRecord) -> Vec<String> {
+    const SHOWN: usize = 8;
+    let value = |r: &SweepRecord| {
+        let mut v = serde_json::to_value(&r.sweep).unwrap_or_default();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("panels");
+        }
+        v
+    };
+    let mut out = vec![];
+    value_differences("", &value(first), &value(other), &mut out);
+    if first.backend.precision != other.backend.precision {
+        out.push(format!(
+            "precision: {} vs {}",
+            first.backend.precision, other.backend.precision
+        ));
+    }
+    if out.is_empty() {
+        out.push("their sweep.json differ".into());
+    }
+    let more = out.len().saturating_sub(SHOWN);
+    out.truncate(SHOWN);
+    if more > 0 {
+        out.push(format!("and {more} more fields"));
+    }
+    out
+}
+
+/// Appends `key: a vs b` for every leaf where `a` and `b` differ (objects are compared key by
+/// key, anything else as a whole).
+fn value_differences(
+    key: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let path = if key.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{key}.{k}")
+                };
+                let (va, vb) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                value_differences(&path, va, vb, out);
+            }
+        }
+        _ if a != b => out.push(format!("{key}: {a} vs {b}")),
+        _ => {}
+    }
 }
 
 /// Every shard's timing lines under one header.

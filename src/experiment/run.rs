@@ -9,8 +9,8 @@
 //! - `loss_vs_bound.{svg,png}`, `distance_vs_radius.{svg,png}` — drawn from the saved records;
 //! - `parameters.npy` — the final parameter vector `w` (numpy f64, `[p]`), for `plstar ntk --params`;
 //! - `run.json` — the resolved config, seeds, backend, precision, device, plstar version, git
-//!   revision, timestamps, sizes and how the run ended (written at the start with
-//!   `"status": "running"`, rewritten at the end).
+//!   revision, timestamps, sizes, the step size used and how the run ended (written at the
+//!   start with `"status": "running"`, rewritten once η is chosen and at the end).
 
 use std::path::{Path, PathBuf};
 
@@ -64,7 +64,12 @@ pub struct RunRecord {
     /// `p`.
     pub parameters: usize,
     /// The configuration as resolved (defaults and command-line overrides applied).
+    /// `train.learning_rate` stays as given, a number or `"auto"`: the η used is
+    /// [`RunRecord::step_size`].
     pub config: RunConfig,
+    /// The step size used and its source (`config`, `--learning-rate`, the certified `η*`, …),
+    /// once chosen: after the theorem card, before the first step (`null` until then).
+    pub step_size: Option<StepSize>,
     /// When the run started (UTC).
     pub started_at: String,
     /// When the run ended (UTC), once it has.
@@ -184,6 +189,8 @@ impl BackendJob for TrainRun<'_> {
             step_size.source = "--learning-rate".into();
         }
         (self.on_card)(card.as_ref(), &step_size);
+        record.step_size = Some(step_size.clone());
+        write_json(&run_json, &record)?;
         let mut train_settings = s.train.clone();
         train_settings.learning_rate = step_size.value;
         let theorem = card.as_ref().and_then(theorem_reference);
@@ -277,6 +284,7 @@ impl RunRecord {
             input_dim: s.data.dim,
             parameters: s.model.parameter_count(),
             config: s.config.clone(),
+            step_size: None,
             started_at: utc_now(),
             finished_at: None,
             stop: None,

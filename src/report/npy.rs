@@ -159,9 +159,8 @@ pub fn read(path: &Path) -> Result<(Vec<f64>, Vec<usize>)> {
 pub fn read_vector(path: &Path, len: usize) -> Result<(Vec<f64>, Option<String>)> {
     let a = read_array(path)?;
     if a.values.len() != len {
-        return Err(Error::Data {
+        return Err(Error::File {
             path: path.to_path_buf(),
-            line: 0,
             message: format!(
                 "holds an array of shape {:?} ({} values), but the model has p = {len} \
                  parameters; pass the parameters.npy of a run with the same model and data \
@@ -195,14 +194,17 @@ fn header_string<'h>(header: &'h str, key: &str) -> Option<&'h str> {
 
 /// Reads an `.npy` file of a float32 or float64 array into f64, in C order (see [`NpyArray`]).
 pub fn read_array(path: &Path) -> Result<NpyArray> {
-    let bad = |message: String| Error::Data {
+    let bad = |message: String| Error::File {
         path: path.to_path_buf(),
-        line: 0,
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read the file: {e}")))?;
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err(bad("not a .npy file (no \\x93NUMPY magic)".into()));
+        return Err(bad(
+            "not a .npy file (it does not start with numpy's \\x93NUMPY header): pass a file \
+             numpy.save wrote, e.g. np.save('w.npy', w) or a run's parameters.npy"
+                .into(),
+        ));
     }
     let (header_len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),

@@ -390,3 +390,201 @@ fn run_json_of_a_csv_run_records_the_resolved_normalize_and_target_column() {
         assert_eq!(data["n"], 3, "{file}: {data}");
     }
 }
+
+/// Issue 19 (a fresh clone), item 7: a refused value that a flag gave was blamed on the config
+/// file (`invalid config FILE: train.learning_rate: … got 0` while the file says 1.0). The
+/// message now names the flag, its value and the key it overrides, and not the file as the
+/// culprit. `--target-loss -1` (item 8) reaches the same check instead of clap's "unexpected
+/// argument".
+#[test]
+fn a_refused_flag_value_is_named_as_the_flags_not_the_files() {
+    let dir = crate::scratch("bad", "flag-blame");
+    let file = run_file(&dir, "source = \"sphere\"\nn = 4\ndim = 3", 5);
+    let out = dir.join("out");
+    for (flag, value, needle) in [
+        (
+            "--learning-rate",
+            "0",
+            "--learning-rate 0 (overrides train.learning_rate of ",
+        ),
+        ("--name", "a/b", "--name a/b (overrides name of "),
+        (
+            "--target-loss",
+            "-1",
+            "--target-loss -1 (overrides train.target_loss of ",
+        ),
+    ] {
+        let o = plstar(&[
+            "train",
+            "--config",
+            &file,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            flag,
+            value,
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(err.contains(needle) && err.contains(&file), "{flag}: {err}");
+        assert!(!err.contains("invalid config"), "{flag}: {err}");
+    }
+    // A message that rests on a key another flag set says so.
+    let o = plstar(&[
+        "train",
+        "--config",
+        &file,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--steps",
+        "0",
+        "--no-card",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--steps 0 (overrides train.steps of "),
+        "{err}"
+    );
+    assert!(err.contains("card.enabled comes from --no-card"), "{err}");
+    assert!(!out.exists(), "a refused run writes nothing");
+}
+
+/// Issue 19 (a fresh clone), item 8: `--seed -1`, `--steps -1` and `--memory-limit -3` gave
+/// clap's "unexpected argument '-1' found". Each now names the flag and the valid range.
+#[test]
+fn negative_numbers_to_numeric_flags_name_the_flag_and_the_range() {
+    let dir = crate::scratch("bad", "negative-flags");
+    let file = run_file(&dir, "source = \"sphere\"\nn = 4\ndim = 3", 5);
+    let out = dir.join("out");
+    let train = |flag: &str, value: &str| {
+        plstar(&[
+            "train",
+            "--config",
+            &file,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            flag,
+            value,
+        ])
+    };
+    for (flag, needle) in [
+        (
+            "--seed",
+            "a seed is a whole number from 0 to 18446744073709551615",
+        ),
+        ("--steps", "must be a whole number from 0 to"),
+    ] {
+        let o = train(flag, "-1");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {err}");
+        assert!(
+            err.contains(&format!("'{flag}")) && err.contains(needle),
+            "{flag}: {err}"
+        );
+        assert!(!err.contains("unexpected argument"), "{flag}: {err}");
+    }
+    let o = train("--memory-limit", "-3");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--memory-limit -3: must be a number of GiB > 0"),
+        "{err}"
+    );
+    assert!(!out.exists(), "a refused run writes nothing");
+}
+
+/// Issue 19 (a fresh clone), item 9: a `--params` file that is not `.npy`, or holds int64, got
+/// the "p = … pass the parameters.npy" hint twice, a fake `:0` location and the p-mismatch
+/// prefix. Each case is now one message; only a wrong element count speaks of `p`.
+#[test]
+fn a_parameter_file_of_the_wrong_kind_gets_one_message_naming_what_is_wrong() {
+    let dir = crate::scratch("bad", "params-kind");
+    let file = run_file(&dir, "source = \"sphere\"\nn = 4\ndim = 3", 5);
+    let text = dir.join("w.txt");
+    std::fs::write(&text, "0.1 0.2 0.3\n").unwrap();
+    // p = 3·16 + 16 = 64: the same bytes declared int64.
+    let int64 = dir.join("w-int64.npy");
+    let mut bytes = plstar::report::npy::encode(&[0.0; 64], &[64]);
+    let at = bytes.windows(3).position(|w| w == b"<f8").unwrap();
+    bytes[at..at + 3].copy_from_slice(b"<i8");
+    std::fs::write(&int64, bytes).unwrap();
+    let short = dir.join("w-short.npy");
+    plstar::report::npy::write(&short, &[0.1; 3], &[3]).unwrap();
+    let out = dir.join("out");
+    for (path, needles, about_p) in [
+        (&text, &["w.txt: not a .npy file", "np.save"][..], false),
+        (
+            &int64,
+            &[
+                "w-int64.npy: dtype \"<i8\" is not supported",
+                "float32 and float64",
+            ][..],
+            false,
+        ),
+        (&short, &["shape [3]", "p = 64"][..], true),
+    ] {
+        let o = plstar(&[
+            "ntk",
+            "--config",
+            &file,
+            "--params",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{needle:?} not in {err}");
+        }
+        assert!(!err.contains(":0:"), "{err}");
+        assert!(err.matches("pass the parameters.npy").count() <= 1, "{err}");
+        assert_eq!(err.contains("p = 64"), about_p, "{err}");
+        assert_eq!(err.lines().count(), 1, "one message: {err}");
+    }
+    assert!(!out.exists(), "nothing written");
+}
+
+/// Issue 19 (a fresh clone), item 15: `train --config configs/sweep-width.toml` said "unknown
+/// field `seeds`", and `sweep` on a run config "unknown field `seed`" with the path twice. The
+/// wrong kind of file is now named with the command that reads it, and a sweep file's own
+/// parse error names its path once.
+#[test]
+fn a_sweep_file_given_to_train_and_a_run_config_given_to_sweep_name_the_right_command() {
+    let dir = crate::scratch("bad", "wrong-kind");
+    let sweep = sweep_file(&dir, "s", "[0]", "[8]");
+    let run = run_file(&dir, "source = \"sphere\"\nn = 4\ndim = 3", 5);
+    let out = dir.join("out");
+    let o = plstar(&["train", "--config", &sweep, "--out", out.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is a sweep config") && err.contains("plstar sweep --config"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown field"), "{err}");
+    let o = plstar(&["sweep", "--config", &run, "--out", out.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is a run config") && err.contains("plstar train --config"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown field"), "{err}");
+
+    let text = std::fs::read_to_string(&sweep).unwrap();
+    std::fs::write(&sweep, text.replace("seeds = [0]", "seeds = [0]\nsead = 1")).unwrap();
+    let o = plstar(&["sweep", "--config", &sweep, "--out", out.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("unknown field `sead`"), "{err}");
+    assert_eq!(
+        err.matches(sweep.as_str()).count(),
+        1,
+        "the path once: {err}"
+    );
+    assert!(!out.exists(), "a refused command writes nothing");
+}

@@ -56,6 +56,9 @@ fn train_writes_metrics_csv_and_run_json_with_seed_config_backend_and_version() 
     assert_eq!(json["parameters"], 16 * 256 + 256);
     assert_eq!(json["samples"], 8);
     assert_eq!(json["status"], "step_budget");
+    // The η used is in run.json beside the config's `learning_rate` (issue 19, item 5).
+    assert_eq!(json["step_size"]["value"], 1.0, "{}", json["step_size"]);
+    assert_eq!(json["step_size"]["source"], "config");
     assert!(json["started_at"].as_str().unwrap().ends_with('Z'));
     assert!(json["config"]["model"]["widths"][0] == 256);
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
@@ -1279,5 +1282,162 @@ fn train_weights_starts_from_the_network_trained_elsewhere() {
     assert!(
         (initial - expected).abs() <= crate::tol::IMPORTED_ORACLE * expected,
         "L(w₀) = {initial} vs numpy's {expected}"
+
+/// Issue 19 (a fresh clone), item 1: `ntk --export DIR` replaced the `kernel.npy` of a user's
+/// folder that also held `notes.txt`, without `--overwrite`. Such a folder is now refused and
+/// left untouched; with `--overwrite` the bundle is written there and `notes.txt` is kept, also
+/// when an earlier bundle is replaced.
+#[test]
+fn ntk_export_into_a_folder_holding_files_needs_overwrite_and_keeps_files_plstar_did_not_write() {
+    let dir = scratch("ntk-export-existing");
+    let config = dir.join("run.toml");
+    std::fs::write(&config, SMALL).unwrap();
+    let mine = dir.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "my notes").unwrap();
+    std::fs::write(mine.join("kernel.npy"), "my old kernel").unwrap();
+    let out = dir.join("out");
+    let ntk = |extra: &[&str]| {
+        let mut args = vec![
+            "ntk",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-hessian",
+            "--export",
+            mine.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        plstar(&args)
+    };
+    let o = ntk(&[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for needle in [
+        "already holds files",
+        "kernel.npy, notes.txt",
+        "--overwrite",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(mine.join("kernel.npy")).unwrap(),
+        "my old kernel"
+    );
+    assert!(!out.exists(), "a refused ntk writes nothing");
+
+    for _ in 0..2 {
+        let o = ntk(&["--overwrite"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (_, shape) = plstar::report::npy::read(&mine.join("kernel.npy")).unwrap();
+        assert_eq!(shape, vec![8, 8]);
+        assert!(mine.join("manifest.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(mine.join("notes.txt")).unwrap(),
+            "my notes"
+        );
+    }
+}
+
+/// A sweep of two points, width 8 with an identity and a tanh output, one seed, `steps` GD steps
+/// toward a target out of reach (`L = 0`).
+fn two_point_sweep(path: &Path, steps: usize) {
+    std::fs::write(
+        path,
+        format!(
+            "name = \"mini\"\nseeds = [0]\n[grid]\nwidths = [8]\n\
+             output_activations = [\"identity\", \"tanh\"]\n[base.model]\nwidths = [8]\n\
+             [base.data]\nsource = \"sphere\"\nn = 4\ndim = 3\n[base.train]\nsteps = {steps}\n\
+             learning_rate = 0.1\ntarget_loss = 0.0\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Issue 19 (a fresh clone), items 10–12 and 14: `--shard 50/100` of a small grid exited 0 with
+/// no rows; the progress line did not name the output activation and printed `steps -1`;
+/// `merge` and `plot` given `<out>` instead of `<out>/<name>` said only "cannot read
+/// shard0/sweep.json"; shards of different sweeps were refused without saying what differs;
+/// `sweep --help` called every sweep a width sweep.
+#[test]
+fn sweep_shards_name_their_runs_refuse_empty_shards_and_merge_names_what_differs() {
+    let dir = scratch("sweep-shards");
+    let (a, b) = (dir.join("a.toml"), dir.join("b.toml"));
+    two_point_sweep(&a, 30);
+    two_point_sweep(&b, 20);
+    let sweep = |config: &Path, out: &Path, shard: &str| {
+        plstar(&[
+            "sweep",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--shard",
+            shard,
+        ])
+    };
+
+    let empty = dir.join("empty");
+    let o = sweep(&a, &empty, "5/10");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for needle in [
+        "--shard 5/10",
+        "gets no runs",
+        "2 points",
+        "at most 2 shards",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert!(!empty.exists(), "a refused shard writes nothing");
+
+    // Stderr is not a terminal here: one plain line per finished run.
+    let (shard0, shard1) = (dir.join("shard0"), dir.join("shard1"));
+    let o0 = sweep(&a, &shard0, "0/2");
+    assert!(o0.status.success(), "{}", stderr(&o0));
+    let o1 = sweep(&b, &shard1, "1/2");
+    assert!(o1.status.success(), "{}", stderr(&o1));
+    let lines = stderr(&o0) + &stderr(&o1);
+    for needle in ["identity output", "tanh output", "target not reached"] {
+        assert!(lines.contains(needle), "{needle:?} not in {lines}");
+    }
+    assert!(!lines.contains("steps -1"), "{lines}");
+    assert!(shard0.join("mini/rows.shard-0-of-2.csv").exists());
+
+    // <out> given for <out>/<name>: the sweep folder inside is suggested, by merge and plot.
+    let merged = dir.join("merged");
+    let hint = format!("did you mean {}?", shard0.join("mini").display());
+    let o = plstar(&[
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        shard0.to_str().unwrap(),
+        shard1.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&hint), "{}", stderr(&o));
+    let o = plstar(&["plot", shard0.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&hint), "{}", stderr(&o));
+
+    // Shards of two sweep files: the field that differs is named.
+    let o = plstar(&[
+        "merge",
+        "--out",
+        merged.to_str().unwrap(),
+        shard0.join("mini").to_str().unwrap(),
+        shard1.join("mini").to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("base.train.steps: 30 vs 20"), "{err}");
+    assert!(!merged.exists(), "a refused merge writes nothing");
+
+    let help = String::from_utf8_lossy(&plstar(&["sweep", "--help"]).stdout).into_owned();
+    assert!(!help.contains("width sweep"), "{help}");
+    assert!(
+        help.contains("widths, depths, sample counts and activations"),
+        "{help}"
     );
 }
