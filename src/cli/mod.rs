@@ -143,7 +143,7 @@ impl BackendArgs {
 pub fn backend_words(info: &BackendInfo) -> String {
     match info.backend {
         BackendKind::Ndarray => info.to_string(),
-        BackendKind::Wgpu => match plstar::model::backend::wgpu_adapter_name() {
+        BackendKind::Wgpu => match &info.adapter {
             Some(adapter) => format!("{info}, {adapter}"),
             None => info.to_string(),
         },

@@ -699,9 +699,12 @@ fn parse_csv(text: &str, path: &Path, header: bool) -> Result<Vec<(usize, Vec<f6
                     line_no,
                     format!(
                         "column {c}: {field:?} is not a number{}",
-                        if field.contains(';') || field.contains('\t') {
+                        if field.contains('\t') {
                             " (plstar reads comma-separated values only; this line is separated \
-                             by semicolons or tabs: convert the file, e.g. tr ';' ',' < in > out)"
+                             by tabs: convert the file, e.g. tr '\\t' ',' < in > out)"
+                        } else if field.contains(';') {
+                            " (plstar reads comma-separated values only; this line is separated \
+                             by semicolons: convert the file, e.g. tr ';' ',' < in > out)"
                         } else if rows.is_empty() && !header {
                             " (if this line is a header, set data.header = true)"
                         } else {

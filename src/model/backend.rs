@@ -109,6 +109,10 @@ pub struct BackendInfo {
     pub precision: Precision,
     /// Burn's name of the backend and device.
     pub device: String,
+    /// The wgpu adapter the run used (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`, a software
+    /// driver); absent on ndarray.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
 }
 
 impl BackendInfo {
@@ -174,26 +178,27 @@ pub fn dispatch<J: BackendJob>(
     precision: Precision,
     job: J,
 ) -> Result<J::Output> {
-    let info = |device: String| BackendInfo {
+    let info = |device: String, adapter: Option<String>| BackendInfo {
         backend,
         precision,
         device,
+        adapter,
     };
     match (backend, precision) {
         (BackendKind::Ndarray, Precision::F32) => {
             let device = NdArrayDevice::Cpu;
             let name = <NdArray<f32> as Backend>::name(&device);
-            Ok(job.run::<NdArray<f32>>(device, info(name)))
+            Ok(job.run::<NdArray<f32>>(device, info(name, None)))
         }
         (BackendKind::Ndarray, Precision::F64) => {
             let device = NdArrayDevice::Cpu;
             let name = <NdArray<f64> as Backend>::name(&device);
-            Ok(job.run::<NdArray<f64>>(device, info(name)))
+            Ok(job.run::<NdArray<f64>>(device, info(name, None)))
         }
         (BackendKind::Wgpu, Precision::F32) => {
             let device = wgpu_device()?;
             let name = <Wgpu<f32> as Backend>::name(&device);
-            Ok(job.run::<Wgpu<f32>>(device, info(name)))
+            Ok(job.run::<Wgpu<f32>>(device, info(name, wgpu_adapter_name())))
         }
         (BackendKind::Wgpu, Precision::F64) => Err(Error::Backend(
             "--precision f64 is not supported on --backend wgpu: software Vulkan drivers report \
