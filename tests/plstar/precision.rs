@@ -84,6 +84,14 @@ fn wide_config_gives_the_same_verdict_states_on_wgpu_f32_as_on_ndarray_f64() {
         &["--backend", "wgpu", "--precision", "f32", "--overwrite"],
     );
     assert_eq!(verdict_states(&f64_run), verdict_states(&gpu));
+    // run.json names the adapter that ran (a software driver says so), not only Burn's device.
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("wgpu/run.json")).unwrap()).unwrap();
+    let adapter = run["backend"]["adapter"].as_str().unwrap_or_default();
+    assert!(!adapter.is_empty(), "run.json backend: {}", run["backend"]);
+    let cpu: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("f64/run.json")).unwrap()).unwrap();
+    assert!(cpu["backend"].get("adapter").is_none(), "ndarray has no adapter");
 }
 
 /// Writes `inputs` (`n × d`, row-major) and `targets` as a CSV; every value round-trips.
