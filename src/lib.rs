@@ -11,7 +11,7 @@
 //! | folder | owns | may use |
 //! |---|---|---|
 //! | `cli/` (binary) | one file per subcommand: its flags, the call, its printing | experiment, report, theorem, train, measure, model |
-//! | [`experiment`] | config → validated settings; run, step size, sweep, merge, landscape, ntk, bench | theorem, train, measure, report, model, data |
+//! | [`experiment`] | config → validated settings; run, step size, sweep, merge, landscape, the reproduction and its check, ntk, bench | theorem, train, measure, report, model, data |
 //! | [`theorem`] | the card (μ̂(r), L̂_F(r), β̂_F(r) over balls, the certificate), searches, step sizes, verdicts | train (its records), measure, model |
 //! | [`train`] | GD and SGD with a record per step | measure, model |
 //! | [`measure`] | loss, tangent kernel, spectra, Hessians, infinite-width kernels, the round-off model every deciding threshold comes from | model, data |

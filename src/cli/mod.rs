@@ -21,7 +21,6 @@ pub mod merge;
 pub mod ntk;
 pub mod plot;
 pub mod reproduce;
-pub mod reproduce_check;
 pub mod sweep;
 pub mod train;
 

@@ -101,30 +101,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     card_spinner.set_message("theorem card: the kernel at w₀ and ‖H_F(w₀)‖");
     let plain = super::plain_progress(args.quiet) && settings.config.card.enabled;
     let mut on_card_progress = |p: &CardProgress| {
-        let message = match *p {
-            CardProgress::Init {
-                stage,
-                estimate_seconds,
-            } => match estimate_seconds {
-                // Long stages say how long, on a terminal or in a log.
-                Some(s) if s >= 5.0 => {
-                    format!(
-                        "theorem card: {stage} (about {}; --no-card skips the card)",
-                        duration(s)
-                    )
-                }
-                _ => format!("theorem card: {stage}"),
-            },
-            CardProgress::Radius {
-                radius_index,
-                radii,
-                radius,
-                mu,
-            } => format!(
-                "theorem card: searching B(w₀, r), radius {radius_index}/{radii}, r = {radius:.3e} \
-                 (μ̂ so far {mu:.3e})"
-            ),
-        };
+        let message = card_message(p);
         if plain {
             eprintln!("{message}");
         }
@@ -190,6 +167,34 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     };
     print_summary(&settings, &summary);
     Ok(exit_code(&settings, &summary, args.strict))
+}
+
+/// The line the card's spinner shows (and a log prints) for `p`.
+fn card_message(p: &CardProgress) -> String {
+    match *p {
+        CardProgress::Init {
+            stage,
+            estimate_seconds,
+        } => match estimate_seconds {
+            // Long stages say how long, on a terminal or in a log.
+            Some(s) if s >= 5.0 => {
+                format!(
+                    "theorem card: {stage} (about {}; --no-card skips the card)",
+                    duration(s)
+                )
+            }
+            _ => format!("theorem card: {stage}"),
+        },
+        CardProgress::Radius {
+            radius_index,
+            radii,
+            radius,
+            mu,
+        } => format!(
+            "theorem card: searching B(w₀, r), radius {radius_index}/{radii}, r = {radius:.3e} \
+             (μ̂ so far {mu:.3e})"
+        ),
+    }
 }
 
 /// The step size with its source named as the user gave it: `--learning-rate` rather than

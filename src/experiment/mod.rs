@@ -6,6 +6,8 @@
 //! - [`step`]: the step size from the config or the card;
 //! - [`sweep`]: grids of runs reduced to resumable rows, in shards; [`merge`] joins the shards;
 //! - [`landscape`]: figure (f), the non-convexity of the loss landscape;
+//! - [`reproduce`]: the default sweeps and the landscape behind the figures, REPORT.md, and
+//!   the check of recomputed rows against committed ones ([`reproduce::check`]);
 //! - [`ntk`]: the kernel report at one point and the numpy bundle;
 //! - [`bench`](mod@bench): kernel timing cases;
 //! - [`resources`]: the memory a run needs, checked before any work.
@@ -16,6 +18,7 @@ pub mod config;
 pub mod landscape;
 pub mod merge;
 pub mod ntk;
+pub mod reproduce;
 pub mod resources;
 pub mod run;
 pub mod step;

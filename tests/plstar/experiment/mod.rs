@@ -1,3 +1,4 @@
-//! The experiment layer: sweeps, figures and merges.
+//! The experiment layer: sweeps, figures, merges and the reproduction.
 
+mod reproduce;
 mod sweep;

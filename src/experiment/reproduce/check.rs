@@ -1,4 +1,4 @@
-//! `plstar reproduce --check`: the recomputed rows against the committed ones, column by column,
+//! The reproduction's check (`plstar reproduce --check`): the recomputed rows against the committed ones, column by column,
 //! with tolerances by kind of quantity:
 //!
 //! | kind | columns | tolerance (relative) |
@@ -10,7 +10,7 @@
 //!
 //! ¹ Smallest eigenvalues of `K`: two values that are both at or below the row's round-off floor
 //! (`|λ| ≤ positivity_threshold = γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`, the eigenvalue floor of
-//! [`plstar::measure::roundoff`]) agree, whatever their ratio: both say "not positive", and their
+//! [`crate::measure::roundoff`]) agree, whatever their ratio: both say "not positive", and their
 //! digits are round-off.
 //!
 //! On the machine that wrote the rows they agree bit for bit; the tolerances leave room for
@@ -22,54 +22,172 @@
 //! of the code's round-off can therefore move those rows' trained columns; the same code on the
 //! same machine reproduces them bit for bit.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use crate::error::{Error, Result};
+use crate::experiment::landscape::LandscapeResult;
+use crate::report::rows::{read_rows, SweepRow};
 
-use plstar::experiment::landscape::LandscapeResult;
-use plstar::report::rows::{read_rows, SweepRow};
+/// The relative tolerance of the kernel at `w₀` (one dense eigendecomposition).
+pub const KERNEL: f64 = 1e-9;
+/// The relative tolerance of iterative results (searches, alternating maximization, the
+/// card's step size).
+pub const ITERATIVE: f64 = 1e-6;
+/// The relative tolerance of trained quantities (hundreds of steps).
+pub const TRAINED: f64 = 1e-3;
 
-/// How close two values must be, relatively.
-const KERNEL: f64 = 1e-9;
-const ITERATIVE: f64 = 1e-6;
-const TRAINED: f64 = 1e-3;
+/// One line of the check's table.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckLine {
+    /// The committed folder has no rows of this sweep: a failure.
+    NoCommittedRows {
+        /// The sweep.
+        sweep: String,
+    },
+    /// Committed `(point, seed)` rows that were not recomputed: a failure.
+    NotRecomputed {
+        /// The sweep.
+        sweep: String,
+        /// The committed rows.
+        rows: usize,
+        /// How many of them have no recomputed row (> 0).
+        missing: usize,
+    },
+    /// One column over the rows both sides have (or one landscape measure).
+    Column {
+        /// The sweep, or the landscape.
+        sweep: String,
+        /// The column (or the landscape's measure).
+        column: String,
+        /// The rows compared.
+        rows: usize,
+        /// How many differ by more than the tolerance.
+        fails: usize,
+        /// The largest difference (relative, or in steps).
+        worst: f64,
+        /// The tolerance.
+        tolerance: f64,
+    },
+    /// The committed folder has no `landscape.json`: a failure.
+    NoCommittedLandscape {
+        /// The landscape.
+        name: String,
+        /// The file looked for.
+        path: PathBuf,
+    },
+}
 
-/// Compares the staged rows of every sweep and the landscape with those in `out`; prints a
-/// pass/fail table; returns whether everything passed.
+impl CheckLine {
+    /// Whether this line agrees.
+    pub fn passed(&self) -> bool {
+        matches!(self, CheckLine::Column { fails: 0, .. })
+    }
+}
+
+impl fmt::Display for CheckLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckLine::NoCommittedRows { sweep } => {
+                write!(f, "{sweep:<14} no committed rows to compare with: FAIL")
+            }
+            CheckLine::NotRecomputed {
+                sweep,
+                rows,
+                missing,
+            } => write!(
+                f,
+                "{sweep:<14} {:<28} {rows:>6} {missing:>6}  rows not recomputed",
+                "(point, seed)"
+            ),
+            CheckLine::Column {
+                sweep,
+                column,
+                rows,
+                fails,
+                worst,
+                tolerance,
+            } => write!(
+                f,
+                "{sweep:<14} {column:<28} {rows:>6} {fails:>6}  {worst:.1e} (tolerance {tolerance:.0e}){}",
+                if *fails == 0 { "" } else { "  FAIL" }
+            ),
+            CheckLine::NoCommittedLandscape { name, path } => {
+                write!(f, "{name:<14} no committed {}: FAIL", path.display())
+            }
+        }
+    }
+}
+
+/// The check's table: a line per compared column of every sweep, and per landscape measure.
+/// Displayed as the table `plstar reproduce --check` prints, with its header and verdict.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Check {
+    /// The lines, in order.
+    pub lines: Vec<CheckLine>,
+}
+
+impl Check {
+    /// Whether every line agrees.
+    pub fn passed(&self) -> bool {
+        self.lines.iter().all(CheckLine::passed)
+    }
+
+    /// The lines that do not agree.
+    pub fn failures(&self) -> impl Iterator<Item = &CheckLine> {
+        self.lines.iter().filter(|l| !l.passed())
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<14} {:<28} {:>6} {:>6}  worst",
+            "sweep", "column", "rows", "fails"
+        )?;
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
+        }
+        writeln!(
+            f,
+            "{}",
+            if self.passed() {
+                "check: PASS — the recomputed numbers agree with the committed ones"
+            } else {
+                "check: FAIL — see the rows above"
+            }
+        )
+    }
+}
+
+/// Compares the staged rows of every sweep and the landscape with those in `out`.
 pub fn compare(
     out: &Path,
     staging: &Path,
     sweeps: &[&str],
     landscape: &str,
     result: &LandscapeResult,
-) -> Result<bool> {
-    println!(
-        "{:<14} {:<28} {:>6} {:>6}  worst",
-        "sweep", "column", "rows", "fails"
-    );
-    let mut all = true;
+) -> Result<Check> {
+    let mut check = Check::default();
     for name in sweeps {
         let old = read_rows(&out.join(name).join("rows.csv"))?;
         let new = read_rows(&staging.join(name).join("rows.csv"))?;
-        all &= compare_sweep(name, &old, &new);
+        check.lines.extend(compare_sweep(name, &old, &new));
     }
-    all &= compare_landscape(out, landscape, result)?;
-    println!(
-        "{}",
-        if all {
-            "check: PASS — the recomputed numbers agree with the committed ones"
-        } else {
-            "check: FAIL — see the rows above"
-        }
-    );
-    Ok(all)
+    check
+        .lines
+        .extend(compare_landscape(out, landscape, result)?);
+    Ok(check)
 }
 
-/// One line of the table per column; returns whether every row agreed.
-fn compare_sweep(name: &str, old: &[SweepRow], new: &[SweepRow]) -> bool {
+/// The committed rows `old` of sweep `name` against the recomputed `new`, matched by
+/// `(point, seed)`: a line per column.
+pub fn compare_sweep(name: &str, old: &[SweepRow], new: &[SweepRow]) -> Vec<CheckLine> {
     if old.is_empty() {
-        println!("{name:<14} no committed rows to compare with: FAIL");
-        return false;
+        return vec![CheckLine::NoCommittedRows {
+            sweep: name.to_string(),
+        }];
     }
     let pairs: Vec<(&SweepRow, Option<&SweepRow>)> = old
         .iter()
@@ -81,19 +199,19 @@ fn compare_sweep(name: &str, old: &[SweepRow], new: &[SweepRow]) -> bool {
         })
         .collect();
     let missing = pairs.iter().filter(|(_, n)| n.is_none()).count();
-    let mut ok = missing == 0;
+    let mut lines = vec![];
     if missing > 0 {
-        println!(
-            "{name:<14} {:<28} {:>6} {missing:>6}  rows not recomputed",
-            "(point, seed)",
-            old.len()
-        );
+        lines.push(CheckLine::NotRecomputed {
+            sweep: name.to_string(),
+            rows: old.len(),
+            missing,
+        });
     }
     let matched: Vec<(&SweepRow, &SweepRow)> = pairs
         .iter()
         .filter_map(|(o, n)| Some((*o, (*n)?)))
         .collect();
-    for (column, tol, kind, get) in columns(old) {
+    for (column, tolerance, kind, get) in columns(old) {
         let (mut fails, mut worst) = (0, 0.0f64);
         for (o, n) in &matched {
             let (a, b) = (get(o), get(n));
@@ -105,16 +223,18 @@ fn compare_sweep(name: &str, old: &[SweepRow], new: &[SweepRow]) -> bool {
                 Kind::SmallestEigenvalue => difference(a, b),
             };
             worst = worst.max(d);
-            fails += usize::from(d > tol);
+            fails += usize::from(d > tolerance);
         }
-        ok &= fails == 0;
-        println!(
-            "{name:<14} {column:<28} {:>6} {fails:>6}  {worst:.1e} (tolerance {tol:.0e}){}",
-            matched.len(),
-            if fails == 0 { "" } else { "  FAIL" }
-        );
+        lines.push(CheckLine::Column {
+            sweep: name.to_string(),
+            column,
+            rows: matched.len(),
+            fails,
+            worst,
+            tolerance,
+        });
     }
-    ok
+    lines
 }
 
 /// How a column's two values are compared.
@@ -202,13 +322,16 @@ fn difference(a: f64, b: f64) -> f64 {
 }
 
 /// The landscape's measures against the committed `landscape.json` (trained tolerance).
-fn compare_landscape(out: &Path, name: &str, new: &LandscapeResult) -> Result<bool> {
+fn compare_landscape(out: &Path, name: &str, new: &LandscapeResult) -> Result<Vec<CheckLine>> {
     let path = out.join(name).join("landscape.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("{name:<14} no committed {}: FAIL", path.display());
-        return Ok(false);
+        return Ok(vec![CheckLine::NoCommittedLandscape {
+            name: name.to_string(),
+            path,
+        }]);
     };
-    let old: LandscapeResult = serde_json::from_str(&text)?;
+    let old: LandscapeResult = serde_json::from_str(&text)
+        .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
     let (o, n) = (&old.measures, &new.measures);
     let pairs = [
         ("barrier", o.barrier, n.barrier),
@@ -217,24 +340,31 @@ fn compare_landscape(out: &Path, name: &str, new: &LandscapeResult) -> Result<bo
         ("at_min_under", o.at_min_under, n.at_min_under),
         ("under_loss", o.under_loss, n.under_loss),
     ];
-    let mut ok = true;
-    for (column, a, b) in pairs {
-        let d = difference(a, b);
-        let pass = d <= TRAINED || (a.abs().max(b.abs()) < 1e-9);
-        ok &= pass;
-        println!(
-            "{name:<14} {column:<28} {:>6} {:>6}  {d:.1e} (tolerance {TRAINED:.0e}){}",
-            1,
-            usize::from(!pass),
-            if pass { "" } else { "  FAIL" }
-        );
-    }
-    Ok(ok)
+    Ok(pairs
+        .into_iter()
+        .map(|(column, a, b)| {
+            let d = difference(a, b);
+            let pass = d <= TRAINED || (a.abs().max(b.abs()) < 1e-9);
+            CheckLine::Column {
+                sweep: name.to_string(),
+                column: column.to_string(),
+                rows: 1,
+                fails: usize::from(!pass),
+                worst: d,
+                tolerance: TRAINED,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether every line of the comparison agrees.
+    fn passes(name: &str, old: &[SweepRow], new: &[SweepRow]) -> bool {
+        compare_sweep(name, old, new).iter().all(CheckLine::passed)
+    }
 
     /// The committed width sweep's rows, read back.
     fn committed() -> Vec<SweepRow> {
@@ -253,23 +383,15 @@ mod tests {
             rows
         };
         let at_round_off = with_lambda0(0.5 * threshold);
-        assert!(compare_sweep(
-            "t",
-            &with_lambda0(-0.9 * threshold),
-            &at_round_off
-        ));
-        assert!(!compare_sweep(
-            "t",
-            &with_lambda0(3.0 * threshold),
-            &at_round_off
-        ));
+        assert!(passes("t", &with_lambda0(-0.9 * threshold), &at_round_off));
+        assert!(!passes("t", &with_lambda0(3.0 * threshold), &at_round_off));
         let positive = old[0].lambda0.max(1e3 * threshold);
-        assert!(compare_sweep(
+        assert!(passes(
             "t",
             &with_lambda0(positive),
             &with_lambda0(positive)
         ));
-        assert!(!compare_sweep(
+        assert!(!passes(
             "t",
             &with_lambda0(positive),
             &with_lambda0(positive * (1.0 + 1e-6))
@@ -277,6 +399,6 @@ mod tests {
         // λ_max is not an eigenvalue at the bottom: a round-off-sized change of it is a change.
         let mut moved = old.clone();
         moved[0].lambda_max0 *= 1.0 + 1e-6;
-        assert!(!compare_sweep("t", &old, &moved));
+        assert!(!passes("t", &old, &moved));
     }
 }
