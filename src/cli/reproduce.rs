@@ -142,14 +142,15 @@ fn progress<'a>(
             k += 1;
             if plain {
                 eprintln!(
-                    "plstar reproduce {}: run {k}/{total} done in {seconds:.1} s (m = {}, L = {}, \
-                     seed {})",
-                    sweep.name, r.width, r.depth, r.seed
+                    "plstar reproduce {}: run {k}/{total} done in {seconds:.1} s ({})",
+                    sweep.name,
+                    super::sweep::run_words(r)
                 );
             }
             bar.set_message(format!(
-                "{}: run {k}/{total} (m = {}, L = {}, seed {}: {seconds:.1} s)",
-                sweep.name, r.width, r.depth, r.seed
+                "{}: run {k}/{total} ({}; {seconds:.1} s)",
+                sweep.name,
+                super::sweep::run_words(r)
             ));
         }
     }
