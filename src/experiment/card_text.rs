@@ -50,11 +50,18 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
     let opt = |v: Option<f64>| v.map_or("—".to_string(), f);
     let cert = &c.certificate;
     let mut rows = vec![
-        (
-            "n, p, width m, depth L".into(),
-            format!("{}, {}, {}, {}", c.n, c.p, c.width, c.depth),
-            "config",
-        ),
+        match c.outputs {
+            1 => (
+                "n, p, width m, depth L".into(),
+                format!("{}, {}, {}, {}", c.n, c.p, c.width, c.depth),
+                "config",
+            ),
+            k => (
+                "N = n·k, p, width m, depth L".into(),
+                format!("{} = {}·{k}, {}, {}, {}", c.n, c.n / k, c.p, c.width, c.depth),
+                "config",
+            ),
+        },
         ("λ₀ = λ_min(K(w₀))".into(), f(c.lambda0), "w₀"),
         ("λ_max(K(w₀))".into(), f(c.lambda_max0), "w₀"),
         (

@@ -163,6 +163,9 @@ pub struct TheoremCard {
     /// `N = n·k`, the equations of the system `F(w) = y` (the size of `K`; the sample count `n`
     /// for a scalar network).
     pub n: usize,
+    /// Output units `k` (so `n / k` samples).
+    #[serde(default = "one_output")]
+    pub outputs: usize,
     /// `p`.
     pub p: usize,
     /// The smallest hidden width `m`.
@@ -222,6 +225,10 @@ pub struct TheoremCard {
     /// The best `λ_min` point of each searched radius (warm starts for later searches).
     #[serde(skip)]
     pub bottom_points: Vec<(f64, Vec<f64>)>,
+}
+
+fn one_output() -> usize {
+    1
 }
 
 impl TheoremCard {
@@ -329,6 +336,7 @@ pub fn theorem_card_with_progress<B: Backend>(
         round_off.eigenvalue_floor(n, init.max_kernel_diagonal0, init.trace0, init.lambda_max0);
     let mut card = TheoremCard {
         n,
+        outputs: cfg.outputs,
         p,
         width: cfg.min_width(),
         depth: cfg.depth(),

@@ -1282,6 +1282,8 @@ fn train_weights_starts_from_the_network_trained_elsewhere() {
     assert!(
         (initial - expected).abs() <= crate::tol::IMPORTED_ORACLE * expected,
         "L(w₀) = {initial} vs numpy's {expected}"
+    );
+}
 
 /// Issue 19 (a fresh clone), item 1: `ntk --export DIR` replaced the `kernel.npy` of a user's
 /// folder that also held `notes.txt`, without `--overwrite`. Such a folder is now refused and
