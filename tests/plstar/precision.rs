@@ -231,3 +231,36 @@ fn two_identical_inputs_make_kappa_singular_in_stdout_json_and_card() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(!stdout.contains("-8."), "no negative κ: {stdout}");
 }
+
+/// A ten-class digits run (k = 10 centered one-hot outputs, N = 300 equations) trains to its
+/// target with the card and verdicts on ndarray f64 and on wgpu f32 (a small variant of
+/// `configs/digits10.toml`), and the two give the same verdict states; the card's first row
+/// says `N = n·k`, and `summary.json` records k.
+#[test]
+fn a_ten_class_digits_run_gives_the_same_verdict_states_on_wgpu_f32_as_on_ndarray_f64() {
+    let dir = scratch("digits10");
+    let config = dir.join("digits10.toml");
+    std::fs::write(
+        &config,
+        "name = \"d10\"\nseed = 0\n[model]\nwidths = [256]\nactivation = \"erf\"\n\
+         [data]\nsource = \"digits\"\nclasses = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n\
+         encoding = \"centered\"\nn = 30\nnormalize = \"standardize\"\n\
+         [train]\nsteps = 400\nlearning_rate = 0.1\ntarget_loss = 0.5\n\
+         [card]\nrestarts = 2\nsteps = 3\nmax_radii = 6\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let cpu = train(config, &dir, "f64", &["--precision", "f64"]);
+    assert_eq!(cpu["card"]["outputs"], 10, "{}", cpu["card"]);
+    assert_eq!(cpu["card"]["n"], 300);
+    let states = verdict_states(&cpu);
+    assert!(
+        states.iter().any(|s| s.contains("target") && s.ends_with("\"pass\"")),
+        "the target is reached: {states:#?}"
+    );
+    if crate::wgpu_or_skip("digits10_on_wgpu").is_none() {
+        return;
+    }
+    let gpu = train(config, &dir, "wgpu", &["--backend", "wgpu", "--precision", "f32"]);
+    assert_eq!(states, verdict_states(&gpu));
+}
