@@ -313,7 +313,11 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
         settings.name,
         match settings.data.outputs {
             1 => format!("n = {}", summary.samples),
-            k => format!("n = {}, k = {k} outputs (N = {})", summary.samples, summary.samples * k),
+            k => format!(
+                "n = {}, k = {k} outputs (N = {})",
+                summary.samples,
+                summary.samples * k
+            ),
         },
         summary.parameters,
         backend_words(&summary.backend),

@@ -58,7 +58,14 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
             ),
             k => (
                 "N = n·k, p, width m, depth L".into(),
-                format!("{} = {}·{k}, {}, {}, {}", c.n, c.n / k, c.p, c.width, c.depth),
+                format!(
+                    "{} = {}·{k}, {}, {}, {}",
+                    c.n,
+                    c.n / k,
+                    c.p,
+                    c.width,
+                    c.depth
+                ),
                 "config",
             ),
         },

@@ -135,7 +135,9 @@ fn signals<T: HostFloat>(forward: &HostForward<T>) -> Vec<Signals<T>> {
             );
             for (r, row) in next.chunks_mut(inp).enumerate() {
                 let slope = &below.slope[(r / k) * inp..][..inp];
-                row.iter_mut().zip(slope).for_each(|(v, &s)| *v = c * *v * s);
+                row.iter_mut()
+                    .zip(slope)
+                    .for_each(|(v, &s)| *v = c * *v * s);
             }
         }
         out.push(Signals {
