@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use plstar::experiment::card_text::{aligned_rows, card_rows};
+use plstar::experiment::card_text::{aligned_rows, card_rows, proved_line};
 use plstar::experiment::config::Settings;
 use plstar::experiment::run::{RunSummary, TrainRun};
 use plstar::experiment::step::StepSize;
@@ -434,6 +434,10 @@ fn print_card(name: &str, card: Option<&TheoremCard>, step: &StepSize) {
                 println!("  {line}");
             }
             println!("  {}", c.diagnosis);
+            let proved = proved_line(c);
+            if !proved.is_empty() {
+                println!("  {proved}");
+            }
         }
     }
 }
