@@ -72,9 +72,35 @@ impl HostPoint {
         }
     }
 
+    /// The forward pass without `σ''`: enough for the first-order products [`HostPoint::vjp`]
+    /// and [`HostPoint::jvp`] (the matrix-free tangent kernel), one `n × m_l` buffer per layer
+    /// less. The second-order products must not be called on it.
+    pub fn first_order<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
+        let HostForward {
+            n,
+            layers,
+            bias,
+            output,
+            ..
+        } = HostForward::<f64>::at(model, x, Order::First);
+        Self {
+            n,
+            layers,
+            bias,
+            output,
+        }
+    }
+
     /// `F(w)` `[n·k]` (sample-major).
     pub fn output(&self) -> &[f64] {
         &self.output
+    }
+
+    /// `DF(w) v` `[n·k]` (sample-major) for a direction `v` in parameter-vector order: the
+    /// tangent pass, `σ_out'(z⁽ᴸ⁺¹⁾) ∘ ż⁽ᴸ⁺¹⁾`. Cost: about `2 n p` multiply-adds.
+    pub fn jvp(&self, v: &[f64]) -> Vec<f64> {
+        let z_dot = self.tangents(v).z_dot.pop().expect("at least one layer");
+        hadamard(&self.last().slope, &z_dot)
     }
 
     /// The blocks `(V⁽ˡ⁾, v_b⁽ˡ⁾)` of a parameter vector, layer by layer.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{download, upload, Mlp};
 
 mod host;
+pub mod operator;
 
 /// Where the Gram products of [`KernelMethod::Structured`] run. The arithmetic is the same; the
 /// tests hold the two paths equal.

@@ -4,6 +4,7 @@ mod elementwise;
 mod hessian;
 mod infinite;
 mod kernel;
+mod operator;
 mod outputs;
 mod roundoff;
 mod spectrum;
