@@ -27,7 +27,6 @@ const BEING_REWRITTEN_FOR_K_OUTPUTS_ISSUE_20: &[(&str, &str, usize)] = &[
     // Grown by this session's k-output, labels and import work (issue 20), to be split along
     // their seams (data sources, config sections, import reading/checking) next.
     ("src/cli/ntk.rs", "run", 107),
-    ("src/data/mod.rs", "file", 811),
     ("src/experiment/config.rs", "file", 780),
     ("src/experiment/config.rs", "validate", 108),
     ("src/model/import.rs", "file", 744),
