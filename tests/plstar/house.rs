@@ -29,9 +29,6 @@ const BEING_REWRITTEN_FOR_K_OUTPUTS_ISSUE_20: &[(&str, &str, usize)] = &[
     ("src/cli/ntk.rs", "run", 107),
     ("src/experiment/config.rs", "file", 780),
     ("src/experiment/config.rs", "validate", 108),
-    ("src/model/import.rs", "file", 744),
-    ("src/model/import.rs", "from_bytes", 137),
-    ("src/model/import.rs", "parameters_for", 139),
 ];
 
 /// `text` with comments, string literals and char literals replaced by spaces (newlines
