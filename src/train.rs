@@ -497,7 +497,11 @@ fn descent_step<B: Backend>(
                 &x.device(),
             );
             // The targets of the batch's samples: rows of y as [n, k].
-            let yb = y.clone().reshape([n, k]).select(0, idx.clone()).reshape([b * k]);
+            let yb = y
+                .clone()
+                .reshape([n, k])
+                .select(0, idx.clone())
+                .reshape([b * k]);
             let g = loss_gradient(model, &x.clone().select(0, idx), &yb);
             (g.weights, g.biases, n as f64 / b as f64)
         }

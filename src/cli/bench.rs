@@ -343,8 +343,9 @@ fn print_output_targets(results: &[BenchResult]) {
     }
 }
 
-/// A case of an earlier benchmark: `(backend, precision, activation, input_dim, L, m, n)`.
-type CaseKey = (String, String, String, usize, usize, usize, usize);
+/// A case of an earlier benchmark: `(backend, precision, activation, input_dim, L, m, n, k)`
+/// (`k = 1` for files written before the `outputs` column).
+type CaseKey = (String, String, String, usize, usize, usize, usize, usize);
 
 /// The `seconds` of every case of an earlier `bench.csv`, by case.
 fn read_before(path: &std::path::Path) -> Result<Vec<(CaseKey, f64)>> {
@@ -370,6 +371,7 @@ fn read_before(path: &std::path::Path) -> Result<Vec<(CaseKey, f64)>> {
         need("seconds")?,
     );
     let (activation, input_dim) = (column("activation"), column("input_dim"));
+    let outputs = column("outputs");
     let mut rows = vec![];
     for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split(',').collect();
@@ -390,6 +392,7 @@ fn read_before(path: &std::path::Path) -> Result<Vec<(CaseKey, f64)>> {
             number(depth)?,
             number(width)?,
             number(n)?,
+            outputs.map_or(Ok(1), number)?,
         );
         rows.push((key, get(seconds)?.parse::<f64>().with_context(bad)?));
     }
@@ -410,6 +413,7 @@ fn print_speedups(results: &[BenchResult], path: &std::path::Path, before: &[(Ca
             c.depth,
             c.width,
             c.n,
+            c.outputs,
         );
         let Some((_, old)) = before.iter().find(|(k, _)| *k == key) else {
             continue;

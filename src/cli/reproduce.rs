@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::Args;
 use indicatif::ProgressBar;
 
-use plstar::experiment::reproduce::{landscape_config, Planned, Reproduction};
+use plstar::experiment::reproduce::{Planned, Reproduction};
 use plstar::experiment::sweep::SweepEvent;
 use plstar::report::rows::total_wall_seconds;
 
@@ -58,7 +58,7 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
         precision,
     };
     let sweeps = reproduction.sweeps()?;
-    let landscape = landscape_config()?;
+    let landscape = reproduction.landscape()?;
     args.backend.check_device()?;
     for (_, sweep) in &sweeps {
         let settings = super::sweep::sweep_settings(sweep)?;

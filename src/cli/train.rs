@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use plstar::experiment::card_text::{aligned_rows, card_rows};
+use plstar::experiment::card_text::{aligned_rows, card_rows, proved_line};
 use plstar::experiment::config::Settings;
 use plstar::experiment::run::{RunSummary, TrainRun};
 use plstar::experiment::step::StepSize;
@@ -313,7 +313,11 @@ fn print_summary(settings: &Settings, summary: &RunSummary) {
         settings.name,
         match settings.data.outputs {
             1 => format!("n = {}", summary.samples),
-            k => format!("n = {}, k = {k} outputs (N = {})", summary.samples, summary.samples * k),
+            k => format!(
+                "n = {}, k = {k} outputs (N = {})",
+                summary.samples,
+                summary.samples * k
+            ),
         },
         summary.parameters,
         backend_words(&summary.backend),
@@ -430,6 +434,10 @@ fn print_card(name: &str, card: Option<&TheoremCard>, step: &StepSize) {
                 println!("  {line}");
             }
             println!("  {}", c.diagnosis);
+            let proved = proved_line(c);
+            if !proved.is_empty() {
+                println!("  {proved}");
+            }
         }
     }
 }

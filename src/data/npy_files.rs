@@ -106,6 +106,16 @@ pub fn npy(
 
 /// Reads one `.npy` file of a data set; a refusal names `key` (the config field of the file).
 fn read_npy(path: &Path, key: &str) -> Result<npy::NpyArray> {
+    let with_key = |message: String| {
+        format!(
+            "{key}: {message}{}",
+            if message.starts_with("cannot read") {
+                format!("; check {key} (relative paths start at the config file's folder)")
+            } else {
+                String::new()
+            }
+        )
+    };
     npy::read_array(path).map_err(|e| match e {
         Error::Data {
             path,
@@ -114,14 +124,11 @@ fn read_npy(path: &Path, key: &str) -> Result<npy::NpyArray> {
         } => Error::Data {
             path,
             line,
-            message: format!(
-                "{key}: {message}{}",
-                if message.starts_with("cannot read") {
-                    format!("; check {key} (relative paths start at the config file's folder)")
-                } else {
-                    String::new()
-                }
-            ),
+            message: with_key(message),
+        },
+        Error::File { path, message } => Error::File {
+            path,
+            message: with_key(message),
         },
         other => other,
     })

@@ -34,6 +34,11 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
                 .into(),
         ),
         (
+            "proved".into(),
+            "bounds, not a search: β̄_F(r) ≥ sup over B(w0, r) of ‖H_F‖ from w0's weights and the              inputs' spectral norm (theorem::bound; one hidden layer, identity output),              μ_lb(r) = (√(λ0 − φ) − β̄_F(r) r)₊², L̄_F(r) = √(λ_max + φ) + β̄_F(r) r with φ the              eigenvalue round-off floor; proved radius: the smallest r with μ_lb(r) > 0 and              r ≥ 2 L̄_F(r) ‖r0‖ / μ_lb(r), η̄* = 1/(L̄_F(r)² + β̄_F(r) ‖r0‖)"
+                .into(),
+        ),
+        (
             "verdicts.travelled".into(),
             "B(w0, r_T), r_T = max_t ‖w_t − w0‖: the card's points inside it, the trajectory's \
              kernel evaluations and a descent search at r_T"
@@ -58,7 +63,14 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
             ),
             k => (
                 "N = n·k, p, width m, depth L".into(),
-                format!("{} = {}·{k}, {}, {}, {}", c.n, c.n / k, c.p, c.width, c.depth),
+                format!(
+                    "{} = {}·{k}, {}, {}, {}",
+                    c.n,
+                    c.n / k,
+                    c.p,
+                    c.width,
+                    c.depth
+                ),
                 "config",
             ),
         },
@@ -125,17 +137,71 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
             "w₀",
         ));
     }
+    rows.extend(proved_rows(c));
     rows.extend([
         ("η used".into(), f(step.value), step.source.as_str()),
         (
             "κ = 1/(η μ)".into(),
             step.condition_number.map_or("—".into(), condition),
-            if cert.certified { "search" } else { "w₀" },
+            if c.proved_eta_star().is_some() {
+                "proved"
+            } else if cert.certified {
+                "search"
+            } else {
+                "w₀"
+            },
         ),
     ]);
     rows.into_iter()
         .map(|(k, v, src)| (k, v, src.to_string()))
         .collect()
+}
+
+/// The proved certificate's rows: its state, and with a proof the radius, `μ_lb`, `L̄_F`, `β̄_F`
+/// and `η̄*` (the reason is [`proved_line`]).
+fn proved_rows(c: &TheoremCard) -> Vec<(String, String, &'static str)> {
+    let Some(p) = c.proved.as_ref() else {
+        return vec![];
+    };
+    let f = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.4e}"));
+    let mut rows = vec![(
+        "proved certificate".to_string(),
+        p.state.label().to_string(),
+        "bound",
+    )];
+    if p.proved() {
+        rows.extend([
+            ("proved radius r̄ (r̄ ≥ R̄(r̄))".into(), f(p.radius), "bound"),
+            (
+                "μ_lb(r̄) = (√λ₀⁻ − β̄_F r̄)₊²".into(),
+                f(p.mu_lower_bound),
+                "bound",
+            ),
+            (
+                "L̄_F(r̄) = √λ_max⁺ + β̄_F r̄".into(),
+                f(p.lipschitz_bound),
+                "bound",
+            ),
+            ("β̄_F(r̄) ≥ sup ‖H_F‖".into(), f(p.beta_bound), "bound"),
+            ("η̄* = 1/(L̄_F² + β̄_F ‖r₀‖)".into(), f(p.eta_star), "bound"),
+        ]);
+    }
+    rows
+}
+
+/// The proved certificate's reason in one line (`proved: …`, `not proved: …`, `proof not
+/// applicable: …`), printed under the card beside the search's diagnosis; empty for a card
+/// without one.
+pub fn proved_line(c: &TheoremCard) -> String {
+    let Some(p) = c.proved.as_ref() else {
+        return String::new();
+    };
+    let head = match p.state {
+        crate::theorem::proved::ProofState::Proved => "proved (bound)",
+        crate::theorem::proved::ProofState::None => "not proved (bound)",
+        crate::theorem::proved::ProofState::NotApplicable => "proof not applicable",
+    };
+    format!("{head}: {}", p.reason)
 }
 
 /// The width of `text` on a terminal, in columns: its characters less the combining marks

@@ -421,8 +421,9 @@ fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
             ));
         }
         md.push_str(&format!(
-            "\n{}\n\n### μ̂, L̂_F, β̂_F over balls B(w₀, r)\n\n",
-            c.diagnosis
+            "\n{}\n\n{}\n\n### μ̂, L̂_F, β̂_F over balls B(w₀, r)\n\n",
+            c.diagnosis,
+            crate::experiment::card_text::proved_line(c)
         ));
         md.push_str(&profile_markdown(c));
         md.push('\n');

@@ -16,7 +16,7 @@ pub struct StepSize {
     pub value: f64,
     /// `config`, or `auto: …` naming the card's rule and constants.
     pub source: String,
-    /// `κ = 1/(η μ)` with the certified `μ̂`, else `λ₀` (with a card); infinite when that `μ` is
+    /// `κ = 1/(η μ)` with the proved `μ_lb`, else the certified `μ̂`, else `λ₀` (with a card); infinite when that `μ` is
     /// at or below the round-off floor. In JSON the text `"inf (singular at round-off)"`.
     #[serde(serialize_with = "crate::measure::roundoff::kappa_option::serialize")]
     pub condition_number: Option<f64>,
@@ -31,6 +31,11 @@ pub fn resolve_step_size(
     let (value, source) = match (learning_rate, card) {
         (LearningRate::Value(v), _) => (v, "config".to_string()),
         (LearningRate::Auto, Some(c)) => match optimizer {
+            Optimizer::Gd if c.proved_eta_star().is_some() => (
+                c.eta_star(),
+                "auto: proved η̄* = 1/(L̄_F² + β̄_F ‖r₀‖) over the proved ball (bounds, not a search)"
+                    .into(),
+            ),
             Optimizer::Gd if c.certificate.certified => (
                 c.eta_star(),
                 "auto: certified η* = 1/(L̂_F² + β̂_F ‖r₀‖) over the searched ball".into(),
@@ -62,8 +67,10 @@ pub fn resolve_step_size(
         value,
         source,
         condition_number: card.map(|c| {
-            let mu = match c.certificate.mu {
-                Some(mu) if c.certificate.certified => mu,
+            let proved = c.proved.as_ref().filter(|p| p.proved());
+            let mu = match (proved.and_then(|p| p.mu_lower_bound), c.certificate.mu) {
+                (Some(mu), _) => mu,
+                (None, Some(mu)) if c.certificate.certified => mu,
                 _ => c.lambda0,
             };
             // κ = 1/(ημ) = (1/η)/μ: infinite when μ is at round-off (never negative).

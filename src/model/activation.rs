@@ -116,4 +116,3 @@ impl std::fmt::Display for Activation {
         f.write_str(self.name())
     }
 }
-

@@ -66,11 +66,26 @@ pub enum Order {
     Second,
 }
 
+/// Where the forward pass applies the layer multiplier `c_l`: the two orders round differently,
+/// and each caller keeps the order its committed results were computed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scaling {
+    /// `z⁽ˡ⁾ = c_l · (α⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ)`, the product scaled by the gemm; inputs kept unscaled (the
+    /// Hessians' passes, which scale each of their products the same way).
+    Product,
+    /// `A⁽ˡ⁻¹⁾ = c_l α⁽ˡ⁻¹⁾` rounded once to `T` (`c_1 x` in `T`, then `c_{l+1} σ(z⁽ˡ⁾)` in `f64`),
+    /// `z⁽ˡ⁾ = A⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ`: the tangent kernel's Gram products then take `A Aᵀ` unscaled. The
+    /// kernel's order since the structured host path was written (issue 13), so `k = 1` kernels,
+    /// step sizes and trained sweep rows stay bit for bit what they were.
+    Input,
+}
+
 /// One layer `l` at `w`, all samples, row-major.
 pub struct HostLayer<T> {
     /// `W⁽ˡ⁾` `[out, in]`.
     pub weights: Vec<T>,
-    /// `α⁽ˡ⁻¹⁾` `[n, in]`, unscaled (`x` for the first layer).
+    /// `α⁽ˡ⁻¹⁾` `[n, in]` (`x` for the first layer): unscaled with [`Scaling::Product`],
+    /// `c_l α⁽ˡ⁻¹⁾` with [`Scaling::Input`].
     pub input: Vec<T>,
     /// `σ'(z⁽ˡ⁾)` `[n, out]`.
     pub slope: Vec<T>,
@@ -94,13 +109,26 @@ pub struct HostForward<T> {
     pub bias: Option<f64>,
     /// `F(w)` row-major `[n, k]` (sample-major: `F_{ia}` at `i·k + a`).
     pub output: Vec<T>,
+    /// Where `c_l` was applied.
+    pub scaling: Scaling,
 }
 
 impl<T: HostFloat> HostForward<T> {
     /// The forward pass of `model` on `x` `[n, d]`: the weights and inputs are downloaded once,
-    /// converted to `T`.
+    /// converted to `T`; `c_l` scales each product ([`Scaling::Product`]).
     pub fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, order: Order) -> Self {
+        Self::scaled(model, x, order, Scaling::Product)
+    }
+
+    /// [`HostForward::at`] with `c_l` applied where `scaling` says.
+    pub fn scaled<B: Backend>(
+        model: &Mlp<B>,
+        x: &Tensor<B, 2>,
+        order: Order,
+        scaling: Scaling,
+    ) -> Self {
         let cfg = model.config();
+        let depth = cfg.depth() + 1;
         let [n, _] = x.dims();
         let biases: Vec<Vec<T>> = model
             .biases()
@@ -108,17 +136,26 @@ impl<T: HostFloat> HostForward<T> {
             .map(download_as::<B, T, 1>)
             .collect();
         let mut input = download_as::<B, T, 2>(x.clone());
-        let mut layers = Vec::with_capacity(cfg.depth() + 1);
+        if scaling == Scaling::Input {
+            let c1 = T::of(cfg.weight_multiplier(1));
+            input.iter_mut().for_each(|v| *v *= c1);
+        }
+        let mut layers = Vec::with_capacity(depth);
         for (l, w) in model.weights().into_iter().enumerate() {
             let [out_width, in_width] = w.dims();
             let weights = download_as::<B, T, 2>(w);
             let scale = cfg.weight_multiplier(l + 1);
+            let (product, next) = match scaling {
+                Scaling::Product => (scale, 1.0),
+                Scaling::Input if l + 1 < depth => (1.0, cfg.weight_multiplier(l + 2)),
+                Scaling::Input => (1.0, 1.0),
+            };
             let mut z = vec![T::of(0.0); n * out_width];
             gemm(
                 &mut z,
                 rows(&input, n, in_width),
                 rows(&weights, out_width, in_width).transpose(),
-                T::of(scale),
+                T::of(product),
                 Accum::Replace,
             );
             if let Some(b) = biases.get(l) {
@@ -127,7 +164,7 @@ impl<T: HostFloat> HostForward<T> {
                     row.iter_mut().zip(b).for_each(|(v, b)| *v += cb * *b);
                 }
             }
-            let (slope, curvature) = activate(cfg, l + 1, &mut z, order);
+            let (slope, curvature) = activate(cfg, l + 1, &mut z, next, order);
             layers.push(HostLayer {
                 weights,
                 input: std::mem::replace(&mut input, z),
@@ -143,6 +180,7 @@ impl<T: HostFloat> HostForward<T> {
             layers,
             bias: cfg.bias.then(|| cfg.bias_multiplier()),
             output: input,
+            scaling,
         }
     }
 
@@ -157,13 +195,15 @@ impl<T: HostFloat> HostForward<T> {
     }
 }
 
-/// Replaces `z` by `σ(z)` for the activation of layer `layer` (1-based) and returns
+/// Replaces `z` by `scale · σ(z)` (product in `f64`) for the activation of layer `layer`
+/// (1-based) and returns
 /// `(σ'(z), σ''(z))` (`σ''` empty with [`Order::First`]), element-wise in `f64` rounded to `T`,
 /// in parallel chunks, each compiled for this CPU's vector instructions: one loop per activation.
 fn activate<T: HostFloat>(
     cfg: &MlpConfig,
     layer: usize,
     z: &mut [T],
+    scale: f64,
     order: Order,
 ) -> (Vec<T>, Vec<T>) {
     let mut slope = vec![T::of(0.0); z.len()];
@@ -177,16 +217,19 @@ fn activate<T: HostFloat>(
             z,
             slope: &mut slope,
             curvature: &mut curvature,
+            scale,
         },
     );
     (slope, curvature)
 }
 
-/// `z ← σ(z)`, `slope ← σ'(z)`, `curvature ← σ''(z)` (when not empty), over parallel chunks.
+/// `z ← scale · σ(z)`, `slope ← σ'(z)`, `curvature ← σ''(z)` (when not empty), over parallel
+/// chunks.
 struct Activate<'a, T> {
     z: &'a mut [T],
     slope: &'a mut [T],
     curvature: &'a mut [T],
+    scale: f64,
 }
 
 /// Elements per parallel chunk of [`Activate`].
@@ -200,6 +243,7 @@ impl<T: HostFloat> Visit for Activate<'_, T> {
             z,
             slope,
             curvature,
+            scale,
         } = self;
         if curvature.is_empty() {
             z.par_chunks_mut(CHUNK)
@@ -209,6 +253,7 @@ impl<T: HostFloat> Visit for Activate<'_, T> {
                         z,
                         slope,
                         curvature: &mut [],
+                        scale,
                         p,
                     })
                 });
@@ -221,6 +266,7 @@ impl<T: HostFloat> Visit for Activate<'_, T> {
                         z,
                         slope,
                         curvature,
+                        scale,
                         p,
                     })
                 });
@@ -233,6 +279,7 @@ struct Chunk<'a, T, P> {
     z: &'a mut [T],
     slope: &'a mut [T],
     curvature: &'a mut [T],
+    scale: f64,
     p: P,
 }
 
@@ -243,13 +290,13 @@ impl<T: HostFloat, P: Pointwise> Loop for Chunk<'_, T, P> {
         if self.curvature.is_empty() {
             for (z, s) in self.z.iter_mut().zip(self.slope) {
                 let (value, derivative, _) = self.p.eval((*z).into());
-                *z = T::of(value);
+                *z = T::of(self.scale * value);
                 *s = T::of(derivative);
             }
         } else {
             for ((z, s), c) in self.z.iter_mut().zip(self.slope).zip(self.curvature) {
                 let (value, derivative, second) = self.p.eval((*z).into());
-                *z = T::of(value);
+                *z = T::of(self.scale * value);
                 *s = T::of(derivative);
                 *c = T::of(second);
             }

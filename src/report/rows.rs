@@ -50,8 +50,23 @@ pub struct SweepRow {
     pub certified: bool,
     /// The certified radius `R_c` (NaN when not certified).
     pub certified_radius: f64,
-    /// The card's `η*`: certified, else `η*(w₀)`.
+    /// The card's `η*`: proved, else certified, else `η*(w₀)`.
     pub eta_star: f64,
+    /// Whether the card proved a ball ([`crate::theorem::proved`]).
+    pub proved: bool,
+    /// The proved radius `r̄` (NaN when not proved).
+    pub proved_radius: f64,
+    /// `β̄_F(0)`, the bound on `‖H_F‖` as `r → 0` (so `≥ ‖H_F(w₀)‖`); NaN when not applicable.
+    pub beta_bound: f64,
+    /// `dβ̄_F/dr`: `β̄_F(r) = beta_bound + beta_bound_slope · r` (NaN when not applicable).
+    pub beta_bound_slope: f64,
+    /// `μ_lb(r̄)` (NaN when not proved).
+    pub mu_lower_bound: f64,
+    /// `‖F(w₀) − y‖` (NaN without a card).
+    pub residual_norm0: f64,
+    /// `R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀`, the theorem's radius with the constants at `w₀` (infinite
+    /// when `λ₀` is at round-off; NaN without a card).
+    pub radius0: f64,
     /// `r_T = max_t ‖w_t − w₀‖`.
     pub r_travelled: f64,
     /// `μ̂(r_T)`.
@@ -117,6 +132,13 @@ impl SweepRow {
             u8::from(self.certified).to_string(),
             e(self.certified_radius),
             e(self.eta_star),
+            u8::from(self.proved).to_string(),
+            e(self.proved_radius),
+            e(self.beta_bound),
+            e(self.beta_bound_slope),
+            e(self.mu_lower_bound),
+            e(self.residual_norm0),
+            e(self.radius0),
             e(self.r_travelled),
             e(self.mu_travelled),
             e(self.hessian_norm0),
@@ -167,6 +189,14 @@ impl SweepRow {
             certified: u("certified")? == 1,
             certified_radius: f("certified_radius")?,
             eta_star: f("eta_star")?,
+            // Absent from rows written before the proved certificate.
+            proved: u("proved") == Some(1),
+            proved_radius: f("proved_radius").unwrap_or(f64::NAN),
+            beta_bound: f("beta_bound").unwrap_or(f64::NAN),
+            beta_bound_slope: f("beta_bound_slope").unwrap_or(f64::NAN),
+            mu_lower_bound: f("mu_lower_bound").unwrap_or(f64::NAN),
+            residual_norm0: f("residual_norm0").unwrap_or(f64::NAN),
+            radius0: f("radius0").unwrap_or(f64::NAN),
             r_travelled: f("r_travelled")?,
             mu_travelled: f("mu_travelled")?,
             hessian_norm0: f("hessian_norm0")?,
@@ -209,10 +239,17 @@ const HEAD: [&str; 13] = [
 ];
 
 /// The columns after the `mu_r{r}` ones.
-const TAIL: [&str; 15] = [
+const TAIL: [&str; 22] = [
     "certified",
     "certified_radius",
     "eta_star",
+    "proved",
+    "proved_radius",
+    "beta_bound",
+    "beta_bound_slope",
+    "mu_lower_bound",
+    "residual_norm0",
+    "radius0",
     "r_travelled",
     "mu_travelled",
     "hessian_norm0",

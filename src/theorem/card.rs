@@ -43,6 +43,9 @@ use crate::measure::loss::loss_gradient;
 use crate::measure::roundoff::{condition_number, RoundOff};
 use crate::measure::spectrum::{symmetric_eigen, LanczosSettings};
 use crate::model::{download, machine_epsilon, Activation, Mlp};
+use crate::theorem::bound::smoothness_bound;
+pub use crate::theorem::certificate::{Certificate, CertificateState};
+use crate::theorem::proved::{prove, ProvedCertificate};
 use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
 
 /// How the card searches.
@@ -101,60 +104,6 @@ pub struct RadiusEstimate {
     /// Whether this radius was searched (else its values are those of the last searched radius:
     /// `μ̂` was already not positive, or the certificate was already found).
     pub searched: bool,
-}
-
-/// The state of a certificate (THEORY.md, "What is measured, and how honest it is").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CertificateState {
-    /// Estimated by a search: `μ̂`, `L̂_F` and `β̂_F` are extremes over the points a constrained
-    /// search visited (μ̂ and L̂_F at every searched point, β̂_F at `w₀` and the searched points);
-    /// the theorem holds on the certified ball as far as measured.
-    Estimated,
-    /// The search found a radius with `μ̂(r) > 0` and `r ≥ R(r)`, but `β̂_F` was measured at `w₀`
-    /// only (`hessian_at_searched = false`): `η*` rests on one point and is not certified.
-    BetaAtInitOnly,
-    /// No certificate (the reason says why).
-    None,
-}
-
-impl CertificateState {
-    /// `estimated`, `β̂_F at w₀ only` or `none`, for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            CertificateState::Estimated => "estimated (search)",
-            CertificateState::BetaAtInitOnly => "not certified: β̂_F measured at w₀ only",
-            CertificateState::None => "none",
-        }
-    }
-}
-
-/// The certificate: where the theorem applies, as far as the search measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Certificate {
-    /// Whether some searched ball satisfies `μ̂(r) > 0` and `r ≥ R(r)` with `β̂_F` measured at
-    /// the searched points (the state is [`CertificateState::Estimated`]).
-    pub certified: bool,
-    /// What the certificate rests on.
-    pub state: CertificateState,
-    /// The certified radius `R(r_s)` (see the module docs).
-    pub radius: Option<f64>,
-    /// `r_s`, the searched radius whose constants certify.
-    pub searched_radius: Option<f64>,
-    /// `μ̂(r_s)`.
-    pub mu: Option<f64>,
-    /// `L̂_F(r_s)`.
-    pub lipschitz_f: Option<f64>,
-    /// `β̂_F(r_s)`.
-    pub beta_f: Option<f64>,
-    /// `η* = 1 / (L̂_F(r_s)² + β̂_F(r_s) ‖r₀‖)`.
-    pub eta_star: Option<f64>,
-    /// Every grid radius.
-    pub searched_radii: Vec<f64>,
-    /// `μ̂(r)` at every grid radius.
-    pub mu_profile: Vec<f64>,
-    /// Why it is (or is not) certified, in plain words.
-    pub reason: String,
 }
 
 /// The theorem's quantities at `w₀` and over balls around it.
@@ -216,8 +165,12 @@ pub struct TheoremCard {
     pub eta_star0: f64,
     /// The estimates over every grid radius, ascending.
     pub profile: Vec<RadiusEstimate>,
-    /// The certificate.
+    /// The estimated certificate (a search).
     pub certificate: Certificate,
+    /// The proved certificate (a bound, [`crate::theorem::proved`]); absent from cards written
+    /// before it existed.
+    #[serde(default)]
+    pub proved: Option<ProvedCertificate>,
     /// Every measured point.
     pub points: Vec<PointMeasure>,
     /// Plain words on what the card means.
@@ -232,13 +185,21 @@ fn one_output() -> usize {
 }
 
 impl TheoremCard {
-    /// The step size the card recommends for gradient descent: the certified `η*`, else
-    /// `η*(w₀)`.
+    /// The step size the card recommends for gradient descent: the proved `η̄*`, else the
+    /// certified (estimated) `η*`, else `η*(w₀)`.
     pub fn eta_star(&self) -> f64 {
+        if let Some(eta) = self.proved_eta_star() {
+            return eta;
+        }
         match self.certificate.eta_star {
             Some(eta) if self.certificate.certified => eta,
             _ => self.eta_star0,
         }
+    }
+
+    /// `η̄*` of the proved certificate, when one is proved.
+    pub fn proved_eta_star(&self) -> Option<f64> {
+        self.proved.as_ref().filter(|p| p.proved())?.eta_star
     }
 
     /// Whether a point at distance `d` from `w₀` is inside `B(w₀, r)`, up to round-off
@@ -361,6 +322,7 @@ pub fn theorem_card_with_progress<B: Backend>(
         eta_star0: 1.0 / (init.lambda_max0 + init.hessian0.value * norm(&init.r0)),
         profile: vec![],
         certificate: Certificate::none(String::new()),
+        proved: None,
         points: vec![PointMeasure {
             kind: PointKind::Init,
             distance: 0.0,
@@ -370,6 +332,13 @@ pub fn theorem_card_with_progress<B: Backend>(
         diagnosis: String::new(),
         bottom_points: vec![],
     };
+    card.proved = Some(prove(
+        smoothness_bound(model, x),
+        card.lambda0,
+        card.lambda_max0,
+        threshold,
+        card.residual_norm0,
+    ));
     if card.is_positive(card.lambda0) {
         card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
     }
@@ -524,95 +493,6 @@ fn radius_estimate(card: &TheoremCard, r: f64, hessians: &[(f64, HessianNorm)]) 
         },
         points,
         searched: true,
-    }
-}
-
-impl Certificate {
-    /// No certificate, for `reason`.
-    fn none(reason: String) -> Self {
-        Self {
-            certified: false,
-            state: CertificateState::None,
-            radius: None,
-            searched_radius: None,
-            mu: None,
-            lipschitz_f: None,
-            beta_f: None,
-            eta_star: None,
-            searched_radii: vec![],
-            mu_profile: vec![],
-            reason,
-        }
-    }
-
-    /// The certificate of a searched profile: the smallest searched radius `r` with
-    /// `μ̂(r) > 0` and `r ≥ R(r)`.
-    fn from_profile(card: &TheoremCard) -> Self {
-        let mut c = Self::none(String::new());
-        c.searched_radii = card.profile.iter().map(|e| e.radius).collect();
-        c.mu_profile = card.profile.iter().map(|e| e.mu).collect();
-        let found = card
-            .profile
-            .iter()
-            .find(|e| e.searched && card.is_positive(e.mu) && e.theorem_radius <= e.radius);
-        let largest = card.profile.iter().rev().find(|e| e.searched);
-        match (found, largest) {
-            (Some(e), _) => {
-                let eta = 1.0 / (e.lipschitz_f.powi(2) + e.beta_f * card.residual_norm0);
-                c.state = if e.beta_f_searched {
-                    CertificateState::Estimated
-                } else {
-                    CertificateState::BetaAtInitOnly
-                };
-                c.certified = c.state == CertificateState::Estimated;
-                c.radius = Some(e.theorem_radius);
-                c.searched_radius = Some(e.radius);
-                c.mu = Some(e.mu);
-                c.lipschitz_f = Some(e.lipschitz_f);
-                c.beta_f = Some(e.beta_f);
-                c.eta_star = Some(eta);
-                let found = format!(
-                    "on B(w₀, r = {:.3e}) the search found μ̂ = {:.3e} > 0 over {} points, and \
-                     r ≥ R = 2 L̂_F ‖r₀‖ / μ̂ = {:.3e}",
-                    e.radius, e.mu, e.points, e.theorem_radius,
-                );
-                c.reason = if c.certified {
-                    format!(
-                        "certified (estimated by a search): {found}; PL* holds on B(w₀, R) as far \
-                         as measured, η* = {eta:.3e}{}",
-                        if e.beta_f_converged {
-                            ""
-                        } else {
-                            " (‖H_F‖ did not converge everywhere: β̂_F is a lower bound)"
-                        }
-                    )
-                } else {
-                    format!(
-                        "not certified: {found}, but β̂_F = ‖H_F(w₀)‖ was measured at w₀ only \
-                         (card.hessian_at_searched = false), so η* = {eta:.3e} rests on one point; \
-                         set hessian_at_searched = true to certify"
-                    )
-                };
-            }
-            (None, Some(e)) if !card.is_positive(e.mu) => {
-                c.reason = format!(
-                    "not certified: the search found λ_min(K) = {:.3e}, at or below the round-off \
-                     floor {:.1e}, inside B(w₀, {:.3e}); the width is too small for the theorem's \
-                     ball",
-                    e.mu, card.positivity_threshold, e.radius
-                );
-            }
-            (None, Some(e)) => {
-                c.reason = format!(
-                    "not certified up to the largest radius searched, r = {:.3e}: there \
-                     μ̂ = {:.3e} gives R = {:.3e} > r (R(w₀) = {:.3e}); the width is too small \
-                     for the theorem's ball",
-                    e.radius, e.mu, e.theorem_radius, card.radius0
-                );
-            }
-            (None, None) => c.reason = "not certified: no radius was searched".into(),
-        }
-        c
     }
 }
 

@@ -7,6 +7,10 @@
 //! 1. stayed in the certified ball: `max_t ‖w_t − w₀‖ ≤ R_c`;
 //! 2. the certified rate bound: `L(w_t) ≤ (1 − η μ̂(r_s))^t L(w₀)` at every step.
 //!
+//! With the proved certificate ([`crate::theorem::proved`], radius `r̄`, `μ_lb(r̄)`, `η̄*`), for
+//! gradient descent with `η ≤ η̄*`, the same two checks on the proved ball: 1′ `max_t ‖w_t − w₀‖
+//! ≤ r̄`, 2′ `L(w_t) ≤ (1 − η μ_lb)^t L(w₀)`. Each verdict's reason names the certificate it used.
+//!
 //! On the ball the run actually used, `r_T = max_t ‖w_t − w₀‖` (with a card, once a step was
 //! taken):
 //! 3. PL* there: `μ̂(r_T)` above the round-off floor ([`crate::theorem::card::TravelledBall`]);
@@ -208,6 +212,7 @@ pub fn judge(
     let epsilon_reached = records.iter().map(|r| r.loss).fold(f64::INFINITY, f64::min);
     let final_loss = records.last().map_or(f64::NAN, |r| r.loss);
     let mut verdicts = certified_checks(card, run, max_distance);
+    verdicts.extend(proved_checks(card, run, max_distance));
     verdicts.extend(travelled_checks(card, travelled, run));
     verdicts.push(pl_ratio(run));
     verdicts.push(search_conservative(card, run));
@@ -280,6 +285,68 @@ fn certified_checks(
             format!("max_t ‖w_t − w₀‖ = {max_distance:.4e} vs R_c = {radius:.4e}"),
         ),
         rate_bound(rate, card, run, mu, reason),
+    ]
+}
+
+/// Checks 1′ and 2′, on the proved ball: as checks 1 and 2 with the proved certificate's radius,
+/// `μ_lb` and `η̄*` ([`crate::theorem::proved`]). A failure contradicts a proof: a bug in the bound
+/// or in the measurement, never the theorem.
+fn proved_checks(
+    card: Option<&TheoremCard>,
+    run: &RunRecords<'_>,
+    max_distance: f64,
+) -> Vec<Verdict> {
+    let ball = "stayed in the proved ball B(w₀, r̄)".to_string();
+    let rate = "proved rate bound L(w_t) ≤ (1 − η μ_lb)^t L(w₀) at every step".to_string();
+    let not_applicable = |reason: String| {
+        vec![
+            Verdict::not_applicable(ball.clone(), reason.clone()),
+            Verdict::not_applicable(rate.clone(), reason),
+        ]
+    };
+    let Some(card) = card else {
+        return not_applicable("no theorem card (card.enabled = false)".into());
+    };
+    let Some(c) = card.proved.as_ref() else {
+        return not_applicable(
+            "the card has no proved certificate (written before it existed)".into(),
+        );
+    };
+    let (true, Some(radius), Some(mu), Some(eta_star)) =
+        (c.proved(), c.radius, c.mu_lower_bound, c.eta_star)
+    else {
+        return not_applicable(format!(
+            "no proved certificate ({}): {}",
+            c.state.label(),
+            c.reason
+        ));
+    };
+    if matches!(run.optimizer, Optimizer::Sgd { .. }) {
+        return not_applicable(
+            "SGD: the theorem's ball and rate statements are for gradient descent".into(),
+        );
+    }
+    let eta = run.eta;
+    if eta > eta_star {
+        return not_applicable(format!(
+            "η = {eta:.4e} > η̄* = {eta_star:.4e}: the proof covers η ≤ η̄* only"
+        ));
+    }
+    if run.steps_taken() == 0 {
+        return not_applicable(NO_STEP.into());
+    }
+    let reason = format!(
+        "certificate proved (bound): r̄ = {radius:.4e}, μ_lb = {mu:.4e}, β̄_F = {:.4e}; GD,          η = {eta:.4e} ≤ η̄* = {eta_star:.4e}",
+        c.beta_bound.unwrap_or(f64::NAN)
+    );
+    vec![
+        Verdict::applies(
+            ball,
+            run.within(max_distance, radius),
+            reason.clone(),
+            format!("max_t ‖w_t − w₀‖ = {max_distance:.4e} vs r̄ = {radius:.4e}"),
+        ),
+        rate_bound_with(rate, card, run, (mu, "μ_lb"), reason),
     ]
 }
 
@@ -371,6 +438,17 @@ fn rate_bound(
     mu: f64,
     reason: String,
 ) -> Verdict {
+    rate_bound_with(check, card, run, (mu, "μ̂"), reason)
+}
+
+/// [`rate_bound`] with `μ` named `symbol` (`μ̂` searched, `μ_lb` proved).
+fn rate_bound_with(
+    check: String,
+    card: &TheoremCard,
+    run: &RunRecords<'_>,
+    (mu, symbol): (f64, &str),
+    reason: String,
+) -> Verdict {
     let eta = run.eta;
     let loss0 = run.loss0();
     let bound = |step: usize| (1.0 - eta * mu).powi(step as i32) * loss0;
@@ -380,7 +458,7 @@ fn rate_bound(
         .find(|r| !(r.loss <= bound(r.step) + card.loss_floor(r.loss, r.distance_from_init)));
     let detail = match first_fail {
         None => format!(
-            "held at all {} steps with η = {eta:.4e}, μ̂ = {mu:.4e} (1 − ημ̂ = {:.6})",
+            "held at all {} steps with η = {eta:.4e}, {symbol} = {mu:.4e} (1 − η{symbol} = {:.6})",
             run.records.len(),
             1.0 - eta * mu
         ),

@@ -642,8 +642,14 @@ fn bench_writes_one_row_per_case_with_rates_against_gemm_and_times_a_card() {
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows.len(),
-        9,
-        "quick grid: 2 n × 2 m × 2 L tanh, and L=3 m=1024 n=512 relu"
+        10,
+        "quick grid: 2 n × 2 m × 2 L tanh, L=3 m=1024 n=512 relu, and the k = 10 output case"
+    );
+    let k10: Vec<&Vec<&str>> = rows.iter().filter(|f| f[col("outputs")] == "10").collect();
+    assert_eq!(k10.len(), 1, "one k = 10 case");
+    assert_eq!(
+        (k10[0][col("depth")], k10[0][col("width")], k10[0][col("n")]),
+        ("3", "1024", "512")
     );
     for f in &rows {
         assert_eq!(f[col("precision")], "f32");

@@ -15,6 +15,7 @@ mod labels;
 mod measure;
 mod model;
 mod precision;
+mod proved;
 mod theorem;
 mod train;
 

@@ -91,7 +91,10 @@ fn wide_config_gives_the_same_verdict_states_on_wgpu_f32_as_on_ndarray_f64() {
     assert!(!adapter.is_empty(), "run.json backend: {}", run["backend"]);
     let cpu: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("f64/run.json")).unwrap()).unwrap();
-    assert!(cpu["backend"].get("adapter").is_none(), "ndarray has no adapter");
+    assert!(
+        cpu["backend"].get("adapter").is_none(),
+        "ndarray has no adapter"
+    );
 }
 
 /// Writes `inputs` (`n × d`, row-major) and `targets` as a CSV; every value round-trips.
@@ -255,12 +258,19 @@ fn a_ten_class_digits_run_gives_the_same_verdict_states_on_wgpu_f32_as_on_ndarra
     assert_eq!(cpu["card"]["n"], 300);
     let states = verdict_states(&cpu);
     assert!(
-        states.iter().any(|s| s.contains("target") && s.ends_with("\"pass\"")),
+        states
+            .iter()
+            .any(|s| s.contains("target") && s.ends_with("\"pass\"")),
         "the target is reached: {states:#?}"
     );
     if crate::wgpu_or_skip("digits10_on_wgpu").is_none() {
         return;
     }
-    let gpu = train(config, &dir, "wgpu", &["--backend", "wgpu", "--precision", "f32"]);
+    let gpu = train(
+        config,
+        &dir,
+        "wgpu",
+        &["--backend", "wgpu", "--precision", "f32"],
+    );
     assert_eq!(states, verdict_states(&gpu));
 }

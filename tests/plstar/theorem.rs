@@ -144,6 +144,19 @@ fn linear_model_has_a_flat_mu_profile_and_the_closed_form_certificate() {
         VerdictState::Pass
     );
     assert_eq!(state(&v, "certified rate bound"), VerdictState::Pass);
+    // The proof: β̄_F = 0, so the proved radius is the closed form with λ₀ − φ and λ_max + φ,
+    // "auto" takes η̄* = 1/(λ_max + φ), and GD along v passes both proved verdicts.
+    let proved = card.proved.as_ref().unwrap();
+    assert!(proved.proved(), "{}", proved.reason);
+    let phi = card.positivity_threshold;
+    let closed = 2.0 * (spec.lambda_max + phi).sqrt() * 2.0 / (spec.lambda_min - phi);
+    assert!(rel(proved.radius.unwrap(), closed) < 1e-10);
+    assert!(
+        rel(eta, 1.0 / (spec.lambda_max + phi)) < 1e-12,
+        "auto takes the proved η̄*"
+    );
+    assert_eq!(state(&v, "stayed in the proved ball"), VerdictState::Pass);
+    assert_eq!(state(&v, "proved rate bound"), VerdictState::Pass);
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //!
 //! | kind | columns | tolerance (relative) |
 //! |---|---|---|
-//! | kernel at `w₀` (one dense eigendecomposition) | `p`, `n`, `lambda0`¹, `lambda_max0`, `positivity_threshold` | 1e-9 |
-//! | iterative (searches, alternating maximization, the card's step size) | `mu_r*`¹, `certified`, `certified_radius`, `eta_star`, `eta`, `mu_travelled`¹, `mu_trajectory`¹, `hessian_norm0`, `hessian_norm_max`, `per_output_hessian0` | 1e-6 |
+//! | kernel at `w₀` (one dense eigendecomposition) | `p`, `n`, `lambda0`¹, `lambda_max0`, `positivity_threshold`, `beta_bound`, `beta_bound_slope`, `residual_norm0`, `radius0` | 1e-9 |
+//! | iterative (searches, alternating maximization, the card's step size; the proved radius, a bisection) | `mu_r*`¹, `certified`, `certified_radius`, `proved`, `proved_radius`, `mu_lower_bound`, `eta_star`, `eta`, `mu_travelled`¹, `mu_trajectory`¹, `hessian_norm0`, `hessian_norm_max`, `per_output_hessian0` | 1e-6 |
 //! | trained (hundreds of steps) | `r_travelled`, `kernel_change`, `linearization_gap_max`, `final_loss` | 1e-3 |
 //! | step counts | `steps_to_target`, `kernel_stage_step` | ±1 step |
 //!
@@ -275,6 +275,13 @@ fn columns(rows: &[SweepRow]) -> Vec<Column> {
         c("certified_radius", ITERATIVE, |r| r.certified_radius),
         c("eta_star", ITERATIVE, |r| r.eta_star),
         c("eta", ITERATIVE, |r| r.eta),
+        c("proved", ITERATIVE, |r| f64::from(u8::from(r.proved))),
+        c("proved_radius", ITERATIVE, |r| r.proved_radius),
+        c("beta_bound", KERNEL, |r| r.beta_bound),
+        c("beta_bound_slope", KERNEL, |r| r.beta_bound_slope),
+        c("mu_lower_bound", ITERATIVE, |r| r.mu_lower_bound),
+        c("residual_norm0", KERNEL, |r| r.residual_norm0),
+        c("radius0", KERNEL, |r| r.radius0),
         eigen("mu_travelled", ITERATIVE, |r| r.mu_travelled),
         c("hessian_norm0", ITERATIVE, |r| r.hessian_norm0),
         c("hessian_norm_max", ITERATIVE, |r| r.hessian_norm_max),

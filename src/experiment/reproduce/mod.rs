@@ -106,6 +106,16 @@ impl Reproduction {
         report_path(&self.out, self.quick)
     }
 
+    /// The landscape of figure (f): [`landscape_config`], written to `landscape-quick/` by a
+    /// quick reproduction (like its sweeps) so that the committed `landscape/` is never touched.
+    pub fn landscape(&self) -> Result<LandscapeConfig> {
+        let mut landscape = landscape_config()?;
+        if self.quick {
+            landscape.name = format!("{}-quick", landscape.name);
+        }
+        Ok(landscape)
+    }
+
     /// The reproduction's sweeps (reduced when quick), with the config each comes from.
     pub fn sweeps(&self) -> Result<Vec<(&'static str, SweepConfig)>> {
         REPRODUCE_SWEEPS

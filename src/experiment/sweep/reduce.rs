@@ -27,6 +27,7 @@ pub(super) fn reduce(
         .iter()
         .find(|r| r.loss <= sweep.kernel_stage * loss0 && r.kernel_change.is_some());
     let nan = f64::NAN;
+    let proved = card.and_then(|c| c.proved.as_ref());
     SweepRow {
         point: point.index,
         seed,
@@ -52,6 +53,13 @@ pub(super) fn reduce(
             .and_then(|c| c.certificate.radius)
             .unwrap_or(nan),
         eta_star: card.map_or(nan, |c| c.eta_star()),
+        proved: proved.is_some_and(|p| p.proved()),
+        proved_radius: proved.and_then(|p| p.radius).unwrap_or(nan),
+        beta_bound: proved.and_then(|p| p.bound.intercept).unwrap_or(nan),
+        beta_bound_slope: proved.and_then(|p| p.bound.slope).unwrap_or(nan),
+        mu_lower_bound: proved.and_then(|p| p.mu_lower_bound).unwrap_or(nan),
+        residual_norm0: card.map_or(nan, |c| c.residual_norm0),
+        radius0: card.map_or(nan, |c| c.radius0),
         r_travelled: v.max_distance,
         mu_travelled: v.travelled.as_ref().map_or(nan, |t| t.mu),
         hessian_norm0,

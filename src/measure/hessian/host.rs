@@ -62,6 +62,7 @@ impl HostPoint {
             layers,
             bias,
             output,
+            ..
         } = HostForward::<f64>::at(model, x, Order::Second);
         Self {
             n,

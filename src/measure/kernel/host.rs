@@ -1,10 +1,11 @@
 //! The structured kernel's Gram products on the host: the CPU specialization of
 //! [`GramPath::Host`](super::GramPath::Host).
 //!
-//! The network's host forward pass ([`HostForward`], in the backend's own precision) gives each
-//! layer's input `α⁽ˡ⁻¹⁾` (`n × m_{l−1}`) and `σ'`; the signals `Δ_l` (`n·k × m_l`, one row per
+//! The network's host forward pass ([`HostForward`], in the backend's own precision, with
+//! [`Scaling::Input`]) gives each layer's scaled input `A⁽ˡ⁻¹⁾ = c_l α⁽ˡ⁻¹⁾` (`n × m_{l−1}`) and
+//! `σ'`; the signals `Δ_l` (`n·k × m_l`, one row per
 //! sample and output unit) follow by the backward recursion (faer products). Each symmetric Gram
-//! product `c_l² α αᵀ` (`n × n`, shared by the `k` outputs) and `Δ Δᵀ` (`nk × nk`) is then formed
+//! product `A Aᵀ = c_l² α αᵀ` (`n × n`, shared by the `k` outputs) and `Δ Δᵀ` (`nk × nk`) is then formed
 //! as its lower triangle only, by faer's triangular matmul (the x86 AVX-512 / AVX2 gemm kernels,
 //! on every core): half the multiply-adds of a full product. The Hadamard products and the layer
 //! sum are fused into one pass per layer over the lower triangle, in the working precision; `K`
@@ -24,7 +25,7 @@ use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, Mat, MatRef};
 
 use super::TangentKernel;
-use crate::model::host::{gemm, parallelism, rows, HostFloat, HostForward, Order};
+use crate::model::host::{gemm, parallelism, rows, HostFloat, HostForward, Order, Scaling};
 use crate::model::Mlp;
 
 /// One layer's signals `Δ_l` on the host, row-major `[n·k, m_l]` (row `i·k + a`: the signal of
@@ -51,7 +52,7 @@ fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> 
     } else {
         0.0
     });
-    let forward = HostForward::<T>::at(model, x, Order::First);
+    let forward = HostForward::<T>::scaled(model, x, Order::First, Scaling::Input);
     let (n, k) = (forward.n, forward.outputs());
     let big = n * k;
     let signals = signals(&forward);
@@ -61,8 +62,8 @@ fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> 
     let mut ga = Mat::<T>::zeros(n, n);
     let mut gd = Mat::<T>::zeros(big, big);
     for (layer, signal) in forward.layers.iter().zip(&signals) {
-        let c2 = T::of(layer.scale * layer.scale);
-        lower_gram(&mut ga, &layer.input, layer.in_width, c2);
+        // The inputs carry c_l already (Scaling::Input): A Aᵀ = c_l² α αᵀ.
+        lower_gram(&mut ga, &layer.input, layer.in_width, T::one_impl());
         lower_gram(&mut gd, &signal.values, signal.width, T::one_impl());
         let (ga, gd) = (columns(&ga), columns(&gd));
         acc.par_col_chunks_mut(1).enumerate().for_each(|(j, col)| {
@@ -135,7 +136,9 @@ fn signals<T: HostFloat>(forward: &HostForward<T>) -> Vec<Signals<T>> {
             );
             for (r, row) in next.chunks_mut(inp).enumerate() {
                 let slope = &below.slope[(r / k) * inp..][..inp];
-                row.iter_mut().zip(slope).for_each(|(v, &s)| *v = c * *v * s);
+                row.iter_mut()
+                    .zip(slope)
+                    .for_each(|(v, &s)| *v = c * *v * s);
             }
         }
         out.push(Signals {

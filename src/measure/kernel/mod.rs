@@ -169,7 +169,10 @@ fn layer_factors<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> LayerFactors<B
         let scaled = a.mul_scalar(c);
         let mut z = scaled.clone().matmul(w.clone().transpose());
         if let Some(bias) = biases.get(l) {
-            z = z + bias.clone().mul_scalar(cfg.bias_multiplier()).unsqueeze_dim(0);
+            z = z + bias
+                .clone()
+                .mul_scalar(cfg.bias_multiplier())
+                .unsqueeze_dim(0);
         }
         inputs.push(scaled);
         let act = cfg.activation_of(l + 1);
@@ -181,7 +184,9 @@ fn layer_factors<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> LayerFactors<B
     let mut delta = act.derivative(z);
     if k > 1 {
         // [b, k] → [b·k, k] with row i·k + a equal to σ_out'(z_{ia}) e_a.
-        let eye: Vec<f64> = (0..k * k).map(|r| f64::from(u8::from(r / k == r % k))).collect();
+        let eye: Vec<f64> = (0..k * k)
+            .map(|r| f64::from(u8::from(r / k == r % k)))
+            .collect();
         let eye = upload::<B, 3>(&eye, [1, k, k], &x.device()).expand([b, k, k]);
         delta = (delta.reshape([b, k, 1]).expand([b, k, k]) * eye).reshape([b * k, k]);
     }

@@ -133,6 +133,8 @@ fn a_quick_reproduction_plans_what_is_left_moves_its_folders_into_place_and_repo
         names,
         ["sweep-width-quick", "sweep-depth-quick", "sweep-pn-quick"]
     );
+    // The new user's finding 6: the quick landscape went to the committed `landscape/`.
+    assert_eq!(reproduction.landscape().unwrap().name, "landscape-quick");
     // One run of the width sweep already staged (point 0, seed 0): the plan leaves it out.
     let staged = reproduction.staging().join("sweep-width-quick");
     std::fs::create_dir_all(&staged).unwrap();

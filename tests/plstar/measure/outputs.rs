@@ -5,7 +5,7 @@
 
 use plstar::data::{self, Dataset, SyntheticTarget};
 use plstar::measure::hessian::{
-    max_output_hessian_norm, output_hessian_norm, Derivatives, DerivativePath, Objective,
+    max_output_hessian_norm, output_hessian_norm, DerivativePath, Derivatives, Objective,
 };
 use plstar::measure::infinite::limit_kernel;
 use plstar::measure::kernel::{
@@ -25,7 +25,11 @@ fn data_k(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
     let targets = (0..n * k)
         .map(|r| {
             let x = base.input(r / k);
-            (x.iter().enumerate().map(|(j, v)| v * (1.0 + (r % k + j) as f64)).sum::<f64>()).sin()
+            (x.iter()
+                .enumerate()
+                .map(|(j, v)| v * (1.0 + (r % k + j) as f64))
+                .sum::<f64>())
+            .sin()
         })
         .collect();
     Dataset::with_outputs(base.inputs.clone(), targets, d, k).unwrap()
@@ -98,7 +102,12 @@ fn linear_model_with_k_outputs_has_kernel_x_xt_over_d_kron_identity() {
                     return 0.0;
                 }
                 let (i, j) = (r / k, c / k);
-                let dot: f64 = data.input(i).iter().zip(data.input(j)).map(|(a, b)| a * b).sum();
+                let dot: f64 = data
+                    .input(i)
+                    .iter()
+                    .zip(data.input(j))
+                    .map(|(a, b)| a * b)
+                    .sum();
                 dot / d as f64 + cb2
             })
             .collect();
@@ -137,14 +146,24 @@ fn gd_on_a_linear_model_with_k_outputs_follows_the_exact_recursion() {
         if r % k != c % k {
             return 0.0;
         }
-        let dot: f64 = data.input(r / k).iter().zip(data.input(c / k)).map(|(a, b)| a * b).sum();
+        let dot: f64 = data
+            .input(r / k)
+            .iter()
+            .zip(data.input(c / k))
+            .map(|(a, b)| a * b)
+            .sum();
         dot / d as f64
     };
     // F_{ia} = ⟨W_a, x_i⟩ / √d with W_a row a of the [k, d] weight matrix.
     let mut r: Vec<f64> = (0..big)
         .map(|row| {
             let (i, a) = (row / k, row % k);
-            let f: f64 = data.input(i).iter().zip(&w0[a * d..(a + 1) * d]).map(|(u, v)| u * v).sum();
+            let f: f64 = data
+                .input(i)
+                .iter()
+                .zip(&w0[a * d..(a + 1) * d])
+                .map(|(u, v)| u * v)
+                .sum();
             f / (d as f64).sqrt() - data.targets[row]
         })
         .collect();
@@ -204,7 +223,10 @@ fn k_output_hessian_products_agree_on_host_and_device() {
                 .map(|i| ((i as f64) * 0.37).cos())
                 .collect();
             let case = format!("{act} {widths:?}");
-            for objective in [Objective::Loss(y.clone()), Objective::Contraction(z.clone())] {
+            for objective in [
+                Objective::Loss(y.clone()),
+                Objective::Contraction(z.clone()),
+            ] {
                 let [host, dev] = [DerivativePath::Host, DerivativePath::Device]
                     .map(|path| Derivatives::on(&model, &x, path).product(&objective, &v));
                 let err = relative_error(&host.hv, &dev.hv);
@@ -275,7 +297,10 @@ fn k_output_kernels_approach_the_limit_kron_identity_and_cross_output_blocks_van
             .collect();
         let se: Vec<f64> = (0..len)
             .map(|e| {
-                let var = kernels.iter().map(|kk| (kk.values[e] - mean[e]).powi(2)).sum::<f64>()
+                let var = kernels
+                    .iter()
+                    .map(|kk| (kk.values[e] - mean[e]).powi(2))
+                    .sum::<f64>()
                     / (seeds - 1) as f64;
                 (var / seeds as f64).sqrt()
             })

@@ -13,9 +13,7 @@ use crate::F64;
 #[test]
 fn device_activation_and_derivative_equal_the_host_closed_forms() {
     let device = Default::default();
-    let grid: Vec<f64> = (0..=2400)
-        .map(|i| -12.0 + 0.01 * i as f64 + 1e-3)
-        .collect();
+    let grid: Vec<f64> = (0..=2400).map(|i| -12.0 + 0.01 * i as f64 + 1e-3).collect();
     let z = upload::<F64, 1>(&grid, [grid.len()], &device);
     for act in Activation::ALL {
         let value = download(act.apply(z.clone()));

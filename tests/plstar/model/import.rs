@@ -221,9 +221,15 @@ fn both_layouts_of_the_k3_fixture_give_numpys_outputs_and_kernel() {
         let model = Mlp::<F64>::from_vector(&config, &w, &device).unwrap();
         let f = download(model.forward(inputs.clone()));
         let err = relative_error(&f, &f_numpy);
-        assert!(err <= tol::IMPORTED_ORACLE, "{file}: forward vs numpy {err:e}");
+        assert!(
+            err <= tol::IMPORTED_ORACLE,
+            "{file}: forward vs numpy {err:e}"
+        );
         for (name, kernel) in [
-            ("autodiff", tangent_kernel(&model, &inputs, KernelMethod::Autodiff)),
+            (
+                "autodiff",
+                tangent_kernel(&model, &inputs, KernelMethod::Autodiff),
+            ),
             ("host", structured_on(&model, &inputs, GramPath::Host)),
             ("device", structured_on(&model, &inputs, GramPath::Device)),
         ] {

@@ -13,7 +13,10 @@
 //! - (c) the relative kernel change at a common stage of training against width;
 //! - (d) loss curves of several widths against each certified width's bound;
 //! - (e) `λ₀` and the final loss against `p/n`, drawn only when the sweep has `p < n` and
-//!   `p ≥ n` points.
+//!   `p ≥ n` points;
+//! - (h) the theorem's ball against the path: `R(w₀)`, the proved and estimated radii and the
+//!   distance travelled against width; (i) the narrowest width proved and estimated against
+//!   `n`; (j) the proved bound `β̄_F(0) √m` against width (module `proved`).
 //!
 //! The figures of width (a: `width`), the log-log slope figures (a, b, c, g: `slopes`) and the
 //! loss figures (d, e: `loss`) each have a module; this one holds the series, their styles
@@ -31,10 +34,12 @@ use crate::error::Result;
 use crate::report::rows::SweepRow;
 
 mod loss;
+mod proved;
 mod slopes;
 mod width;
 
 use loss::{loss_curves, p_over_n};
+use proved::{bound_scaling_vs_width, proved_width_vs_n, theorem_ball_vs_width};
 use slopes::{slope_figure, SLOPE_FIGURES};
 use width::{certified_radius_vs_width, lambda0_vs_width, mu_at_radius_vs_width};
 
@@ -206,11 +211,17 @@ pub enum Panel {
     LinearizationGap,
     /// (e) `λ₀` and the final loss against `p/n`.
     POverN,
+    /// (h) `R(w₀)`, the proved and estimated radii and the GD distance against width.
+    TheoremBall,
+    /// (i) The narrowest width certified by proof and by search against `n`.
+    ProvedWidth,
+    /// (j) `β̄_F(0) √m` against width, with the extrapolated width of a proof.
+    BoundScaling,
 }
 
 impl Panel {
     /// Every panel, in drawing order.
-    pub const ALL: [Panel; 9] = [
+    pub const ALL: [Panel; 12] = [
         Panel::Lambda0,
         Panel::InfiniteGap,
         Panel::MuAtRadius,
@@ -220,6 +231,9 @@ impl Panel {
         Panel::LossCurves,
         Panel::LinearizationGap,
         Panel::POverN,
+        Panel::TheoremBall,
+        Panel::ProvedWidth,
+        Panel::BoundScaling,
     ];
 }
 
@@ -250,6 +264,9 @@ pub fn sweep_figures(
             Panel::LossCurves => loss_curves(dir, &sweep, target)?,
             Panel::LinearizationGap => slope_figure(dir, &sweep, &SLOPE_FIGURES[3])?,
             Panel::POverN => p_over_n(dir, &all, target)?,
+            Panel::TheoremBall => theorem_ball_vs_width(dir, &sweep)?,
+            Panel::ProvedWidth => proved_width_vs_n(dir, &sweep)?,
+            Panel::BoundScaling => bound_scaling_vs_width(dir, &sweep)?,
         });
     }
     Ok(figures)
