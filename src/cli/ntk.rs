@@ -94,24 +94,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
             &settings,
             &args.config,
         )?),
-        (Some(path), None) => {
-            let p = settings.model.parameter_count();
-            // float32 or float64, shape [p], [1, p] or [p, 1], converted exactly (said so); each
-            // refusal is one message with its fix.
-            let (w, note) = plstar::report::npy::read_vector(path, p)?;
-            if let Some(note) = &note {
-                eprintln!("{}: {note}", path.display());
-            }
-            if let Some(i) = w.iter().position(|v| !v.is_finite()) {
-                anyhow::bail!(
-                    "{}: parameter {i} is {} (not finite): pass the parameters.npy of a run that \
-                     did not diverge",
-                    path.display(),
-                    w[i]
-                );
-            }
-            Some((w, path.clone()))
-        }
+        (Some(path), None) => Some(saved_parameters(path, settings.model.parameter_count())?),
         (None, None) => None,
     };
     args.backend.check_device()?;
@@ -181,6 +164,25 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         eprintln!("error: the PL ratio is below λ_min(K): this contradicts ‖∇L‖² = rᵀKr and signals a numerical problem (try --precision f64)");
         ExitCode::FAILURE
     })
+}
+
+/// The `p` parameters of a `--params` file: float32 or float64, shape `[p]`, `[1, p]` or
+/// `[p, 1]`, converted exactly (one line on stderr says what was converted); each refusal is
+/// one message with its fix, a value that is not finite among them.
+fn saved_parameters(path: &Path, p: usize) -> Result<(Vec<f64>, PathBuf)> {
+    let (w, note) = plstar::report::npy::read_vector(path, p)?;
+    if let Some(note) = &note {
+        eprintln!("{}: {note}", path.display());
+    }
+    if let Some(i) = w.iter().position(|v| !v.is_finite()) {
+        anyhow::bail!(
+            "{}: parameter {i} is {} (not finite): pass the parameters.npy of a run that did \
+             not diverge",
+            path.display(),
+            w[i]
+        );
+    }
+    Ok((w, path.to_path_buf()))
 }
 
 /// Refuses a `--export` folder of the user's that holds anything, unless `overwrite`: an

@@ -52,7 +52,6 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
 /// `--learning-rate`, or the card's rule for `auto`).
 pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, String)> {
     let f = |v: f64| format!("{v:.4e}");
-    let opt = |v: Option<f64>| v.map_or("—".to_string(), f);
     let cert = &c.certificate;
     let mut rows = vec![
         match c.outputs {
@@ -101,8 +100,35 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
         ),
         ("certificate".into(), cert.state.label().into(), "search"),
     ];
+    rows.extend(search_rows(c));
+    rows.extend(proved_rows(c));
+    rows.extend([
+        ("η used".into(), f(step.value), step.source.as_str()),
+        (
+            "κ = 1/(η μ)".into(),
+            step.condition_number.map_or("—".into(), condition),
+            if c.proved_eta_star().is_some() {
+                "proved"
+            } else if cert.certified {
+                "search"
+            } else {
+                "w₀"
+            },
+        ),
+    ]);
+    rows.into_iter()
+        .map(|(k, v, src)| (k, v, src.to_string()))
+        .collect()
+}
+
+/// The searched certificate's rows: with a certificate the searched radius, `μ̂`, `L̂_F`,
+/// `β̂_F`, the certified radius and `η*`; without one, `η*(w₀)` from `w₀` alone.
+fn search_rows(c: &TheoremCard) -> Vec<(String, String, &'static str)> {
+    let f = |v: f64| format!("{v:.4e}");
+    let opt = |v: Option<f64>| v.map_or("—".to_string(), f);
+    let cert = &c.certificate;
     if cert.certified {
-        rows.extend([
+        vec![
             (
                 "searched radius r_s".into(),
                 opt(cert.searched_radius),
@@ -129,32 +155,14 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
                 opt(cert.eta_star),
                 "search",
             ),
-        ]);
+        ]
     } else {
-        rows.push((
+        vec![(
             "η*(w₀) = 1/(λ_max + ‖H_F‖ ‖r₀‖)".into(),
             f(c.eta_star0),
             "w₀",
-        ));
+        )]
     }
-    rows.extend(proved_rows(c));
-    rows.extend([
-        ("η used".into(), f(step.value), step.source.as_str()),
-        (
-            "κ = 1/(η μ)".into(),
-            step.condition_number.map_or("—".into(), condition),
-            if c.proved_eta_star().is_some() {
-                "proved"
-            } else if cert.certified {
-                "search"
-            } else {
-                "w₀"
-            },
-        ),
-    ]);
-    rows.into_iter()
-        .map(|(k, v, src)| (k, v, src.to_string()))
-        .collect()
 }
 
 /// The proved certificate's rows: its state, and with a proof the radius, `μ_lb`, `L̄_F`, `β̄_F`

@@ -197,16 +197,7 @@ impl BackendJob for NtkJob<'_> {
     fn run<B: Backend>(self, device: B::Device, info: BackendInfo) -> Self::Output {
         let s = self.settings;
         let opts = self.options;
-        let (model, evaluated_at) = match &opts.parameters {
-            Some((w, path)) => (
-                Mlp::<B>::from_vector(&s.model, w, &device)?,
-                format!("parameters from {}", path.display()),
-            ),
-            None => (
-                s.model.init::<B>(s.config.seed, &device),
-                format!("w0 (seed {})", s.config.seed),
-            ),
-        };
+        let (model, evaluated_at) = evaluation_point::<B>(s, opts.parameters.as_ref(), &device)?;
         let (x, y) = s.data.to_tensors::<B>(&device);
         let n = s.data.len();
 
@@ -229,13 +220,7 @@ impl BackendJob for NtkJob<'_> {
         let kernel_seconds = started.elapsed().as_secs_f64();
 
         let outputs = download(model.forward(x.clone()));
-        // The decision below rests on sums accumulated in f64, whatever the working precision:
-        // the residual as computed (F − y on the device), its square sum and ‖∇L‖² on the host.
-        let grad = loss_gradient(&model, &x, &y);
-        let residual = download(grad.residual.clone());
-        let residual_norm = residual.iter().map(|r| r * r).sum::<f64>().sqrt();
-        let loss = 0.5 * residual_norm * residual_norm;
-        let grad_norm_sq = grad.norm_sq_f64();
+        let (residual_norm, loss, grad_norm_sq) = fit_at(&model, &x, &y);
         let pl_ratio = grad_norm_sq / (2.0 * loss);
         let trace = kernel.trace();
         let round_off = RoundOff::for_backend::<B>(&s.model);
@@ -305,6 +290,37 @@ impl BackendJob for NtkJob<'_> {
         }
         Ok(report)
     }
+}
+
+/// The network to evaluate, at `parameters` (a saved vector and its file) or at the seeded
+/// `w₀`, and how the report names that point.
+fn evaluation_point<B: Backend>(
+    s: &Settings,
+    parameters: Option<&(Vec<f64>, PathBuf)>,
+    device: &B::Device,
+) -> Result<(Mlp<B>, String)> {
+    Ok(match parameters {
+        Some((w, path)) => (
+            Mlp::<B>::from_vector(&s.model, w, device)?,
+            format!("parameters from {}", path.display()),
+        ),
+        None => (
+            s.model.init::<B>(s.config.seed, device),
+            format!("w0 (seed {})", s.config.seed),
+        ),
+    })
+}
+
+/// `(‖F(w) − y‖, L(w), ‖∇L(w)‖²)` of `model` on `(x, y)`.
+fn fit_at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, y: &Tensor<B, 1>) -> (f64, f64, f64) {
+    // The decision in the report rests on sums accumulated in f64, whatever the working
+    // precision: the residual as computed (F − y on the device), its square sum and ‖∇L‖² on
+    // the host.
+    let grad = loss_gradient(model, x, y);
+    let residual = download(grad.residual.clone());
+    let residual_norm = residual.iter().map(|r| r * r).sum::<f64>().sqrt();
+    let loss = 0.5 * residual_norm * residual_norm;
+    (residual_norm, loss, grad.norm_sq_f64())
 }
 
 /// `K∞` of `s`'s architecture on its data with its extremes and the relative gap to `kernel`, or

@@ -173,17 +173,7 @@ impl BackendJob for TrainRun<'_> {
             Some((w, _)) => Mlp::<B>::from_vector(&s.model, w, &device)?,
             None => s.model.init::<B>(s.config.seed, &device),
         };
-        let card = if s.config.card.enabled {
-            Some(theorem_card_with_progress(
-                &model,
-                &x,
-                &y,
-                &s.config.card.settings(s.config.seed),
-                self.on_card_progress,
-            )?)
-        } else {
-            None
-        };
+        let card = card_at(s, &model, &x, &y, self.on_card_progress)?;
         let mut step_size = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
         if self.eta_from_flag && step_size.source == "config" {
             step_size.source = "--learning-rate".into();
@@ -266,6 +256,27 @@ impl BackendJob for TrainRun<'_> {
             verdicts,
         })
     }
+}
+
+/// The theorem card around `model`'s point with the config's `[card]` settings (the searches
+/// seeded with the run's seed), or `None` with `card.enabled = false`.
+fn card_at<B: Backend>(
+    s: &Settings,
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    y: &Tensor<B, 1>,
+    on_progress: &mut dyn FnMut(&CardProgress),
+) -> Result<Option<TheoremCard>> {
+    if !s.config.card.enabled {
+        return Ok(None);
+    }
+    Ok(Some(theorem_card_with_progress(
+        model,
+        x,
+        y,
+        &s.config.card.settings(s.config.seed),
+        on_progress,
+    )?))
 }
 
 impl RunRecord {
