@@ -9,8 +9,10 @@
 //! `‖K(w) − K∞‖_F / ‖K∞‖_F`, or why the architecture has no `K∞`.
 //!
 //! The bundle (`--export DIR`), for numpy (`np.load`), f64:
-//! `kernel.npy` `[n, n]`, `eigenvalues.npy` `[n]` (ascending; dense path only), `inputs.npy`
-//! `[n, d]`, `targets.npy` `[n]`, `outputs.npy` `[n]`, `parameters.npy` `[p]`, for every layer
+//! `kernel.npy` `[N, N]` (`N = n·k`), `eigenvalues.npy` `[N]` (ascending) with the figure
+//! `spectrum.{svg,png}` (every eigenvalue against its rank, [`spectrum_figure`]), `inputs.npy`
+//! `[n, d]`, `targets.npy` and `outputs.npy` `[n]` (`[n, k]` with `k` outputs),
+//! `parameters.npy` `[p]`, for every layer
 //! `l = 1 … L+1` `layer{l}_weight.npy` `[out, in]` and `layer{l}_bias.npy` `[out]` (with
 //! biases), `kernel_infinite.npy` `[n, n]` (with [`NtkOptions::infinite`], where `K∞` exists), and
 //! `manifest.json` with the architecture, every scale factor, the formulas and the file list.
@@ -38,6 +40,7 @@ use crate::measure::spectrum::{
 };
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::{download, Mlp, MlpConfig};
+use crate::report::figures::spectrum::spectrum_figure;
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
 use crate::theorem::card::{theorem_card, Certificate};
@@ -199,7 +202,8 @@ impl BackendJob for NtkJob<'_> {
         let opts = self.options;
         let (model, evaluated_at) = evaluation_point::<B>(s, opts.parameters.as_ref(), &device)?;
         let (x, y) = s.data.to_tensors::<B>(&device);
-        let n = s.data.len();
+        // N = n·k: the kernel's size, the length of the eigensolver's sums.
+        let big = s.data.len() * s.data.outputs;
 
         let progress = self.progress;
         progress("tangent kernel and its extremes");
@@ -224,9 +228,9 @@ impl BackendJob for NtkJob<'_> {
         let pl_ratio = grad_norm_sq / (2.0 * loss);
         let trace = kernel.trace();
         let round_off = RoundOff::for_backend::<B>(&s.model);
-        let max_diagonal = (0..n).map(|i| kernel.get(i, i)).fold(0.0, f64::max);
-        let round_off_floor = round_off.eigenvalue_floor(n, max_diagonal, trace, lambda_max);
-        let pl_identity_tolerance = round_off.pl_identity(n, max_diagonal, trace, lambda_max);
+        let max_diagonal = (0..big).map(|i| kernel.get(i, i)).fold(0.0, f64::max);
+        let round_off_floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
+        let pl_identity_tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
 
         let (infinite_width, kernel_infinite) = if opts.infinite {
             progress("infinite-width kernel");
@@ -252,7 +256,7 @@ impl BackendJob for NtkJob<'_> {
             config: s.config.clone(),
             evaluated_at,
             loss_convention: LOSS_CONVENTION,
-            n,
+            n: s.data.len(),
             input_dim: s.data.dim,
             p: s.model.parameter_count(),
             widths: s.model.widths.clone(),
@@ -422,6 +426,7 @@ fn export_bundle<B: Backend>(
     let (n, d, k) = (s.data.len(), s.data.dim, s.data.outputs);
     let big = n * k;
     let mut files = vec![];
+    let mut figures: Vec<String> = vec![];
     let mut put = |name: String, values: &[f64], shape: &[usize]| -> Result<()> {
         npy::write(&dir.join(&name), values, shape)?;
         files.push(name);
@@ -430,6 +435,10 @@ fn export_bundle<B: Backend>(
     put("kernel.npy".into(), &arrays.kernel.values, &[big, big])?;
     if let Some(ev) = arrays.eigenvalues {
         put("eigenvalues.npy".into(), ev, &[big])?;
+        let what = format!("K(w) ({big} × {big})");
+        if let Some(figure) = spectrum_figure(dir, ev, report.round_off_floor, &what)? {
+            figures.extend(["svg", "png"].map(|e| format!("{}.{e}", figure.stem)));
+        }
     }
     if let Some(limit) = arrays.kernel_infinite {
         put("kernel_infinite.npy".into(), &limit.values, &[big, big])?;
@@ -457,6 +466,7 @@ fn export_bundle<B: Backend>(
             )?;
         }
     }
+    files.extend(figures);
     let cfg = &s.model;
     let manifest = Manifest {
         format: "plstar-ntk-bundle/1",

@@ -117,7 +117,7 @@ pub fn prove(
         cert.reason = why.clone();
         return cert;
     }
-    if !(lambda0_lower > 0.0) {
+    if lambda0_lower.is_nan() || lambda0_lower <= 0.0 {
         cert.reason = format!(
             "λ₀ = {lambda0:.3e} is not above its round-off floor {floor:.3e}: μ_lb(r) = 0 for \
              every r"

@@ -452,10 +452,12 @@ fn rate_bound_with(
     let eta = run.eta;
     let loss0 = run.loss0();
     let bound = |step: usize| (1.0 - eta * mu).powi(step as i32) * loss0;
-    let first_fail = run
-        .records
-        .iter()
-        .find(|r| !(r.loss <= bound(r.step) + card.loss_floor(r.loss, r.distance_from_init)));
+    let first_fail = run.records.iter().find(|r| {
+        !holds(
+            r.loss,
+            bound(r.step) + card.loss_floor(r.loss, r.distance_from_init),
+        )
+    });
     let detail = match first_fail {
         None => format!(
             "held at all {} steps with η = {eta:.4e}, {symbol} = {mu:.4e} (1 − η{symbol} = {:.6})",
@@ -507,7 +509,7 @@ fn pl_ratio(run: &RunRecords<'_>) -> Verdict {
     };
     let bad = defined.iter().find(|r| {
         let lmin = r.lambda_min.expect("filtered");
-        !(r.pl_ratio >= lmin - tolerance(r))
+        !holds(lmin - tolerance(r), r.pl_ratio)
     });
     let undefined = evaluated.len() - defined.len();
     let detail = match bad {
@@ -604,5 +606,13 @@ fn target(
         steps_to_target.is_some(),
         "always applies".into(),
         detail,
+    )
+}
+
+/// `a ≤ b`, false when either is NaN (a NaN never passes a check).
+fn holds(a: f64, b: f64) -> bool {
+    matches!(
+        a.partial_cmp(&b),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
     )
 }

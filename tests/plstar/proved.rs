@@ -201,8 +201,8 @@ fn bound_is_above_every_hessian_norm_and_mu_lb_below_every_kernel_in_the_ball() 
     for (i, &act) in smooth.iter().enumerate() {
         for (width, r) in [(16, 0.1), (256, 3.0), (4096, 100.0)] {
             case += 1;
-            let bias = case % 2 == 0;
-            let parameterization = if case % 3 == 0 {
+            let bias = case.is_multiple_of(2);
+            let parameterization = if case.is_multiple_of(3) {
                 Parameterization::Standard
             } else {
                 Parameterization::Ntk

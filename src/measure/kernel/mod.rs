@@ -317,7 +317,7 @@ pub fn jacobian<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Vec<Vec<f64>> {
         .map(|r| {
             let (i, a) = (r / k, r % k);
             let xi = Tensor::from_inner(x.clone().slice([i..i + 1, 0..d]));
-            let fa = tracked.forward(xi).slice([a..a + 1]).sum();
+            let fa = tracked.forward(xi).narrow(0, a, 1).sum();
             crate::measure::loss::gradient_vector(&tracked, &fa.backward())
         })
         .collect()

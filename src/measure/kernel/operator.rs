@@ -39,11 +39,11 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
     /// The operator of `model` on `x` `[n, d]`, in blocks of `block` samples (at least 1); the
     /// forward passes are cached when they need at most `cache_limit` bytes.
     pub fn new(model: &'a Mlp<B>, x: &Tensor<B, 2>, block: usize, cache_limit: usize) -> Self {
-        let [n, _] = x.dims();
+        let [n, d] = x.dims();
         let block = block.max(1);
         let blocks: Vec<Tensor<B, 2>> = (0..n)
             .step_by(block)
-            .map(|start| x.clone().slice([start..(start + block).min(n)]))
+            .map(|start| x.clone().slice([start..(start + block).min(n), 0..d]))
             .collect();
         let mut op = Self {
             model,

@@ -35,7 +35,7 @@ fn operator_products_equal_the_dense_kernel_to_1e_12_in_f64() {
     for act in Activation::ALL {
         for depth in 0..=3 {
             case += 1;
-            let k = if case % 2 == 0 { 3 } else { 1 };
+            let k = if case.is_multiple_of(2) { 3 } else { 1 };
             let cfg = MlpConfig::new(5, vec![7; depth])
                 .with_activation(act)
                 .with_output_activation(if depth == 2 {
@@ -43,9 +43,9 @@ fn operator_products_equal_the_dense_kernel_to_1e_12_in_f64() {
                 } else {
                     Activation::Identity
                 })
-                .with_bias(case % 3 != 0)
+                .with_bias(!case.is_multiple_of(3))
                 .with_bias_scale(0.7)
-                .with_parameterization(if case % 4 == 0 {
+                .with_parameterization(if case.is_multiple_of(4) {
                     Parameterization::Standard
                 } else {
                     Parameterization::Ntk

@@ -7,11 +7,15 @@ use std::path::Path;
 use super::{label, theorem_series, SeriesKey, Styles, SweepSeries};
 use crate::error::Result;
 use crate::report::figures::{
-    aggregate, measured, save_drawable, Curve, Figure, LineChart, Scale, PALETTE,
+    aggregate, measured, save_drawable, Curve, Figure, Line, LineChart, Marker, Scale, Shape,
+    PALETTE,
 };
 use crate::report::rows::SweepRow;
 use crate::theorem::bound::SmoothnessBound;
 use crate::theorem::proved::{prove, ProofState};
+
+/// A drawn quantity: its name, the rows it is drawn from, and its accessor.
+type Series<'r> = (&'static str, Vec<&'r SweepRow>, fn(&SweepRow) -> f64);
 
 /// (h) `R(w₀)`, the proved radius `r̄`, the estimated `R_c` and the distance travelled `r_T`
 /// against width.
@@ -24,7 +28,7 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
         let only = |keep: fn(&SweepRow) -> bool| -> Vec<&SweepRow> {
             s.iter().copied().filter(|r| keep(r)).collect()
         };
-        let series: [(&str, Vec<&SweepRow>, fn(&SweepRow) -> f64); 4] = [
+        let series: [Series<'_>; 4] = [
             (
                 "R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀ (constants at w₀)",
                 only(|_| true),
@@ -44,9 +48,18 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
                 |r| r.r_travelled,
             ),
         ];
+        // A colour per quantity (the same in every series), a mark shape per series.
+        let si = sweep.keys.iter().position(|q| q == k).unwrap_or(0);
         for (q, (name, rows, get)) in series.iter().enumerate() {
             let agg = aggregate(rows, |r| r.width as f64, get);
-            curves.push(styles.curve(format!("{name}: {}", label(k)), &agg, k, q, 4));
+            let mut c = measured(format!("{name}: {}", label(k)), &agg, PALETTE[q]);
+            let shape = Shape::ALL[si % Shape::ALL.len()];
+            (c.line, c.marker) = if si < Shape::ALL.len() {
+                (Line::Solid, Marker::Filled(shape))
+            } else {
+                (Line::Dotted, Marker::Open(shape))
+            };
+            curves.push(c);
         }
         let widest = s.iter().map(|r| r.width).max();
         let at = |m: usize| s.iter().copied().filter(move |r| r.width == m);
@@ -59,7 +72,11 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
                 let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
                 numbers.push((
                     format!("R(w₀) / r_T at width {m} ({})", label(k)),
-                    format!("{mean:.1} (mean over {} seeds)", ratios.len()),
+                    format!(
+                        "{mean:.1} (mean over {} seed{})",
+                        ratios.len(),
+                        if ratios.len() == 1 { "" } else { "s" }
+                    ),
                 ));
             }
         }
@@ -93,7 +110,7 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
     Ok(drawn.map(|d| Figure {
         stem: stem.into(),
         caption: d.caption(format!(
-            "Four radii against the width m, per series: R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀, the theorem's radius with the constants at w₀ alone; the proved radius r̄ (smallest r with μ_lb(r) > 0 and r ≥ 2 L̄_F(r) ‖r₀‖ / μ_lb(r), from the bound β̄_F; proved seeds only); the estimated radius R_c (the search's certificate; certified seeds only); and the distance gradient descent travelled, r_T = max_t ‖w_t − w₀‖ (every seed). Marks: mean over seeds, bars: min–max; a series with no mark at a width has no certificate of that kind there. The gap between R(w₀) and r_T is how far the theorem's worst-case ball is from the path gradient descent takes.{}",
+            "Four radii against the width m (a colour per radius, a mark shape per series): R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀, the theorem's radius with the constants at w₀ alone; the proved radius r̄ (smallest r with μ_lb(r) > 0 and r ≥ 2 L̄_F(r) ‖r₀‖ / μ_lb(r), from the bound β̄_F; proved seeds only); the estimated radius R_c (the search's certificate; certified seeds only); and the distance gradient descent travelled, r_T = max_t ‖w_t − w₀‖ (every seed). Marks: mean over seeds, bars: min–max; a series with no mark at a width has no certificate of that kind there. The gap between R(w₀) and r_T is how far the theorem's worst-case ball is from the path gradient descent takes.{}",
             styles.caption()
         )),
         numbers,
@@ -125,6 +142,7 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
     for (g, (out, act, depth)) in groups.iter().enumerate() {
         let mut proved = vec![];
         let mut searched = vec![];
+        let mut extrapolated = vec![];
         for &n in &ns {
             let key: SeriesKey = (out.clone(), act.clone(), *depth, n);
             let s = sweep.series(&key);
@@ -137,6 +155,8 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
             let (p, e) = (narrowest(|r| r.proved), narrowest(|r| r.certified));
             if let Some(m) = p {
                 proved.push((n as f64, m as f64));
+            } else if let Some(m) = widest_extrapolation(&s) {
+                extrapolated.push((n as f64, m as f64));
             }
             if let Some(m) = e {
                 searched.push((n as f64, m as f64));
@@ -166,7 +186,14 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
             searched,
             PALETTE[(2 * g + 1) % PALETTE.len()],
         );
-        c.marker = crate::report::figures::Marker::Filled(crate::report::figures::Shape::ALL[1]);
+        c.marker = Marker::Filled(Shape::ALL[1]);
+        curves.push(c);
+        let mut c = Curve::measured(
+            format!("narrowest width proved, extrapolated beyond the grid (β̄_F ∝ m^(−1/2)): {name}"),
+            extrapolated,
+            color,
+        );
+        (c.line, c.marker) = (Line::Dotted, Marker::Open(Shape::ALL[0]));
         curves.push(c);
     }
     let stem = "i_proved_width_vs_n";
@@ -185,7 +212,7 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
     Ok(drawn.map(|d| Figure {
         stem: stem.into(),
         caption: d.caption(
-            "The narrowest width of the sweep's grid at which every seed has a proved certificate (circles: the bound β̄_F, μ_lb, L̄_F of theorem::proved) and an estimated one (squares: the card's search), against the number of samples n. An n with no mark has no such width in the grid. The proved width can only be at or above the estimated one up to the grid's spacing: the bounds are worst cases over the ball, the search visits some of its points.",
+            "The narrowest width of the sweep's grid at which every seed has a proved certificate (filled circles: the bound β̄_F, μ_lb, L̄_F of theorem::proved) and an estimated one (squares: the card's search), against the number of samples n. Where no width of the grid proves, the open circle is the extrapolated width (figure j's table: β̄_F(r) √m, λ₀, λ_max and ‖r₀‖ kept at their values at the widest run, the largest over its seeds) — an extrapolation, not a measurement. The proved width can only be at or above the estimated one up to the grid's spacing: the bounds are worst cases over the ball, the search visits some of its points.",
         ),
         numbers,
     }))
@@ -267,6 +294,18 @@ pub(super) fn bound_scaling_vs_width(
         )),
         numbers,
     }))
+}
+
+/// The largest over seeds of [`extrapolate`] at the widest width of `s`, or `None` when a seed
+/// has none.
+fn widest_extrapolation(s: &[&SweepRow]) -> Option<usize> {
+    let widest = s.iter().map(|r| r.width).max()?;
+    s.iter()
+        .filter(|r| r.width == widest)
+        .map(|r| extrapolate(r))
+        .collect::<Option<Vec<usize>>>()?
+        .into_iter()
+        .max()
 }
 
 /// The smallest width `m = widest · 2^j` (`j ≤ 40`) at which [`prove`] succeeds with `β̄_F`
