@@ -189,7 +189,9 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
         c.marker = Marker::Filled(Shape::ALL[1]);
         curves.push(c);
         let mut c = Curve::measured(
-            format!("narrowest width proved, extrapolated beyond the grid (β̄_F ∝ m^(−1/2)): {name}"),
+            format!(
+                "narrowest width proved, extrapolated beyond the grid (β̄_F ∝ m^(−1/2)): {name}"
+            ),
             extrapolated,
             color,
         );
