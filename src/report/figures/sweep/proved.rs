@@ -61,38 +61,7 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
             };
             curves.push(c);
         }
-        let widest = s.iter().map(|r| r.width).max();
-        let at = |m: usize| s.iter().copied().filter(move |r| r.width == m);
-        if let Some(m) = widest {
-            let ratios: Vec<f64> = at(m)
-                .map(|r| r.radius0 / r.r_travelled)
-                .filter(|v| v.is_finite())
-                .collect();
-            if !ratios.is_empty() {
-                let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
-                numbers.push((
-                    format!("R(w₀) / r_T at width {m} ({})", label(k)),
-                    format!(
-                        "{mean:.1} (mean over {} seed{})",
-                        ratios.len(),
-                        if ratios.len() == 1 { "" } else { "s" }
-                    ),
-                ));
-            }
-        }
-        for (name, ok) in [
-            ("proof", (|r: &SweepRow| r.proved) as fn(&SweepRow) -> bool),
-            ("search", |r| r.certified),
-        ] {
-            let narrowest = s.iter().map(|r| r.width).filter(|&m| at(m).all(ok)).min();
-            numbers.push((
-                format!(
-                    "narrowest width certified by {name} for every seed ({})",
-                    label(k)
-                ),
-                narrowest.map_or("none in the sweep".into(), |m| format!("m = {m}")),
-            ));
-        }
+        numbers.extend(ball_numbers(k, &s));
     }
     let stem = "h_theorem_ball_vs_width";
     let drawn = save_drawable(
@@ -115,6 +84,45 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
         )),
         numbers,
     }))
+}
+
+/// Figure (h)'s table for series `k` (rows `s`): `R(w₀)/r_T` at the widest width, and the
+/// narrowest width certified for every seed by proof and by search.
+fn ball_numbers(k: &SeriesKey, s: &[&SweepRow]) -> Vec<(String, String)> {
+    let mut numbers = vec![];
+    let widest = s.iter().map(|r| r.width).max();
+    let at = |m: usize| s.iter().copied().filter(move |r| r.width == m);
+    if let Some(m) = widest {
+        let ratios: Vec<f64> = at(m)
+            .map(|r| r.radius0 / r.r_travelled)
+            .filter(|v| v.is_finite())
+            .collect();
+        if !ratios.is_empty() {
+            let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+            numbers.push((
+                format!("R(w₀) / r_T at width {m} ({})", label(k)),
+                format!(
+                    "{mean:.1} (mean over {} seed{})",
+                    ratios.len(),
+                    if ratios.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+    }
+    for (name, ok) in [
+        ("proof", (|r: &SweepRow| r.proved) as fn(&SweepRow) -> bool),
+        ("search", |r| r.certified),
+    ] {
+        let narrowest = s.iter().map(|r| r.width).filter(|&m| at(m).all(ok)).min();
+        numbers.push((
+            format!(
+                "narrowest width certified by {name} for every seed ({})",
+                label(k)
+            ),
+            narrowest.map_or("none in the sweep".into(), |m| format!("m = {m}")),
+        ));
+    }
+    numbers
 }
 
 /// (i) The narrowest width at which every seed is certified, by proof and by search, against
@@ -213,12 +221,13 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
     )?;
     Ok(drawn.map(|d| Figure {
         stem: stem.into(),
-        caption: d.caption(
-            "The narrowest width of the sweep's grid at which every seed has a proved certificate (filled circles: the bound β̄_F, μ_lb, L̄_F of theorem::proved) and an estimated one (squares: the card's search), against the number of samples n. Where no width of the grid proves, the open circle is the extrapolated width (figure j's table: β̄_F(r) √m, λ₀, λ_max and ‖r₀‖ kept at their values at the widest run, the largest over its seeds) — an extrapolation, not a measurement. The proved width can only be at or above the estimated one up to the grid's spacing: the bounds are worst cases over the ball, the search visits some of its points.",
-        ),
+        caption: d.caption(PROVED_WIDTH_CAPTION),
         numbers,
     }))
 }
+
+/// The caption of figure (i).
+const PROVED_WIDTH_CAPTION: &str = "The narrowest width of the sweep's grid at which every seed has a proved certificate (filled circles: the bound β̄_F, μ_lb, L̄_F of theorem::proved) and an estimated one (squares: the card's search), against the number of samples n. Where no width of the grid proves, the open circle is the extrapolated width (figure j's table: β̄_F(r) √m, λ₀, λ_max and ‖r₀‖ kept at their values at the widest run, the largest over its seeds) — an extrapolation, not a measurement. The proved width can only be at or above the estimated one up to the grid's spacing: the bounds are worst cases over the ball, the search visits some of its points.";
 
 /// (j) `β̄_F(0) √m` against width, and the width at which the proof would certify, extrapolated
 /// from the widest run.
