@@ -444,3 +444,39 @@ fn the_values_near_a_minimizer_stand_apart_from_zero_on_a_symmetric_log_axis() {
         assert!(svg.contains(tick), "{tick:?} not a tick label");
     }
 }
+
+#[test]
+fn spectrum_figure_reports_the_known_extremes_and_the_eigenvalues_at_round_off() {
+    // 5 000 eigenvalues λ_i = 10^{−i/1000} (1 … 1e-4.999) in shuffled order plus 3 at or below a
+    // floor of 1e-12 (0, −1e-15, 1e-12): the numbers give N = 5 003, λ_max = 1, λ_min = −1e-15 and
+    // 3 at round-off; both files are written although the log axis cannot draw those 3.
+    let dir = scratch("spectrum");
+    let mut ev: Vec<f64> = (0..5000)
+        .map(|i| 10f64.powf(-(i as f64) / 1000.0))
+        .collect();
+    ev.extend([0.0, -1e-15, 1e-12]);
+    ev.reverse();
+    let figure = plstar::report::figures::spectrum::spectrum_figure(&dir, &ev, 1e-12, "K")
+        .unwrap()
+        .expect("drawable");
+    let number = |name: &str| {
+        figure
+            .numbers
+            .iter()
+            .find(|(k, _)| k.starts_with(name))
+            .unwrap_or_else(|| panic!("{name}: {:?}", figure.numbers))
+            .1
+            .clone()
+    };
+    assert_eq!(number("N"), "5003");
+    assert_eq!(number("λ_max"), "1.0000e0");
+    assert_eq!(number("λ_min"), "-1.0000e-15");
+    assert!(
+        number("at or below").starts_with("3 "),
+        "{:?}",
+        figure.numbers
+    );
+    for ext in ["svg", "png"] {
+        assert!(dir.join(format!("spectrum.{ext}")).exists());
+    }
+}
