@@ -184,6 +184,9 @@ pub fn prove(
 /// The smallest `r ∈ (0, r_z)` with `slack(r) ≥ 0`, to relative width `4 u₆₄` (module docs).
 fn first_crossing(slack: impl Fn(f64) -> f64, r_zero: f64) -> Option<f64> {
     const PER_OCTAVE: f64 = 64.0;
+    // The scan's range, not a threshold: every decision is the sign of `slack` itself. Below
+    // 1e-12 r_z the ball proves only ‖r₀‖ ≤ 1e-12 r_z √λ₀⁻ / (2 L̄_F), and ‖r₀‖ = 0 is handled
+    // before the scan.
     let lowest = r_zero * 1e-12;
     let steps = ((r_zero / lowest).log2() * PER_OCTAVE).ceil() as usize;
     let ratio = (r_zero / lowest).powf(1.0 / steps as f64);
