@@ -235,57 +235,60 @@ pub fn judge(
     }
 }
 
+/// A certificate's ball as checks 1–2 (and 1′–2′) read it: its radius, `μ`, step-size limit and
+/// how the reason names it.
+struct Ball {
+    radius: f64,
+    mu: f64,
+    eta_star: f64,
+    /// The reason's opening: which certificate, with its numbers.
+    named: String,
+}
+
+/// How the checks on one certificate's ball are worded.
+struct BallWords {
+    ball: &'static str,
+    rate: &'static str,
+    /// The radius's symbol (`R_c`, `r̄`).
+    radius: &'static str,
+    /// The rate's `μ` (`μ̂`, `μ_lb`).
+    mu: &'static str,
+    /// The step-size limit (`η*`, `η̄*`) and who covers it (the theorem, the proof).
+    eta: &'static str,
+    covers: &'static str,
+}
+
 /// Checks 1 and 2, on the certified ball.
 fn certified_checks(
     card: Option<&TheoremCard>,
     run: &RunRecords<'_>,
     max_distance: f64,
 ) -> Vec<Verdict> {
-    let ball = "stayed in the certified ball B(w₀, R_c)".to_string();
-    let rate = "certified rate bound L(w_t) ≤ (1 − η μ̂)^t L(w₀) at every step".to_string();
-    let not_applicable = |reason: String| {
-        vec![
-            Verdict::not_applicable(ball.clone(), reason.clone()),
-            Verdict::not_applicable(rate.clone(), reason),
-        ]
+    let words = BallWords {
+        ball: "stayed in the certified ball B(w₀, R_c)",
+        rate: "certified rate bound L(w_t) ≤ (1 − η μ̂)^t L(w₀) at every step",
+        radius: "R_c",
+        mu: "μ̂",
+        eta: "η*",
+        covers: "the theorem",
     };
-    let Some(card) = card else {
-        return not_applicable("no theorem card (card.enabled = false)".into());
-    };
-    let c = &card.certificate;
-    let (true, Some(radius), Some(mu), Some(eta_star)) = (c.certified, c.radius, c.mu, c.eta_star)
-    else {
-        return not_applicable(format!("no certificate: {}", c.reason));
-    };
-    if matches!(run.optimizer, Optimizer::Sgd { .. }) {
-        return not_applicable(
-            "SGD: the theorem's ball and rate statements are for gradient descent (SGD has the \
-             rate in expectation only)"
-                .into(),
-        );
-    }
-    let eta = run.eta;
-    if eta > eta_star {
-        return not_applicable(format!(
-            "η = {eta:.4e} > η* = {eta_star:.4e}: the theorem covers η ≤ η* only"
-        ));
-    }
-    if run.steps_taken() == 0 {
-        return not_applicable(NO_STEP.into());
-    }
-    let reason = format!(
-        "certificate {} (R_c = {radius:.4e}, μ̂ = {mu:.4e}), GD, η = {eta:.4e} ≤ η* = {eta_star:.4e}",
-        c.state.label()
-    );
-    vec![
-        Verdict::applies(
-            ball,
-            run.within(max_distance, radius),
-            reason.clone(),
-            format!("max_t ‖w_t − w₀‖ = {max_distance:.4e} vs R_c = {radius:.4e}"),
-        ),
-        rate_bound(rate, card, run, mu, reason),
-    ]
+    ball_checks(card, run, max_distance, &words, |card| {
+        let c = &card.certificate;
+        let (true, Some(radius), Some(mu), Some(eta_star)) =
+            (c.certified, c.radius, c.mu, c.eta_star)
+        else {
+            return Err(format!("no certificate: {}", c.reason));
+        };
+        Ok(Ball {
+            radius,
+            mu,
+            eta_star,
+            named: format!(
+                "certificate {} (R_c = {radius:.4e}, μ̂ = {mu:.4e})",
+                c.state.label()
+            ),
+        })
+    })
 }
 
 /// Checks 1′ and 2′, on the proved ball: as checks 1 and 2 with the proved certificate's radius,
@@ -296,57 +299,93 @@ fn proved_checks(
     run: &RunRecords<'_>,
     max_distance: f64,
 ) -> Vec<Verdict> {
-    let ball = "stayed in the proved ball B(w₀, r̄)".to_string();
-    let rate = "proved rate bound L(w_t) ≤ (1 − η μ_lb)^t L(w₀) at every step".to_string();
+    let words = BallWords {
+        ball: "stayed in the proved ball B(w₀, r̄)",
+        rate: "proved rate bound L(w_t) ≤ (1 − η μ_lb)^t L(w₀) at every step",
+        radius: "r̄",
+        mu: "μ_lb",
+        eta: "η̄*",
+        covers: "the proof",
+    };
+    ball_checks(card, run, max_distance, &words, |card| {
+        let Some(c) = card.proved.as_ref() else {
+            return Err("the card has no proved certificate (written before it existed)".into());
+        };
+        let (true, Some(radius), Some(mu), Some(eta_star)) =
+            (c.proved(), c.radius, c.mu_lower_bound, c.eta_star)
+        else {
+            return Err(format!(
+                "no proved certificate ({}): {}",
+                c.state.label(),
+                c.reason
+            ));
+        };
+        Ok(Ball {
+            radius,
+            mu,
+            eta_star,
+            named: format!(
+                "certificate proved (bound): r̄ = {radius:.4e}, μ_lb = {mu:.4e}, β̄_F = {:.4e}",
+                c.beta_bound.unwrap_or(f64::NAN)
+            ),
+        })
+    })
+}
+
+/// The ball and rate checks on the ball `pick` gives (or not applicable with its reason): both
+/// need gradient descent, `η` within the certificate's limit and at least one step.
+fn ball_checks(
+    card: Option<&TheoremCard>,
+    run: &RunRecords<'_>,
+    max_distance: f64,
+    words: &BallWords,
+    pick: impl Fn(&TheoremCard) -> std::result::Result<Ball, String>,
+) -> Vec<Verdict> {
     let not_applicable = |reason: String| {
         vec![
-            Verdict::not_applicable(ball.clone(), reason.clone()),
-            Verdict::not_applicable(rate.clone(), reason),
+            Verdict::not_applicable(words.ball.into(), reason.clone()),
+            Verdict::not_applicable(words.rate.into(), reason),
         ]
     };
     let Some(card) = card else {
         return not_applicable("no theorem card (card.enabled = false)".into());
     };
-    let Some(c) = card.proved.as_ref() else {
-        return not_applicable(
-            "the card has no proved certificate (written before it existed)".into(),
-        );
-    };
-    let (true, Some(radius), Some(mu), Some(eta_star)) =
-        (c.proved(), c.radius, c.mu_lower_bound, c.eta_star)
-    else {
-        return not_applicable(format!(
-            "no proved certificate ({}): {}",
-            c.state.label(),
-            c.reason
-        ));
+    let ball = match pick(card) {
+        Ok(ball) => ball,
+        Err(reason) => return not_applicable(reason),
     };
     if matches!(run.optimizer, Optimizer::Sgd { .. }) {
         return not_applicable(
-            "SGD: the theorem's ball and rate statements are for gradient descent".into(),
+            "SGD: the theorem's ball and rate statements are for gradient descent (SGD has the \
+             rate in expectation only)"
+                .into(),
         );
     }
-    let eta = run.eta;
+    let (eta, eta_star, limit) = (run.eta, ball.eta_star, words.eta);
     if eta > eta_star {
         return not_applicable(format!(
-            "η = {eta:.4e} > η̄* = {eta_star:.4e}: the proof covers η ≤ η̄* only"
+            "η = {eta:.4e} > {limit} = {eta_star:.4e}: {} covers η ≤ {limit} only",
+            words.covers
         ));
     }
     if run.steps_taken() == 0 {
         return not_applicable(NO_STEP.into());
     }
     let reason = format!(
-        "certificate proved (bound): r̄ = {radius:.4e}, μ_lb = {mu:.4e}, β̄_F = {:.4e}; GD,          η = {eta:.4e} ≤ η̄* = {eta_star:.4e}",
-        c.beta_bound.unwrap_or(f64::NAN)
+        "{}, GD, η = {eta:.4e} ≤ {limit} = {eta_star:.4e}",
+        ball.named
     );
     vec![
         Verdict::applies(
-            ball,
-            run.within(max_distance, radius),
+            words.ball.into(),
+            run.within(max_distance, ball.radius),
             reason.clone(),
-            format!("max_t ‖w_t − w₀‖ = {max_distance:.4e} vs r̄ = {radius:.4e}"),
+            format!(
+                "max_t ‖w_t − w₀‖ = {max_distance:.4e} vs {} = {:.4e}",
+                words.radius, ball.radius
+            ),
         ),
-        rate_bound_with(rate, card, run, (mu, "μ_lb"), reason),
+        rate_bound(words.rate.into(), card, run, (ball.mu, words.mu), reason),
     ]
 }
 
@@ -422,7 +461,7 @@ fn travelled_checks(
             rate,
             card,
             run,
-            t.mu,
+            (t.mu, "μ̂"),
             format!("GD, μ̂(r_T) = {:.4e} > 0, η μ̂(r_T) = {eta_mu:.4e} ≤ 1", t.mu),
         )
     });
@@ -430,19 +469,9 @@ fn travelled_checks(
 }
 
 /// `L(w_t) ≤ (1 − η μ)^t L(w₀)` at every step, up to the loss's round-off floor (the first
-/// failing step otherwise). `L(w₀)` is the step-0 record's loss.
+/// failing step otherwise), with `μ` named `symbol` (`μ̂` searched, `μ_lb` proved). `L(w₀)` is
+/// the step-0 record's loss.
 fn rate_bound(
-    check: String,
-    card: &TheoremCard,
-    run: &RunRecords<'_>,
-    mu: f64,
-    reason: String,
-) -> Verdict {
-    rate_bound_with(check, card, run, (mu, "μ̂"), reason)
-}
-
-/// [`rate_bound`] with `μ` named `symbol` (`μ̂` searched, `μ_lb` proved).
-fn rate_bound_with(
     check: String,
     card: &TheoremCard,
     run: &RunRecords<'_>,
