@@ -220,6 +220,7 @@ impl BackendJob for NtkJob<'_> {
             lambda_max,
             eigenvalues,
             residuals: eigen_residuals,
+            ..
         } = kernel_extremes(&kernel, dense_limit)?;
         let kernel_seconds = started.elapsed().as_secs_f64();
 

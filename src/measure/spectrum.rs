@@ -137,6 +137,17 @@ pub struct KernelExtremes {
     pub eigenvalues: Option<Vec<f64>>,
     /// The Ritz residuals (Lanczos only).
     pub residuals: Option<EigenResiduals>,
+    /// Unit eigenvectors of `λ_min` and `λ_max`, each with the residual above (Lanczos only).
+    pub vectors: Option<ExtremeVectors>,
+}
+
+/// The unit Ritz vectors of [`KernelExtremes`]' Lanczos path (length `N`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtremeVectors {
+    /// The vector of `λ_min` (from Lanczos on `K⁻¹`).
+    pub min: Vec<f64>,
+    /// The vector of `λ_max`.
+    pub max: Vec<f64>,
 }
 
 /// The relative residual tolerance of the Lanczos run on `K⁻¹` in [`kernel_extremes`]:
@@ -161,6 +172,7 @@ pub fn kernel_extremes(k: &TangentKernel, dense_limit: usize) -> Result<KernelEx
             lambda_max: spec.lambda_max,
             eigenvalues: Some(spec.eigenvalues),
             residuals: None,
+            vectors: None,
         })
     };
     if k.n <= dense_limit {
@@ -203,7 +215,21 @@ pub fn kernel_extremes(k: &TangentKernel, dense_limit: usize) -> Result<KernelEx
             converged: top.converged && bottom.converged,
             iterations: top.iterations + bottom.iterations,
         }),
+        vectors: Some(ExtremeVectors {
+            min: inv.vector,
+            max: max.vector,
+        }),
     })
+}
+
+/// `rᵀ K⁻¹ r` through the Cholesky factorization of `K` (`N³/3` flops, no eigenvectors):
+/// `None` when the factorization fails (`K` not positive definite in f64, so `λ_min` is at
+/// round-off and the quadratic form is unbounded).
+pub fn inverse_quadratic_form(k: &TangentKernel, r: &[f64]) -> Option<f64> {
+    let kt = faer::MatRef::from_column_major_slice(&k.values, k.n, k.n);
+    let llt = kt.llt(faer::Side::Lower).ok()?;
+    let solved = CholeskyInverse { llt }.apply(r);
+    Some(dot(r, &solved))
 }
 
 /// Every eigenvalue (ascending) of a dense symmetric matrix.

@@ -636,3 +636,75 @@ fn a_round_off_mu_of_a_tanh_output_layer_is_classified_as_round_off() {
         card.certificate.reason
     );
 }
+
+/// Above the dense limit (N = n·k = 1 100 > 1 024: 110 digit images in 10 classes) the card
+/// measures by Lanczos and a Cholesky factor, never a dense eigendecomposition. Oracle: faer's
+/// dense solver on the same kernels — λ₀ to 1e-7 relative (Lanczos on K⁻¹ stops at 1e-7),
+/// λ_max to 1e-8, the linearized distance √(r₀ᵀK₀⁻¹r₀) to 1e-9, and at the best point of every
+/// searched ball the dense λ_min equals a λ_min the card recorded, to 1e-7.
+#[test]
+fn card_above_the_dense_limit_matches_the_dense_eigensolver() {
+    use plstar::data::{Encoding, Normalization};
+    let classes: Vec<u8> = (0..10).collect();
+    let data = data::digits_encoded(
+        &classes,
+        Encoding::Centered,
+        Some(110),
+        Normalization::Standardize,
+        0,
+    )
+    .unwrap();
+    let cfg = MlpConfig::new(64, vec![64])
+        .with_activation(Activation::Erf)
+        .with_outputs(10)
+        .with_bias(true)
+        .with_bias_scale(0.1);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let settings = CardSettings {
+        search: SearchSettings {
+            restarts: 1,
+            steps: 1,
+            seed: 0,
+        },
+        max_radii: 2,
+        per_output_hessian: false,
+        ..CardSettings::default()
+    };
+    let card = theorem_card(&model, &x, &y, &settings).unwrap();
+    assert_eq!(card.n, 1100);
+    let k0 = tangent_kernel(&model, &x, KernelMethod::Structured);
+    let spec = dense_spectrum(&k0).unwrap();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(rel(card.lambda0, spec.lambda_min) < 1e-7, "λ₀ {} vs {}", card.lambda0, spec.lambda_min);
+    assert!(rel(card.lambda_max0, spec.lambda_max) < 1e-8);
+    let r0 = download(model.forward(x.clone()) - y.clone());
+    let eig = plstar::measure::spectrum::symmetric_eigen(&k0).unwrap();
+    let d_lin = eig
+        .values
+        .iter()
+        .zip(&eig.vectors)
+        .map(|(l, u)| u.iter().zip(&r0).map(|(a, b)| a * b).sum::<f64>().powi(2) / l)
+        .sum::<f64>()
+        .sqrt();
+    assert!(rel(card.linearized_distance, d_lin) < 1e-9, "{} vs {d_lin}", card.linearized_distance);
+    assert!(!card.bottom_points.is_empty(), "a ball was searched");
+    for (r, w) in &card.bottom_points {
+        let m = Mlp::<F64>::from_vector(&cfg, w, &device).unwrap();
+        let dense = dense_spectrum(&tangent_kernel(&m, &x, KernelMethod::Structured)).unwrap();
+        // Relative to λ_min, or to λ_max where λ_min is at round-off (the outer ball, 8 R(w₀),
+        // reaches a singular kernel: both solvers then answer ~1e-15 λ_max).
+        let tolerance = 1e-7 * dense.lambda_min.abs() + 1e-12 * dense.lambda_max;
+        let recorded = card
+            .points
+            .iter()
+            .map(|p| (p.lambda_min - dense.lambda_min).abs())
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            recorded <= tolerance,
+            "r = {r}: dense λ_min {} not among the card's points",
+            dense.lambda_min
+        );
+    }
+}

@@ -34,6 +34,11 @@ pub struct CardSection {
     /// Keep searching radii above the certificate.
     #[serde(default)]
     pub search_past_certificate: bool,
+    /// Keep `‖H_F(w₀)‖` at least `max_r ‖H_{F_r}(w₀)‖₂`, one Lanczos run per equation (`N`
+    /// runs: tens of minutes at N ≈ 20 000); false starts the alternation from the uniform `z`
+    /// alone.
+    #[serde(default = "super::default_true")]
+    pub per_output_hessian: bool,
 }
 
 impl Default for CardSection {
@@ -48,6 +53,7 @@ impl Default for CardSection {
             extra_radii: c.extra_radii,
             hessian_at_searched: c.hessian_at_searched,
             search_past_certificate: c.search_past_certificate,
+            per_output_hessian: c.per_output_hessian,
         }
     }
 }
@@ -66,6 +72,7 @@ impl CardSection {
             extra_radii: self.extra_radii.clone(),
             hessian_at_searched: self.hessian_at_searched,
             search_past_certificate: self.search_past_certificate,
+            per_output_hessian: self.per_output_hessian,
         }
     }
 

@@ -10,22 +10,7 @@ use crate::F64;
 /// `Q Λ Qᵀ` with `Q` a product of three Householder reflections (orthogonal by construction).
 fn known_spectrum(lambda: &[f64]) -> TangentKernel {
     let n = lambda.len();
-    let mut q: Vec<f64> = (0..n * n)
-        .map(|ij| if ij / n == ij % n { 1.0 } else { 0.0 })
-        .collect();
-    for s in 0..3 {
-        let v: Vec<f64> = (0..n)
-            .map(|i| ((i * 7 + s * 13) as f64 * 0.61).sin() + 0.1)
-            .collect();
-        let vv: f64 = v.iter().map(|a| a * a).sum();
-        // Q ← Q (I − 2 v vᵀ / vᵀv)
-        for row in 0..n {
-            let qv: f64 = (0..n).map(|k| q[row * n + k] * v[k]).sum();
-            for k in 0..n {
-                q[row * n + k] -= 2.0 * qv * v[k] / vv;
-            }
-        }
-    }
+    let q = householder_q(n);
     let values = (0..n * n)
         .map(|ij| {
             (0..n)
@@ -166,4 +151,69 @@ fn kernel_extremes_of_a_singular_kernel_are_at_round_off() {
         e.method,
         e.lambda_min
     );
+}
+
+/// The Lanczos path's eigenvectors (which the card's searches step along above the dense limit)
+/// are the known ones: `K = Q diag(λ) Qᵀ` with `Q` built from three Householder reflections, so
+/// `v_min = ±Q e_0` and `v_max = ±Q e_{n−1}`, to 1e-9 in `|⟨v, q⟩|`.
+#[test]
+fn kernel_extremes_return_the_known_extreme_eigenvectors() {
+    use plstar::measure::spectrum::kernel_extremes;
+    let n = 200;
+    let lambda: Vec<f64> = (0..n).map(|i| 0.5 + 0.02 * i as f64).collect();
+    let k = known_spectrum(&lambda);
+    let q = householder_q(n);
+    let e = kernel_extremes(&k, 100).unwrap();
+    let v = e.vectors.expect("the Lanczos path returns its vectors");
+    for (vector, column, name) in [(&v.min, 0, "min"), (&v.max, n - 1, "max")] {
+        let unit: f64 = vector.iter().map(|a| a * a).sum::<f64>().sqrt();
+        assert!((unit - 1.0).abs() < 1e-12, "‖v_{name}‖ = {unit}");
+        let dot: f64 = (0..n).map(|i| vector[i] * q[i * n + column]).sum();
+        assert!(1.0 - dot.abs() < 1e-9, "|⟨v_{name}, q⟩| = {}", dot.abs());
+    }
+    assert!(kernel_extremes(&k, n).unwrap().vectors.is_none(), "dense path: no vectors");
+}
+
+/// `rᵀK⁻¹r` by the Cholesky factor (the card's linearized GD distance above the dense limit)
+/// equals the spectral sum `Σ_j (q_jᵀ r)² / λ_j` of the known spectrum to 1e-12 relative, with
+/// κ = 10⁴; an indefinite kernel has no factor and gives `None`.
+#[test]
+fn inverse_quadratic_form_equals_the_spectral_sum() {
+    use plstar::measure::spectrum::inverse_quadratic_form;
+    let n = 150;
+    let lambda: Vec<f64> = (0..n)
+        .map(|i| 1e-3 * 10f64.powf(4.0 * i as f64 / (n - 1) as f64))
+        .collect();
+    let q = householder_q(n);
+    let r: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).cos()).collect();
+    let want: f64 = (0..n)
+        .map(|j| (0..n).map(|i| q[i * n + j] * r[i]).sum::<f64>().powi(2) / lambda[j])
+        .sum();
+    let got = inverse_quadratic_form(&known_spectrum(&lambda), &r).unwrap();
+    assert!((got - want).abs() < 1e-12 * want, "{got} vs {want}");
+    let mut indefinite = lambda.clone();
+    indefinite[0] = -1.0;
+    assert!(inverse_quadratic_form(&known_spectrum(&indefinite), &r).is_none());
+}
+
+/// The orthogonal `Q` of [`known_spectrum`], row-major (`Q = H_0 H_1 H_2`, three Householder
+/// reflections): column `j` is the eigenvector of `λ_j`.
+fn householder_q(n: usize) -> Vec<f64> {
+    let mut q: Vec<f64> = (0..n * n)
+        .map(|ij| if ij / n == ij % n { 1.0 } else { 0.0 })
+        .collect();
+    for s in 0..3 {
+        let v: Vec<f64> = (0..n)
+            .map(|i| ((i * 7 + s * 13) as f64 * 0.61).sin() + 0.1)
+            .collect();
+        let vv: f64 = v.iter().map(|a| a * a).sum();
+        // Q ← Q (I − 2 v vᵀ / vᵀv)
+        for row in 0..n {
+            let qv: f64 = (0..n).map(|k| q[row * n + k] * v[k]).sum();
+            for k in 0..n {
+                q[row * n + k] -= 2.0 * qv * v[k] / vv;
+            }
+        }
+    }
+    q
 }
