@@ -127,12 +127,15 @@ impl Dataset {
 #[serde(rename_all = "lowercase")]
 pub enum SyntheticTarget {
     /// A random teacher network, `y = Σ_j a_j tanh(⟨v_j, x⟩) / √32`, with `a_j ~ N(0,1)`,
-    /// `v_j ~ N(0, I_d)`, `j = 1 … 32` (drawn from the data seed after the inputs).
+    /// `v_j ~ N(0, I_d)`, `j = 1 … 32` (drawn from the data seed after the inputs). With `k`
+    /// outputs, `k` heads on the same hidden units: `y_b = Σ_j a_{bj} tanh(⟨v_j, x⟩) / √32`, the
+    /// heads' `a` drawn one after the other (head 0 is the scalar teacher).
     #[default]
     Teacher,
-    /// A fixed smooth function, `y = sin(3 ⟨x, 1⟩ / √d)`.
+    /// A fixed smooth function, `y = sin(3 ⟨x, 1⟩ / √d)`; with `k` outputs, column `b` is
+    /// `sin(3 ⟨x, 1⟩ / √d + b)`.
     Smooth,
-    /// Random signs `y = ±1` with equal probability.
+    /// Random signs `y = ±1` with equal probability, independent per sample and output.
     Sign,
 }
 
@@ -162,15 +165,15 @@ pub enum Normalization {
 
 /// The host bytes that building a data set of `n` samples of dimension `d` with `k` targets
 /// each allocates at its peak, in `u128` (exact for any `usize` sizes):
-/// `8 (n d + n k) + 8 (33 d + 32)`, the inputs and targets in f64 plus the synthetic sources'
-/// scratch (one Gaussian row of `d`, and the teacher's `32 d + 32` weights). [`orthogonal`] has
-/// `d = n`; the synthetic sources have `k = 1`. The file sources hold their text or bytes and
+/// `8 (n d + n k) + 8 (33 d + 32 k)`, the inputs and targets in f64 plus the synthetic sources'
+/// scratch (one Gaussian row of `d`, and the teacher's `32 d + 32 k` weights for its `k`
+/// heads). [`orthogonal`] has `d = n`. The file sources hold their text or bytes and
 /// parsed rows on top of this while reading (bounded by the files: see
 /// `crate::experiment::resources`).
 pub fn host_bytes(n: usize, dim: usize, outputs: usize) -> u128 {
     let (n, d, k) = (n as u128, dim as u128, outputs as u128);
     let width = TEACHER_WIDTH as u128;
-    8 * (n * d + n * k) + 8 * ((width + 1) * d + width)
+    8 * (n * d + n * k) + 8 * ((width + 1) * d + width * k)
 }
 
 /// `n` points uniform on `S^{d−1}` (normalized Gaussians) with targets from `target`, all
@@ -179,6 +182,20 @@ pub fn host_bytes(n: usize, dim: usize, outputs: usize) -> u128 {
 /// Allocates [`host_bytes`]`(n, d, 1)`; panics when `n d` overflows `usize` (validated configs
 /// are refused before, by their size).
 pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Dataset {
+    sphere_outputs(n, dim, 1, target, seed)
+}
+
+/// [`sphere`] with `k = outputs` targets per sample ([`SyntheticTarget`] says how each column is
+/// made); `outputs = 1` is [`sphere`] draw for draw.
+///
+/// Allocates [`host_bytes`]`(n, d, k)`; panics when `n d` overflows `usize`.
+pub fn sphere_outputs(
+    n: usize,
+    dim: usize,
+    outputs: usize,
+    target: SyntheticTarget,
+    seed: u64,
+) -> Dataset {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
     let mut inputs = Vec::with_capacity(
         n.checked_mul(dim)
@@ -189,7 +206,7 @@ pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Datas
         let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
         inputs.extend(g.iter().map(|v| v / norm));
     }
-    with_targets(inputs, dim, target, &mut rng)
+    with_targets(inputs, dim, outputs, target, &mut rng)
 }
 
 /// The `n` orthonormal inputs `e_1 … e_n ∈ ℝⁿ` (so `d = n`) with targets from `target`, drawn
@@ -200,6 +217,12 @@ pub fn sphere(n: usize, dim: usize, target: SyntheticTarget, seed: u64) -> Datas
 /// Allocates [`host_bytes`]`(n, n, 1)`; panics when `n²` overflows `usize` (validated configs are
 /// refused before, by their size).
 pub fn orthogonal(n: usize, target: SyntheticTarget, seed: u64) -> Dataset {
+    orthogonal_outputs(n, 1, target, seed)
+}
+
+/// [`orthogonal`] with `k = outputs` targets per sample; `outputs = 1` is [`orthogonal`] draw for
+/// draw. Allocates [`host_bytes`]`(n, n, k)`.
+pub fn orthogonal_outputs(n: usize, outputs: usize, target: SyntheticTarget, seed: u64) -> Dataset {
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
     let mut inputs = vec![
         0.0;
@@ -210,40 +233,53 @@ pub fn orthogonal(n: usize, target: SyntheticTarget, seed: u64) -> Dataset {
     for i in 0..n {
         inputs[i * n + i] = 1.0;
     }
-    with_targets(inputs, n, target, &mut rng)
+    with_targets(inputs, n, outputs, target, &mut rng)
 }
 
-/// The data set of `inputs` (`[n, dim]`, row-major) with synthetic targets.
+/// The data set of `inputs` (`[n, dim]`, row-major) with `k = outputs` synthetic targets per
+/// sample, sample-major (`y_{ib}` at `i·k + b`).
 fn with_targets(
     inputs: Vec<f64>,
     dim: usize,
+    outputs: usize,
     target: SyntheticTarget,
     rng: &mut rand::rngs::ChaCha8Rng,
 ) -> Dataset {
     let n = inputs.len() / dim;
+    let k = outputs;
     let targets = match target {
         SyntheticTarget::Teacher => {
             let v: Vec<f64> = (0..TEACHER_WIDTH * dim)
                 .map(|_| rng.sample(StandardNormal))
                 .collect();
-            let a: Vec<f64> = (0..TEACHER_WIDTH)
+            // Head b's weights a[b·32 + j]: head 0 is the k = 1 teacher, draw for draw.
+            let a: Vec<f64> = (0..TEACHER_WIDTH * k)
                 .map(|_| rng.sample(StandardNormal))
                 .collect();
             inputs
                 .chunks(dim)
-                .map(|x| {
-                    (0..TEACHER_WIDTH)
-                        .map(|j| a[j] * dot(&v[j * dim..(j + 1) * dim], x).tanh())
-                        .sum::<f64>()
-                        / (TEACHER_WIDTH as f64).sqrt()
+                .flat_map(|x| {
+                    let hidden: Vec<f64> = (0..TEACHER_WIDTH)
+                        .map(|j| dot(&v[j * dim..(j + 1) * dim], x).tanh())
+                        .collect();
+                    let a = &a;
+                    (0..k).map(move |b| {
+                        (0..TEACHER_WIDTH)
+                            .map(|j| a[b * TEACHER_WIDTH + j] * hidden[j])
+                            .sum::<f64>()
+                            / (TEACHER_WIDTH as f64).sqrt()
+                    })
                 })
                 .collect()
         }
         SyntheticTarget::Smooth => inputs
             .chunks(dim)
-            .map(|x| (3.0 * x.iter().sum::<f64>() / (dim as f64).sqrt()).sin())
+            .flat_map(|x| {
+                let t = 3.0 * x.iter().sum::<f64>() / (dim as f64).sqrt();
+                (0..k).map(move |b| (t + b as f64).sin())
+            })
             .collect(),
-        SyntheticTarget::Sign => (0..n)
+        SyntheticTarget::Sign => (0..n * k)
             .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
             .collect(),
     };
@@ -251,7 +287,7 @@ fn with_targets(
         inputs,
         targets,
         dim,
-        outputs: 1,
+        outputs: k,
     }
 }
 

@@ -27,6 +27,8 @@ pub struct SweepRow {
     pub depth: usize,
     /// Samples `n`.
     pub n: usize,
+    /// Outputs per sample `k` (so `N = n·k` equations; 1 in rows written before the column).
+    pub outputs: usize,
     /// Hidden activation.
     pub activation: String,
     /// Output activation.
@@ -118,6 +120,7 @@ impl SweepRow {
             self.width.to_string(),
             self.depth.to_string(),
             self.n.to_string(),
+            self.outputs.to_string(),
             self.activation.clone(),
             self.output_activation.clone(),
             self.p.to_string(),
@@ -177,6 +180,7 @@ impl SweepRow {
             width: u("width")?,
             depth: u("depth")?,
             n: u("n")?,
+            outputs: u("outputs").unwrap_or(1),
             activation: get("activation")?.to_string(),
             output_activation: get("output_activation")?.to_string(),
             p: u("p")?,
@@ -212,6 +216,11 @@ impl SweepRow {
         })
     }
 
+    /// `N = n·k`, the equations of the system `F(w) = Y` (the tangent kernel's size).
+    pub fn equations(&self) -> usize {
+        self.n * self.outputs
+    }
+
     /// `μ̂(r)` at the fixed radius `r` (NaN when the row has no such column).
     pub fn mu_at(&self, r: f64) -> f64 {
         self.mu_at
@@ -222,12 +231,13 @@ impl SweepRow {
 }
 
 /// The columns before the `mu_r{r}` ones.
-const HEAD: [&str; 13] = [
+const HEAD: [&str; 14] = [
     "point",
     "seed",
     "width",
     "depth",
     "n",
+    "outputs",
     "activation",
     "output_activation",
     "p",

@@ -49,6 +49,38 @@ fn synthetic_targets_follow_their_rules() {
     );
 }
 
+/// `k` synthetic targets per sample: `k = 1` is the scalar source draw for draw (the committed
+/// sweeps depend on it); the teacher's head 0 is the scalar teacher (same inputs, same hidden
+/// units, its `a` drawn first) and the heads differ; smooth column `b` is the closed form
+/// `sin(3⟨x, 1⟩/√d + b)`; sign targets are ±1 per sample and output.
+#[test]
+fn synthetic_sources_with_k_outputs_extend_the_scalar_ones() {
+    for target in [SyntheticTarget::Teacher, SyntheticTarget::Smooth, SyntheticTarget::Sign] {
+        assert_eq!(data::sphere_outputs(9, 4, 1, target, 3), data::sphere(9, 4, target, 3));
+        assert_eq!(data::orthogonal_outputs(5, 1, target, 3), data::orthogonal(5, target, 3));
+    }
+    let (n, k) = (30, 3);
+    let one = data::sphere(n, 6, SyntheticTarget::Teacher, 2);
+    let many = data::sphere_outputs(n, 6, k, SyntheticTarget::Teacher, 2);
+    assert_eq!((many.len(), many.outputs, many.equations()), (n, k, n * k));
+    assert_eq!(many.inputs, one.inputs);
+    for i in 0..n {
+        assert_eq!(many.target(i)[0], one.targets[i], "head 0 is the scalar teacher");
+    }
+    let column = |b: usize| -> Vec<f64> { (0..n).map(|i| many.target(i)[b]).collect() };
+    assert!(crate::relative_error(&column(1), &column(2)) > 0.1, "the heads differ");
+    let smooth = data::sphere_outputs(n, 6, k, SyntheticTarget::Smooth, 2);
+    for i in 0..n {
+        let t = 3.0 * smooth.input(i).iter().sum::<f64>() / 6f64.sqrt();
+        for b in 0..k {
+            assert_eq!(smooth.target(i)[b], (t + b as f64).sin());
+        }
+    }
+    let sign = data::orthogonal_outputs(40, k, SyntheticTarget::Sign, 2);
+    assert_eq!(sign.targets.len(), 40 * k);
+    assert!(sign.targets.iter().all(|&t| t == 1.0 || t == -1.0));
+}
+
 #[test]
 fn digits_select_two_classes_with_plus_minus_one_targets() {
     let all = data::digits([3, 8], None, Normalization::None, 0).unwrap();

@@ -52,6 +52,10 @@ pub struct DataSection {
     /// Target rule (`sphere`, `orthogonal`).
     #[serde(default)]
     pub target: Option<SyntheticTarget>,
+    /// Targets per sample `k ≥ 1` (`sphere`, `orthogonal`; default 1): `k` columns of the
+    /// target rule ([`SyntheticTarget`]), so the network has `k` outputs and `N = n·k`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<usize>,
     /// The digit classes, 2 … 10 distinct digits 0…9 (`digits` only, required): column `b` of a
     /// target row stands for `classes[b]`; with two classes and the default encoding, `+1` for
     /// the first and `−1` for the second. Read whole, never truncated.
@@ -107,6 +111,7 @@ impl DataSection {
             ),
             ("dim", self.dim.is_some(), &["sphere"]),
             ("target", self.target.is_some(), &["sphere", "orthogonal"]),
+            ("outputs", self.outputs.is_some(), &["sphere", "orthogonal"]),
             ("classes", self.classes.is_some(), &["digits"]),
             ("encoding", self.encoding.is_some(), &["digits"]),
             (
@@ -132,15 +137,18 @@ impl DataSection {
         self.check_size()?;
         let target = self.target.unwrap_or_default();
         let normalize = self.normalize.unwrap_or_default();
+        let outputs = self.synthetic_outputs()?;
         match self.source {
-            DataSource::Sphere => Ok(data::sphere(
+            DataSource::Sphere => Ok(data::sphere_outputs(
                 self.required_n("the number of points")?,
                 positive(self.dim, "data.dim", "sphere", "the input dimension d")?,
+                outputs,
                 target,
                 self.seed,
             )),
-            DataSource::Orthogonal => Ok(data::orthogonal(
+            DataSource::Orthogonal => Ok(data::orthogonal_outputs(
                 self.required_n("the number of points, also d")?,
+                outputs,
                 target,
                 self.seed,
             )),
@@ -226,15 +234,18 @@ impl DataSection {
 
     /// Refuses, before anything is allocated, a data set that cannot fit in memory (see
     /// [`resources::check_data`]): the synthetic sources by their `n` and `d`
-    /// ([`data::host_bytes`], `k = 1`), a CSV or `.npy` file by its size. The digits are small
+    /// ([`data::host_bytes`] with their `outputs`), a CSV or `.npy` file by its size. The digits are small
     /// (at most 1797 × 64 inputs and 1797 × 10 targets).
     fn check_size(&self) -> Result<()> {
         match (self.source, self.n, self.dim) {
-            (DataSource::Sphere, Some(n), Some(d)) if n >= 1 && d >= 1 => {
-                resources::check_data(if d > n { "data.dim" } else { "data.n" }, n, d, 1)
-            }
+            (DataSource::Sphere, Some(n), Some(d)) if n >= 1 && d >= 1 => resources::check_data(
+                if d > n { "data.dim" } else { "data.n" },
+                n,
+                d,
+                self.outputs.unwrap_or(1).max(1),
+            ),
             (DataSource::Orthogonal, Some(n), _) if n >= 1 => {
-                resources::check_data("data.n", n, n, 1)
+                resources::check_data("data.n", n, n, self.outputs.unwrap_or(1).max(1))
             }
             _ => {
                 for (key, file) in [
@@ -248,6 +259,18 @@ impl DataSection {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// `data.outputs` of a synthetic source: 1 when absent, refused when 0.
+    fn synthetic_outputs(&self) -> Result<usize> {
+        match self.outputs {
+            None => Ok(1),
+            Some(0) => Err(Error::config(
+                "data.outputs",
+                "must be ≥ 1 (targets per sample), got 0",
+            )),
+            Some(k) => Ok(k),
         }
     }
 

@@ -267,6 +267,7 @@ fn columns(rows: &[SweepRow]) -> Vec<Column> {
     let mut out = vec![
         c("p", KERNEL, |r| r.p as f64),
         c("n", KERNEL, |r| r.n as f64),
+        c("outputs", KERNEL, |r| r.outputs as f64),
         eigen("lambda0", KERNEL, |r| r.lambda0),
         c("lambda_max0", KERNEL, |r| r.lambda_max0),
         c("positivity_threshold", KERNEL, |r| r.positivity_threshold),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Grid;
 use crate::error::{Error, Result};
-use crate::experiment::config::{check_name, RunConfig};
+use crate::experiment::config::{check_name, DataSource, RunConfig};
 use crate::report::figures::sweep::Panel;
 
 /// A sweep file (TOML).
@@ -124,6 +124,24 @@ impl SweepConfig {
                 "grid.activations",
                 &v.iter().map(|a| a.name()).collect::<Vec<_>>(),
             )?;
+        }
+        if let Some(v) = &g.outputs {
+            distinct("grid.outputs", v)?;
+            let source = self.base.data.source;
+            if !matches!(source, DataSource::Sphere | DataSource::Orthogonal) {
+                return Err(Error::config(
+                    "grid.outputs",
+                    format!(
+                        "needs a synthetic source (sphere or orthogonal), whose targets have \
+                         data.outputs columns; with source = \"{}\" k follows the data (the \
+                         digits' classes, the CSV's target_columns, the targets .npy)",
+                        source.name()
+                    ),
+                ));
+            }
+            if v.contains(&0) {
+                return Err(Error::config("grid.outputs", "every k must be ≥ 1, got 0"));
+            }
         }
         if let Some(v) = &g.output_activations {
             distinct(

@@ -24,6 +24,9 @@ pub struct Grid {
     /// Output activations (default: the base's).
     #[serde(default)]
     pub output_activations: Option<Vec<Activation>>,
+    /// Outputs per sample `k` (synthetic sources only: `data.outputs`; default: the base's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<usize>>,
 }
 
 /// One point of the grid.
@@ -41,11 +44,14 @@ pub struct SweepPoint {
     pub activation: Activation,
     /// Output activation.
     pub output_activation: Activation,
+    /// Outputs per sample `k` (`None`: the base's data as configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<usize>,
 }
 
 impl SweepConfig {
-    /// Every point, in grid order (output activation, activation, depth, n, width; width
-    /// varies fastest).
+    /// Every point, in grid order (outputs, output activation, activation, depth, n, width;
+    /// width varies fastest).
     pub fn points(&self) -> Vec<SweepPoint> {
         let base = &self.base.model;
         let depths = self
@@ -67,22 +73,29 @@ impl SweepConfig {
             .output_activations
             .clone()
             .unwrap_or_else(|| vec![base.output_activation]);
+        let ks: Vec<Option<usize>> = match &self.grid.outputs {
+            Some(v) => v.iter().map(|&k| Some(k)).collect(),
+            None => vec![None],
+        };
         let mut points: Vec<SweepPoint> = vec![];
-        for &output_activation in &outs {
-            for &activation in &acts {
-                for &depth in &depths {
-                    for &n in &ns {
-                        for &width in &self.grid.widths {
-                            let point = SweepPoint {
-                                index: points.len(),
-                                width,
-                                depth,
-                                n,
-                                activation,
-                                output_activation,
-                            };
-                            if self.within_size(&point) {
-                                points.push(point);
+        for &outputs in &ks {
+            for &output_activation in &outs {
+                for &activation in &acts {
+                    for &depth in &depths {
+                        for &n in &ns {
+                            for &width in &self.grid.widths {
+                                let point = SweepPoint {
+                                    index: points.len(),
+                                    width,
+                                    depth,
+                                    n,
+                                    activation,
+                                    output_activation,
+                                    outputs,
+                                };
+                                if self.within_size(&point) {
+                                    points.push(point);
+                                }
                             }
                         }
                     }
@@ -118,6 +131,11 @@ impl SweepConfig {
         c.model.output_activation = point.output_activation;
         if let Some(n) = point.n {
             c.data.n = Some(n);
+        }
+        if let Some(k) = point.outputs {
+            c.data.outputs = Some(k);
+            // The model's outputs follow the data: a base that states them would refuse k.
+            c.model.outputs = None;
         }
         c
     }

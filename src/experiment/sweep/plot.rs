@@ -57,6 +57,7 @@ fn infinite_width_lambda_min(sweep: &SweepConfig, k: &SeriesKey) -> Option<f64> 
         n: Some(k.3).filter(|_| sweep.grid.n.is_some()),
         activation,
         output_activation,
+        outputs: Some(k.4).filter(|_| sweep.grid.outputs.is_some()),
     };
     let s = sweep
         .run_config(&point, sweep.seeds.first().copied().unwrap_or(0))

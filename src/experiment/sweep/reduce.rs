@@ -6,7 +6,7 @@ use crate::theorem::card::TheoremCard;
 use crate::theorem::verdict::RunVerdicts;
 use crate::train::StepRecord;
 
-/// A run reduced to its row (`n`, `p`, `per_output_hessian0`, `eta` and `kernel_infinite_gap`
+/// A run reduced to its row (`n`, `outputs`, `p`, `per_output_hessian0`, `eta` and `kernel_infinite_gap`
 /// are the caller's).
 pub(super) fn reduce(
     sweep: &SweepConfig,
@@ -34,6 +34,7 @@ pub(super) fn reduce(
         width: point.width,
         depth: point.depth,
         n: 0,
+        outputs: 0,
         activation: point.activation.name().into(),
         output_activation: point.output_activation.name().into(),
         p: 0,

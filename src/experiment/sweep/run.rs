@@ -108,13 +108,14 @@ pub(super) fn run_point<B: Backend>(
     if card.is_none() {
         // The round-off floor without a card: the model's, from λ_max(K₀).
         row.positivity_threshold = RoundOff::for_backend::<B>(&s.model)
-            .eigenvalue_floor_from_lambda_max(s.data.len(), row.lambda_max0);
+            .eigenvalue_floor_from_lambda_max(s.data.equations(), row.lambda_max0);
     }
     row.kernel_infinite_gap = limit_kernel(&s.model, &s.data).map_or(f64::NAN, |kinf| {
         let k0 = tangent_kernel(&model, &x, KernelMethod::Structured);
         k0.relative_distance(&kinf)
     });
     row.n = s.data.len();
+    row.outputs = s.data.outputs;
     row.p = s.model.parameter_count();
     row.per_output_hessian0 = per_output_hessian0;
     row.eta = step.value;

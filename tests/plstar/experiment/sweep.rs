@@ -451,3 +451,66 @@ fn shards_hold_every_point_once_and_balance_the_width_sweep_by_cost() {
         }
     }
 }
+
+/// The `outputs` grid axis: k = 1 and 3 on the same sphere data. Oracle: every row's `λ₀` is
+/// the dense `λ_min` of the `N × N` kernel (N = n·k) computed in this process from the same
+/// seeds (`data::sphere_outputs`, `MlpConfig::init`), to 1e-10 relative; rows name their `k`,
+/// the legend says `k = 3`, and a base whose `k` follows the data (digits) refuses the axis,
+/// naming `grid.outputs`.
+#[test]
+fn the_outputs_axis_runs_k_outputs_on_synthetic_data() {
+    use plstar::data::{self, SyntheticTarget};
+    use plstar::measure::kernel::{tangent_kernel, KernelMethod};
+    use plstar::measure::spectrum::dense_spectrum;
+    use plstar::model::{Activation, MlpConfig};
+    let dir = crate::scratch("sweep", "outputs_axis");
+    let config = TINY
+        .replace("seeds = [0, 1]", "seeds = [0]")
+        .replace(
+            "output_activations = [\"identity\", \"tanh\"]",
+            "outputs = [1, 3]",
+        );
+    std::fs::write(dir.join("tiny.toml"), &config).unwrap();
+    let o = sweep(&dir, "out", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_rows(&dir.join("out/tiny/rows.csv")).unwrap();
+    assert_eq!(rows.len(), 4);
+    let device = Default::default();
+    for r in &rows {
+        assert!(r.outputs == 1 || r.outputs == 3, "{}", r.outputs);
+        assert_eq!(r.equations(), 6 * r.outputs);
+        let d = data::sphere_outputs(6, 8, r.outputs, SyntheticTarget::Teacher, 0);
+        let cfg = MlpConfig::new(8, vec![r.width])
+            .with_activation(Activation::Erf)
+            .with_outputs(r.outputs);
+        assert_eq!(cfg.parameter_count(), r.p);
+        let model = cfg.init::<crate::F64>(r.seed, &device);
+        let (x, _) = d.to_tensors::<crate::F64>(&device);
+        let want = dense_spectrum(&tangent_kernel(&model, &x, KernelMethod::Structured))
+            .unwrap()
+            .lambda_min;
+        assert!(
+            (r.lambda0 - want).abs() < 1e-10 * want,
+            "k = {}, m = {}: {} vs {want}",
+            r.outputs,
+            r.width,
+            r.lambda0
+        );
+    }
+    let o = Command::new(BIN)
+        .arg("plot")
+        .arg(dir.join("out/tiny"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let figures = std::fs::read_to_string(dir.join("out/tiny/figures.md")).unwrap();
+    assert!(figures.contains("k = 3"), "the series name k:\n{figures}");
+    let digits = config.replace(
+        "source = \"sphere\"\nn = 6\ndim = 8",
+        "source = \"digits\"\nclasses = [3, 8]\nn = 20",
+    );
+    std::fs::write(dir.join("tiny.toml"), digits).unwrap();
+    let o = sweep(&dir, "refused", &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("grid.outputs"), "{err}");
+}

@@ -103,8 +103,8 @@ pub(super) fn p_over_n(
     sweep: &SweepSeries<'_>,
     target: Option<f64>,
 ) -> Result<Option<Figure>> {
-    let under = sweep.rows.iter().any(|r| r.p < r.n);
-    let over = sweep.rows.iter().any(|r| r.p >= r.n);
+    let under = sweep.rows.iter().any(|r| r.p < r.equations());
+    let over = sweep.rows.iter().any(|r| r.p >= r.equations());
     if !(under && over) {
         return Ok(None);
     }
@@ -114,7 +114,7 @@ pub(super) fn p_over_n(
     let (mut x0, mut x1) = (f64::INFINITY, 0.0f64);
     for k in &sweep.keys {
         let s = sweep.series(k);
-        let ratio = |r: &SweepRow| r.p as f64 / r.n as f64;
+        let ratio = |r: &SweepRow| r.p as f64 / r.equations() as f64;
         let lam = aggregate(&s, ratio, |r| r.lambda0.abs().max(1e-18));
         let loss = aggregate(&s, ratio, |r| r.final_loss.max(1e-18));
         for a in lam.iter().chain(&loss) {
@@ -124,12 +124,12 @@ pub(super) fn p_over_n(
         curves.push(styles.curve(format!("final loss ({})", label(k)), &loss, k, 1, 2));
         let max_under = s
             .iter()
-            .filter(|r| r.p < r.n)
+            .filter(|r| r.p < r.equations())
             .map(|r| r.lambda0.abs())
             .fold(0.0, f64::max);
         let min_over = s
             .iter()
-            .filter(|r| r.p >= r.n)
+            .filter(|r| r.p >= r.equations())
             .map(|r| r.lambda0)
             .fold(f64::INFINITY, f64::min);
         numbers.push((

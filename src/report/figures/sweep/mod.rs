@@ -44,8 +44,8 @@ use slopes::{slope_figure, SLOPE_FIGURES};
 use width::{certified_radius_vs_width, lambda0_vs_width, mu_at_radius_vs_width};
 
 /// A series of a sweep: the rows that share everything but the width —
-/// `(output activation, hidden activation, depth L, n)`.
-pub type SeriesKey = (String, String, usize, usize);
+/// `(output activation, hidden activation, depth L, n, outputs k)`.
+pub type SeriesKey = (String, String, usize, usize, usize);
 
 /// The rows of a sweep and their series, in sorted key order.
 pub struct SweepSeries<'a> {
@@ -65,6 +65,7 @@ impl<'a> SweepSeries<'a> {
                     r.activation.clone(),
                     r.depth,
                     r.n,
+                    r.outputs,
                 )
             })
             .collect();
@@ -78,7 +79,8 @@ impl<'a> SweepSeries<'a> {
         self.rows
             .iter()
             .filter(|r| {
-                (&r.output_activation, &r.activation, r.depth, r.n) == (&k.0, &k.1, k.2, k.3)
+                (&r.output_activation, &r.activation, r.depth, r.n, r.outputs)
+                    == (&k.0, &k.1, k.2, k.3, k.4)
             })
             .collect()
     }
@@ -95,7 +97,11 @@ fn ratio_text(v: f64) -> String {
 
 /// The legend text of series `k`.
 fn label(k: &SeriesKey) -> String {
-    format!("{} / out {} / L = {} / n = {}", k.1, k.0, k.2, k.3)
+    let outputs = match k.4 {
+        1 => String::new(),
+        k => format!(" / k = {k}"),
+    };
+    format!("{} / out {} / L = {} / n = {}{outputs}", k.1, k.0, k.2, k.3)
 }
 
 /// Whether the wide-network theorem speaks of series `k`: a smooth hidden activation (ReLU is
@@ -104,7 +110,7 @@ fn theorem_series(k: &SeriesKey) -> bool {
     k.0 == "identity" && k.1 != "relu" && k.1 != "identity"
 }
 
-/// How the series of a figure are told apart: a colour per hidden activation, depth and `n`
+/// How the series of a figure are told apart: a colour per hidden activation, depth, `n` and `k`
 /// (times the quantities a figure draws of each series, e.g. the radii `r` of `μ̂(r)`), and a
 /// line style per output activation — solid with filled marks for the first output (the
 /// identity, the theorem's, when present), dotted with open marks for the others — so that
@@ -112,7 +118,7 @@ fn theorem_series(k: &SeriesKey) -> bool {
 /// gets colours of its own.
 pub struct Styles {
     /// The colour groups, sorted.
-    groups: Vec<(String, usize, usize, String)>,
+    groups: Vec<(String, usize, usize, usize, String)>,
     /// The output activations, the solid one first.
     outputs: Vec<String>,
 }
@@ -134,12 +140,12 @@ impl Styles {
         styles
     }
 
-    /// The colour group of `k`: its hidden activation, depth and `n`, and its output when that
-    /// is neither the solid nor the dotted one.
-    fn group(&self, k: &SeriesKey) -> (String, usize, usize, String) {
+    /// The colour group of `k`: its hidden activation, depth, `n` and `k`, and its output
+    /// activation when that is neither the solid nor the dotted one.
+    fn group(&self, k: &SeriesKey) -> (String, usize, usize, usize, String) {
         let own = self.outputs.iter().position(|o| *o == k.0).unwrap_or(0) >= 2;
         let output = if own { k.0.clone() } else { String::new() };
-        (k.1.clone(), k.2, k.3, output)
+        (k.1.clone(), k.2, k.3, k.4, output)
     }
 
     /// Whether `k` is drawn solid (the first output).
@@ -250,7 +256,11 @@ pub fn sweep_figures(
 ) -> Result<Vec<Figure>> {
     let all = SweepSeries::new(rows);
     let target = target_loss(dir);
-    let over: Vec<SweepRow> = rows.iter().filter(|r| r.p >= r.n).cloned().collect();
+    let over: Vec<SweepRow> = rows
+        .iter()
+        .filter(|r| r.p >= r.equations())
+        .cloned()
+        .collect();
     let sweep = SweepSeries::new(&over);
     let mut figures = vec![];
     for panel in Panel::ALL.into_iter().filter(|p| panels.contains(p)) {

@@ -129,10 +129,10 @@ fn ball_numbers(k: &SeriesKey, s: &[&SweepRow]) -> Vec<(String, String)> {
 /// `n` (one series per hidden activation, depth and output activation). Drawn when the sweep
 /// has several `n`.
 pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<Option<Figure>> {
-    let mut groups: Vec<(String, String, usize)> = sweep
+    let mut groups: Vec<(String, String, usize, usize)> = sweep
         .keys
         .iter()
-        .map(|k| (k.0.clone(), k.1.clone(), k.2))
+        .map(|k| (k.0.clone(), k.1.clone(), k.2, k.4))
         .collect();
     groups.sort();
     groups.dedup();
@@ -147,12 +147,16 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
     }
     let mut curves = vec![];
     let mut numbers = vec![];
-    for (g, (out, act, depth)) in groups.iter().enumerate() {
+    for (g, (out, act, depth, outputs)) in groups.iter().enumerate() {
+        let k_text = match outputs {
+            1 => String::new(),
+            k => format!(" / k = {k}"),
+        };
         let mut proved = vec![];
         let mut searched = vec![];
         let mut extrapolated = vec![];
         for &n in &ns {
-            let key: SeriesKey = (out.clone(), act.clone(), *depth, n);
+            let key: SeriesKey = (out.clone(), act.clone(), *depth, n, *outputs);
             let s = sweep.series(&key);
             let narrowest = |ok: fn(&SweepRow) -> bool| {
                 s.iter()
@@ -177,12 +181,13 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
             };
             numbers.push((
                 format!(
-                    "narrowest width, proof / search, n = {n} ({act} / out {out} / L = {depth})"
+                    "narrowest width, proof / search, n = {n} ({act} / out {out} / L = \
+                     {depth}{k_text})"
                 ),
                 format!("{} / {}{ratio}", text(p), text(e)),
             ));
         }
-        let name = format!("{act} / out {out} / L = {depth}");
+        let name = format!("{act} / out {out} / L = {depth}{k_text}");
         let color = PALETTE[(2 * g) % PALETTE.len()];
         curves.push(Curve::measured(
             format!("narrowest width proved (bound): {name}"),
