@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use plstar::experiment::ntk::{InfiniteWidth, NtkJob, NtkOptions, NtkReport};
+use plstar::experiment::ntk::{InfiniteWidth, KernelPath, NtkJob, NtkOptions, NtkReport};
 use plstar::measure::kernel::KernelMethod;
 use plstar::model::backend::dispatch;
 
@@ -43,6 +43,15 @@ pub struct NtkArgs {
     /// problems; the reference).
     #[arg(long, value_enum, default_value_t = MethodFlag::Structured)]
     method: MethodFlag,
+    /// Where K lives: dense (formed, N² f64 entries), operator (v ↦ K v matrix-free: λ_min,
+    /// λ_max by Lanczos with residuals, no kernel.npy, no --infinite gap, no --certify), or
+    /// auto: dense when its memory estimate fits, else operator.
+    #[arg(long, value_enum, default_value_t = PathFlag::Auto)]
+    kernel_path: PathFlag,
+    /// The most Lanczos steps (products K v) on the operator path; an unconverged λ_min is
+    /// reported as such, with its residual.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    lanczos_steps: u64,
     /// Skip the Hessian norms (they cost many Hessian-vector products).
     #[arg(long)]
     no_hessian: bool,
@@ -66,6 +75,13 @@ pub struct NtkArgs {
     /// ‖K(w) − K∞‖_F / ‖K∞‖_F; where K∞ does not exist, says why.
     #[arg(long)]
     infinite: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PathFlag {
+    Auto,
+    Dense,
+    Operator,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -98,7 +114,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         (None, None) => None,
     };
     args.backend.check_device()?;
-    args.backend.check_memory(&[&settings])?;
+    let path = kernel_path(&args, &settings)?;
     let dir = args.out.join(&settings.name).join("ntk");
     if dir.exists() && !args.overwrite {
         anyhow::bail!(
@@ -125,6 +141,8 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot replace {}", path.display()))?;
     }
     let options = NtkOptions {
+        path,
+        lanczos_steps: args.lanczos_steps as usize,
         method: match args.method {
             MethodFlag::Structured => KernelMethod::Structured,
             MethodFlag::Autodiff => KernelMethod::Autodiff,
@@ -164,6 +182,67 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
         eprintln!("error: the PL ratio is below λ_min(K): this contradicts ‖∇L‖² = rᵀKr and signals a numerical problem (try --precision f64)");
         ExitCode::FAILURE
     })
+}
+
+/// The kernel path: `--kernel-path`, or with `auto` the dense path when its memory estimate
+/// fits (the available memory, or `--memory-limit`) and the operator otherwise; each refused
+/// with the estimate and the other path named. The operator path refuses `--certify` (the
+/// card's searches form `N × N` kernels) and `--method autodiff` (it has its own products).
+fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Result<KernelPath> {
+    use plstar::experiment::resources::{self, KernelStorage};
+    let element_bytes = match args.backend.resolve().1 {
+        plstar::model::backend::Precision::F32 => 4,
+        plstar::model::backend::Precision::F64 => 8,
+    };
+    let limit = args
+        .backend
+        .memory_limit
+        .map(|gib| (gib * (1u64 << 30) as f64) as u64);
+    let n = s.data.len();
+    let dense = resources::estimate(&s.model, n, element_bytes)?;
+    let storage = KernelStorage::Operator {
+        lanczos_steps: args.lanczos_steps as usize,
+    };
+    let operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
+    let path = match args.kernel_path {
+        PathFlag::Dense => {
+            resources::check(&dense, limit).context(
+                "with --kernel-path dense (K formed, 8 N² bytes per copy); --kernel-path \
+                 operator applies K without forming it",
+            )?;
+            KernelPath::Dense
+        }
+        PathFlag::Operator => {
+            resources::check(&operator, limit).context("with --kernel-path operator")?;
+            KernelPath::Operator
+        }
+        PathFlag::Auto => {
+            if resources::check(&dense, limit).is_ok() {
+                KernelPath::Dense
+            } else {
+                resources::check(&operator, limit)
+                    .context("even matrix-free (--kernel-path operator)")?;
+                KernelPath::Operator
+            }
+        }
+    };
+    if path == KernelPath::Operator {
+        let big = s.data.equations();
+        if args.certify {
+            anyhow::bail!(
+                "--certify needs the dense kernel (the card's searches form N × N kernels, N = \
+                 {big}), and this run takes the operator path: drop --certify, or pass \
+                 --kernel-path dense (with --memory-limit GIB if you know better)"
+            );
+        }
+        if matches!(args.method, MethodFlag::Autodiff) {
+            anyhow::bail!(
+                "--method autodiff forms K from Jacobian rows; the operator path (N = {big}) \
+                 applies K matrix-free: drop --method, or pass --kernel-path dense"
+            );
+        }
+    }
+    Ok(path)
 }
 
 /// The `p` parameters of a `--params` file: float32 or float64, shape `[p]`, `[1, p]` or
@@ -259,9 +338,13 @@ fn print_ntk(r: &NtkReport) {
         r.config.name.as_deref().unwrap_or(""),
         r.evaluated_at,
         backend_words(&r.backend),
-        match r.kernel_method {
-            KernelMethod::Structured => "the structured method (layer by layer)",
-            KernelMethod::Autodiff => "autodiff (one Jacobian row per sample)",
+        match (r.kernel_path, r.kernel_method) {
+            (KernelPath::Operator, _) =>
+                "the matrix-free operator v ↦ DF(DFᵀv) (never formed)",
+            (KernelPath::Dense, KernelMethod::Structured) =>
+                "the structured method (layer by layer)",
+            (KernelPath::Dense, KernelMethod::Autodiff) =>
+                "autodiff (one Jacobian row per sample)",
         },
         r.eigen_method
     );
@@ -280,6 +363,18 @@ fn print_ntk(r: &NtkReport) {
                 e.max,
                 e.iterations,
                 if e.converged { "" } else { " (not converged)" }
+            ),
+        );
+    }
+    if let Some(o) = &r.operator {
+        row(
+            "operator products K v",
+            format!(
+                "{} at {:.3} s each (forward passes {}); diag K in {:.2} s",
+                o.products,
+                o.seconds_per_product,
+                if o.cached { "kept" } else { "recomputed" },
+                o.diagonal_seconds
             ),
         );
     }

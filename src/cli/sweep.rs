@@ -122,8 +122,12 @@ pub fn run_words(r: &SweepRow) -> String {
     } else {
         "target not reached".to_string()
     };
+    let outputs = match r.outputs {
+        1 => String::new(),
+        k => format!(", k = {k}"),
+    };
     format!(
-        "m = {}, L = {}, n = {}, {} hidden, {} output, seed {}: λ₀ = {:.2e}, {reached}",
+        "m = {}, L = {}, n = {}{outputs}, {} hidden, {} output, seed {}: λ₀ = {:.2e}, {reached}",
         r.width, r.depth, r.n, r.activation, r.output_activation, r.seed, r.lambda0
     )
 }

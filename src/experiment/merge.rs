@@ -136,10 +136,11 @@ pub fn describe_missing(sweep: &SweepConfig, missing: &[(usize, u64)]) -> String
             .find(|p| p.index == point)
             .map_or_else(String::new, |p| {
                 format!(
-                    " (m = {}, L = {}{}, {} hidden, {} output)",
+                    " (m = {}, L = {}{}{}, {} hidden, {} output)",
                     p.width,
                     p.depth,
                     p.n.map_or(String::new(), |n| format!(", n = {n}")),
+                    p.outputs.map_or(String::new(), |k| format!(", k = {k}")),
                     p.activation,
                     p.output_activation
                 )

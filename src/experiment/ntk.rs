@@ -32,6 +32,7 @@ use crate::measure::hessian::{
     PerOutputHessianNorm,
 };
 use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
+use crate::measure::kernel::operator::{operator_extremes, KernelOperator};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
 use crate::measure::roundoff::{condition_number, RoundOff};
@@ -49,10 +50,47 @@ use crate::theorem::card::{theorem_card, Certificate};
 /// eigensolver, unless `--export` asks for every eigenvalue.
 pub const DENSE_LIMIT: usize = EXTREMES_DENSE_LIMIT;
 
+/// Where the kernel lives: formed densely (`N²` f64 entries) or applied matrix-free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelPath {
+    /// `K` formed by [`NtkOptions::method`]; every eigenvalue up to [`DENSE_LIMIT`] (and with
+    /// `--export`), the two extremes by Lanczos above.
+    Dense,
+    /// `v ↦ K v` ([`KernelOperator`]): `λ_min`, `λ_max` by Lanczos on the operator, `diag K`
+    /// exactly; no `kernel.npy`, no `K∞`, no card.
+    Operator,
+}
+
+/// Forward passes kept between products up to this many bytes (else recomputed each product).
+pub const OPERATOR_CACHE_LIMIT: usize = 2 << 30;
+
+/// Samples per block of the operator's passes.
+pub const OPERATOR_BLOCK: usize = 1024;
+
+/// The operator path as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct OperatorSummary {
+    /// Products `K v` taken (the diagonal is not one).
+    pub products: usize,
+    /// Whether the forward passes were kept between products.
+    pub cached: bool,
+    /// Samples per block.
+    pub block: usize,
+    /// Seconds of the diagonal.
+    pub diagonal_seconds: f64,
+    /// Mean seconds per product.
+    pub seconds_per_product: f64,
+}
+
 /// Options of the report.
 #[derive(Clone, Debug)]
 pub struct NtkOptions {
-    /// How `K` is computed.
+    /// Dense or matrix-free.
+    pub path: KernelPath,
+    /// The most Lanczos steps on the operator path.
+    pub lanczos_steps: usize,
+    /// How `K` is computed on the dense path.
     pub method: KernelMethod,
     /// Whether to estimate `‖H_F‖` and `max_k ‖H_{F_k}‖₂` (Hessian-vector products).
     pub hessian: bool,
@@ -107,7 +145,12 @@ pub struct NtkReport {
     pub p: usize,
     /// Hidden widths.
     pub widths: Vec<usize>,
-    /// How `K` was computed.
+    /// Dense or matrix-free.
+    pub kernel_path: KernelPath,
+    /// The operator's products and timing (operator path only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorSummary>,
+    /// How `K` was computed (dense path).
     pub kernel_method: KernelMethod,
     /// `dense` (faer, every eigenvalue) or `lanczos` (extremes only).
     pub eigen_method: &'static str,
@@ -208,11 +251,23 @@ impl BackendJob for NtkJob<'_> {
         let progress = self.progress;
         progress("tangent kernel and its extremes");
         let started = Instant::now();
-        let kernel = tangent_kernel(&model, &x, opts.method);
-        let dense_limit = if opts.export.is_some() {
-            usize::MAX
-        } else {
-            DENSE_LIMIT
+        let (kernel, extremes, diagonal, operator) = match opts.path {
+            KernelPath::Dense => {
+                let kernel = tangent_kernel(&model, &x, opts.method);
+                let dense_limit = if opts.export.is_some() {
+                    usize::MAX
+                } else {
+                    DENSE_LIMIT
+                };
+                let extremes = kernel_extremes(&kernel, dense_limit)?;
+                let diagonal = (0..big).map(|i| kernel.get(i, i)).collect();
+                (Some(kernel), extremes, diagonal, None)
+            }
+            KernelPath::Operator => {
+                let (extremes, diagonal, summary) =
+                    operator_spectrum(&model, &x, opts.lanczos_steps, progress);
+                (None, extremes, diagonal, Some(summary))
+            }
         };
         let KernelExtremes {
             method: eigen_method,
@@ -221,24 +276,31 @@ impl BackendJob for NtkJob<'_> {
             eigenvalues,
             residuals: eigen_residuals,
             ..
-        } = kernel_extremes(&kernel, dense_limit)?;
+        } = extremes;
         let kernel_seconds = started.elapsed().as_secs_f64();
 
         let outputs = download(model.forward(x.clone()));
         let (residual_norm, loss, grad_norm_sq) = fit_at(&model, &x, &y);
         let pl_ratio = grad_norm_sq / (2.0 * loss);
-        let trace = kernel.trace();
+        let trace: f64 = diagonal.iter().sum();
         let round_off = RoundOff::for_backend::<B>(&s.model);
-        let max_diagonal = (0..big).map(|i| kernel.get(i, i)).fold(0.0, f64::max);
+        let max_diagonal = diagonal.iter().copied().fold(0.0, f64::max);
         let round_off_floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
         let pl_identity_tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
 
-        let (infinite_width, kernel_infinite) = if opts.infinite {
-            progress("infinite-width kernel");
-            let (summary, limit) = infinite_width(s, &kernel)?;
-            (Some(summary), limit)
-        } else {
-            (None, None)
+        let (infinite_width, kernel_infinite) = match (opts.infinite, &kernel) {
+            (false, _) => (None, None),
+            (true, Some(kernel)) => {
+                progress("infinite-width kernel");
+                let (summary, limit) = infinite_width(s, kernel)?;
+                (Some(summary), limit)
+            }
+            (true, None) => {
+                let reason = "not computed on the operator path: K∞ and the gap ‖K − K∞‖_F are \
+                              formed densely (N² entries each); use --kernel-path dense"
+                    .to_string();
+                (Some(InfiniteWidth::Unavailable { reason }), None)
+            }
         };
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
         let certificate = if opts.certify {
@@ -261,6 +323,8 @@ impl BackendJob for NtkJob<'_> {
             input_dim: s.data.dim,
             p: s.model.parameter_count(),
             widths: s.model.widths.clone(),
+            kernel_path: opts.path,
+            operator,
             kernel_method: opts.method,
             eigen_method,
             eigen_residuals,
@@ -286,7 +350,7 @@ impl BackendJob for NtkJob<'_> {
         if let Some(dir) = &opts.export {
             progress("numpy bundle");
             let arrays = Arrays {
-                kernel: &kernel,
+                kernel: kernel.as_ref(),
                 eigenvalues: eigenvalues.as_deref(),
                 outputs: &outputs,
                 kernel_infinite: kernel_infinite.as_ref(),
@@ -314,6 +378,32 @@ fn evaluation_point<B: Backend>(
             format!("w0 (seed {})", s.config.seed),
         ),
     })
+}
+
+/// The operator path: `diag K`, then `λ_min`, `λ_max` by Lanczos on [`KernelOperator`].
+fn operator_spectrum<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    lanczos_steps: usize,
+    progress: &dyn Fn(&str),
+) -> (KernelExtremes, Vec<f64>, OperatorSummary) {
+    let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, OPERATOR_CACHE_LIMIT);
+    progress("diag K (one reverse pass per output)");
+    let t = Instant::now();
+    let diagonal = op.diagonal();
+    let diagonal_seconds = t.elapsed().as_secs_f64();
+    progress("λ_min, λ_max by Lanczos on the matrix-free operator");
+    let t = Instant::now();
+    let extremes = operator_extremes(&mut op, lanczos_steps);
+    let products = op.products();
+    let summary = OperatorSummary {
+        products,
+        cached: op.cached(),
+        block: OPERATOR_BLOCK,
+        diagonal_seconds,
+        seconds_per_product: t.elapsed().as_secs_f64() / products.max(1) as f64,
+    };
+    (extremes, diagonal, summary)
 }
 
 /// `(‖F(w) − y‖, L(w), ‖∇L(w)‖²)` of `model` on `(x, y)`.
@@ -400,6 +490,9 @@ struct Manifest<'a> {
     weight_multipliers: Vec<f64>,
     bias_multiplier: f64,
     kernel: &'static str,
+    /// Why `kernel.npy` is absent (operator path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel_infinite: Option<&'static str>,
     loss: &'static str,
@@ -410,7 +503,8 @@ struct Manifest<'a> {
 
 /// The host arrays of the bundle besides the model and the data.
 struct Arrays<'a> {
-    kernel: &'a TangentKernel,
+    /// `None` on the operator path: no `kernel.npy`.
+    kernel: Option<&'a TangentKernel>,
     eigenvalues: Option<&'a [f64]>,
     outputs: &'a [f64],
     kernel_infinite: Option<&'a TangentKernel>,
@@ -433,7 +527,9 @@ fn export_bundle<B: Backend>(
         files.push(name);
         Ok(())
     };
-    put("kernel.npy".into(), &arrays.kernel.values, &[big, big])?;
+    if let Some(kernel) = arrays.kernel {
+        put("kernel.npy".into(), &kernel.values, &[big, big])?;
+    }
     if let Some(ev) = arrays.eigenvalues {
         put("eigenvalues.npy".into(), ev, &[big])?;
         let what = format!("K(w) ({big} × {big})");
@@ -478,6 +574,13 @@ fn export_bundle<B: Backend>(
         weight_multipliers: (1..=cfg.depth() + 1).map(|l| cfg.weight_multiplier(l)).collect(),
         bias_multiplier: cfg.bias_multiplier(),
         kernel: "K = DF DF^T (N x N with N = n*k, no averaging): K[i*k+a, j*k+b] = <grad_w f_a(x_i), grad_w f_b(x_j)>, over every parameter of every layer (weights and biases); index (sample i, output a) -> i*k + a (sample-major). neural-tangents' trace_axes=() kernel of shape (n, n, k, k) is K.reshape(n, k, n, k).transpose(0, 2, 1, 3); targets.npy and outputs.npy are [n, k] ([n] when k = 1)",
+        kernel_file: arrays.kernel.is_none().then(|| {
+            format!(
+                "kernel.npy not written: the operator path applied K without forming it (N = {big}, \
+                 {:.1} GiB in f64); the report has lambda_min, lambda_max and their residuals",
+                (8 * big * big) as f64 / (1u64 << 30) as f64
+            )
+        }),
         kernel_infinite: arrays.kernel_infinite.map(|_| KERNEL_INFINITE),
         loss: LOSS_CONVENTION,
         parameter_order: "for l = 1..L+1: W_l row-major [out, in], then b_l (with biases); parameters.npy holds that vector",

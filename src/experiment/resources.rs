@@ -53,6 +53,31 @@ pub struct ResourceEstimate {
 /// targets each needs, with `element_bytes` per backend float; an error naming the size when it
 /// overflows `u64`.
 pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<ResourceEstimate> {
+    estimate_for(model, n, element_bytes, KernelStorage::Dense)
+}
+
+/// Where the tangent kernel is held, for [`estimate_for`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelStorage {
+    /// Formed: the `4 · 8 N²` term.
+    Dense,
+    /// Applied matrix-free ([`crate::measure::kernel::operator`]): instead of `N²`, the Lanczos
+    /// basis of at most `lanczos_steps` vectors and a few more, `8 N (steps + 4)`, and the
+    /// forward passes kept between products, `8 n Σ_l (m_{l−1} + 2 m_l)` up to
+    /// [`crate::experiment::ntk::OPERATOR_CACHE_LIMIT`].
+    Operator {
+        /// The most Lanczos steps.
+        lanczos_steps: usize,
+    },
+}
+
+/// [`estimate`] with the kernel held as `storage` says.
+pub fn estimate_for(
+    model: &MlpConfig,
+    n: usize,
+    element_bytes: usize,
+    storage: KernelStorage,
+) -> Result<ResourceEstimate> {
     let overflow = || {
         Error::config(
             "model.widths",
@@ -73,13 +98,34 @@ pub fn estimate(model: &MlpConfig, n: usize, element_bytes: usize) -> Result<Res
     let bytes = 46 * 8 * p
         + 8 * e * p
         + 6 * e * (block + n128) * units * k
-        + 4 * 8 * equations * equations
+        + kernel_bytes(model, n as u128, equations, storage)
         + data;
     Ok(ResourceEstimate {
         parameters: p as usize,
         bytes: u64::try_from(bytes).map_err(|_| overflow())?,
         data_bytes: u64::try_from(data).map_err(|_| overflow())?,
     })
+}
+
+/// The kernel's part of the estimate (see [`KernelStorage`]).
+fn kernel_bytes(model: &MlpConfig, n: u128, equations: u128, storage: KernelStorage) -> u128 {
+    match storage {
+        KernelStorage::Dense => 4 * 8 * equations * equations,
+        KernelStorage::Operator { lanczos_steps } => {
+            let sizes = model.layer_sizes();
+            let per_sample: u128 = sizes
+                .windows(2)
+                .map(|w| w[0] as u128 + 2 * w[1] as u128)
+                .sum();
+            let cache = 8 * n * per_sample;
+            let cache = if cache <= crate::experiment::ntk::OPERATOR_CACHE_LIMIT as u128 {
+                cache
+            } else {
+                0
+            };
+            8 * equations * (lanczos_steps as u128 + 4) + cache
+        }
+    }
 }
 
 /// Refuses a data set of `n` samples of dimension `d` with `k = outputs` targets each whose

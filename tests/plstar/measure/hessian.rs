@@ -649,6 +649,8 @@ fn operator_norm_on_the_narrow_config_is_at_least_the_largest_output_hessian_nor
     assert_eq!(floored.z.len(), n);
 
     let options = NtkOptions {
+        path: plstar::experiment::ntk::KernelPath::Dense,
+        lanczos_steps: 300,
         method: KernelMethod::Structured,
         hessian: true,
         parameters: None,

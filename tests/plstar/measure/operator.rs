@@ -28,7 +28,7 @@ fn data_k(n: usize, d: usize, k: usize) -> Dataset {
 
 #[test]
 fn operator_products_equal_the_dense_kernel_to_1e_12_in_f64() {
-    // Every activation, depth 0–3, with and without biases, both parameterizations, k = 1 and 3,
+    // Products and the diagonal. Every activation, depth 0–3, with and without biases, both parameterizations, k = 1 and 3,
     // n = 13 in blocks of 4 (not a multiple), cached and recomputed forward passes.
     let device = Default::default();
     let mut case = 0u64;
@@ -59,6 +59,11 @@ fn operator_products_equal_the_dense_kernel_to_1e_12_in_f64() {
                 .map(|i| ((i * 7 + 3) % 11) as f64 - 5.0)
                 .collect();
             let expected = dense_product(&dense, &v);
+            // diag K from one reverse pass per output, never a row of K.
+            let diagonal: Vec<f64> = (0..13 * k).map(|i| dense.get(i, i)).collect();
+            let got = KernelOperator::new(&model, &x, 4, 0).diagonal();
+            let err = relative_error(&got, &diagonal);
+            assert!(err < 1e-12, "diag K, {act} L = {depth} k = {k}: {err:e}");
             for cache in [0, usize::MAX] {
                 let mut op = KernelOperator::new(&model, &x, 4, cache);
                 assert_eq!(op.cached(), cache > 0);
@@ -112,4 +117,70 @@ fn operator_extremes_by_lanczos_equal_the_dense_eigensolver() {
         "{e:?}"
     );
     assert!(op.products() >= e.iterations);
+}
+
+/// `plstar ntk --kernel-path operator` as a user runs it, against the dense path of the same
+/// binary on the same point: λ_max to 1e-10, tr K to 1e-12 (the diagonal), λ_min to 1e-8 (N = 60,
+/// so Lanczos spans the whole space). The bundle has no kernel.npy and the manifest says why;
+/// `--certify` is refused naming the dense path; `auto` takes the operator when only it fits
+/// `--memory-limit` (n = 3 000: a dense K is 288 MB against 0.1 GiB).
+#[test]
+fn ntk_on_the_operator_path_matches_the_dense_path_and_says_what_it_skipped() {
+    let dir = crate::scratch("operator", "ntk_path");
+    let config = |n: usize, d: usize| {
+        format!(
+            "name = \"op\"\n[model]\nwidths = [32]\nactivation = \"erf\"\n[data]\nsource = \
+             \"sphere\"\nn = {n}\ndim = {d}\n[train]\nlearning_rate = 0.1\n[card]\nenabled = false\n"
+        )
+    };
+    std::fs::write(dir.join("op.toml"), config(60, 6)).unwrap();
+    let cfg = dir.join("op.toml");
+    let run = |path: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "ntk",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-hessian",
+            "--kernel-path",
+            path,
+            "--out",
+        ];
+        let out = dir.join(out);
+        args.push(out.to_str().unwrap());
+        args.extend(extra);
+        let o = crate::plstar(&args);
+        (o, out.join("op/ntk"))
+    };
+    let json = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("ntk.json")).unwrap()).unwrap()
+    };
+    let (o, dense_dir) = run("dense", "dense", &[]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let (o, op_dir) = run("operator", "operator", &["--export"]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let (d, op) = (json(&dense_dir), json(&op_dir));
+    assert_eq!(op["kernel_path"], "operator");
+    assert_eq!(d["kernel_path"], "dense");
+    let f = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap();
+    let rel = |key: &str| (f(&op, key) - f(&d, key)).abs() / f(&d, key).abs();
+    assert!(rel("lambda_max") < 1e-10, "λ_max {}", rel("lambda_max"));
+    assert!(rel("trace") < 1e-12, "tr K {}", rel("trace"));
+    assert!(rel("lambda_min") < 1e-8, "λ_min {}", rel("lambda_min"));
+    assert!(op["eigen_residuals"]["converged"].as_bool().unwrap());
+    assert!(op["operator"]["products"].as_u64().unwrap() >= 2);
+    let bundle = op_dir.join("bundle");
+    assert!(!bundle.join("kernel.npy").exists() && bundle.join("inputs.npy").exists());
+    let manifest = std::fs::read_to_string(bundle.join("manifest.json")).unwrap();
+    assert!(manifest.contains("kernel.npy not written"), "{manifest}");
+
+    let (o, _) = run("operator", "certify", &["--certify"]);
+    assert!(!o.status.success() && crate::stderr(&o).contains("--kernel-path dense"));
+
+    std::fs::write(dir.join("op.toml"), config(3000, 2)).unwrap();
+    let (o, auto_dir) = run("auto", "auto", &["--memory-limit", "0.1"]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert_eq!(json(&auto_dir)["kernel_path"], "operator");
+    let (o, _) = run("dense", "forced", &["--memory-limit", "0.1"]);
+    let err = crate::stderr(&o);
+    assert!(!o.status.success() && err.contains("--kernel-path operator"), "{err}");
 }
