@@ -332,28 +332,8 @@ fn earlier_bundle_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn print_ntk(r: &NtkReport) {
-    println!(
-        "plstar ntk {}: at {}; backend {}; K by {}; eigenvalues by {}",
-        r.config.name.as_deref().unwrap_or(""),
-        r.evaluated_at,
-        backend_words(&r.backend),
-        match (r.kernel_path, r.kernel_method) {
-            (KernelPath::Operator, _) =>
-                "the matrix-free operator v ↦ DF(DFᵀv) (never formed)",
-            (KernelPath::Dense, KernelMethod::Structured) =>
-                "the structured method (layer by layer)",
-            (KernelPath::Dense, KernelMethod::Autodiff) =>
-                "autodiff (one Jacobian row per sample)",
-        },
-        r.eigen_method
-    );
-    let row = |name: &str, value: String| println!("  {name:<34} {value}");
-    row("n (samples)", r.n.to_string());
-    row("p (parameters)", r.p.to_string());
-    row("widths", format!("{:?}", r.widths));
-    row("λ_min(K)", format!("{:.6e}", r.lambda_min));
-    row("λ_max(K)", format!("{:.6e}", r.lambda_max));
+/// The Lanczos residuals and the operator's products, where the report has them.
+fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
     if let Some(e) = &r.eigen_residuals {
         row(
             "Lanczos residuals (min, max)",
@@ -378,6 +358,31 @@ fn print_ntk(r: &NtkReport) {
             ),
         );
     }
+}
+
+fn print_ntk(r: &NtkReport) {
+    println!(
+        "plstar ntk {}: at {}; backend {}; K by {}; eigenvalues by {}",
+        r.config.name.as_deref().unwrap_or(""),
+        r.evaluated_at,
+        backend_words(&r.backend),
+        match (r.kernel_path, r.kernel_method) {
+            (KernelPath::Operator, _) =>
+                "the matrix-free operator v ↦ DF(DFᵀv) (never formed)",
+            (KernelPath::Dense, KernelMethod::Structured) =>
+                "the structured method (layer by layer)",
+            (KernelPath::Dense, KernelMethod::Autodiff) =>
+                "autodiff (one Jacobian row per sample)",
+        },
+        r.eigen_method
+    );
+    let row = |name: &str, value: String| println!("  {name:<34} {value}");
+    row("n (samples)", r.n.to_string());
+    row("p (parameters)", r.p.to_string());
+    row("widths", format!("{:?}", r.widths));
+    row("λ_min(K)", format!("{:.6e}", r.lambda_min));
+    row("λ_max(K)", format!("{:.6e}", r.lambda_max));
+    eigen_rows(r, &row);
     row(
         "κ = λ_max/λ_min",
         plstar::experiment::card_text::condition(r.condition_number),

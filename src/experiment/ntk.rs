@@ -251,24 +251,8 @@ impl BackendJob for NtkJob<'_> {
         let progress = self.progress;
         progress("tangent kernel and its extremes");
         let started = Instant::now();
-        let (kernel, extremes, diagonal, operator) = match opts.path {
-            KernelPath::Dense => {
-                let kernel = tangent_kernel(&model, &x, opts.method);
-                let dense_limit = if opts.export.is_some() {
-                    usize::MAX
-                } else {
-                    DENSE_LIMIT
-                };
-                let extremes = kernel_extremes(&kernel, dense_limit)?;
-                let diagonal = (0..big).map(|i| kernel.get(i, i)).collect();
-                (Some(kernel), extremes, diagonal, None)
-            }
-            KernelPath::Operator => {
-                let (extremes, diagonal, summary) =
-                    operator_spectrum(&model, &x, opts.lanczos_steps, progress);
-                (None, extremes, diagonal, Some(summary))
-            }
-        };
+        let (kernel, extremes, diagonal, operator) =
+            kernel_and_extremes(&model, &x, &opts, big, progress)?;
         let KernelExtremes {
             method: eigen_method,
             lambda_min,
@@ -288,19 +272,12 @@ impl BackendJob for NtkJob<'_> {
         let round_off_floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
         let pl_identity_tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
 
-        let (infinite_width, kernel_infinite) = match (opts.infinite, &kernel) {
-            (false, _) => (None, None),
-            (true, Some(kernel)) => {
-                progress("infinite-width kernel");
-                let (summary, limit) = infinite_width(s, kernel)?;
-                (Some(summary), limit)
-            }
-            (true, None) => {
-                let reason = "not computed on the operator path: K∞ and the gap ‖K − K∞‖_F are \
-                              formed densely (N² entries each); use --kernel-path dense"
-                    .to_string();
-                (Some(InfiniteWidth::Unavailable { reason }), None)
-            }
+        let (infinite_width, kernel_infinite) = if opts.infinite {
+            progress("infinite-width kernel");
+            let (summary, limit) = infinite_width(s, kernel.as_ref())?;
+            (Some(summary), limit)
+        } else {
+            (None, None)
         };
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
         let certificate = if opts.certify {
@@ -380,6 +357,41 @@ fn evaluation_point<B: Backend>(
     })
 }
 
+/// The kernel (dense path only), its extremes, `diag K` and the operator's summary (operator
+/// path only), by the path `opts` names.
+#[allow(clippy::type_complexity)]
+fn kernel_and_extremes<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    opts: &NtkOptions,
+    big: usize,
+    progress: &dyn Fn(&str),
+) -> Result<(
+    Option<TangentKernel>,
+    KernelExtremes,
+    Vec<f64>,
+    Option<OperatorSummary>,
+)> {
+    Ok(match opts.path {
+        KernelPath::Dense => {
+            let kernel = tangent_kernel(model, x, opts.method);
+            let dense_limit = if opts.export.is_some() {
+                usize::MAX
+            } else {
+                DENSE_LIMIT
+            };
+            let extremes = kernel_extremes(&kernel, dense_limit)?;
+            let diagonal = (0..big).map(|i| kernel.get(i, i)).collect();
+            (Some(kernel), extremes, diagonal, None)
+        }
+        KernelPath::Operator => {
+            let (extremes, diagonal, summary) =
+                operator_spectrum(model, x, opts.lanczos_steps, progress);
+            (None, extremes, diagonal, Some(summary))
+        }
+    })
+}
+
 /// The operator path: `diag K`, then `λ_min`, `λ_max` by Lanczos on [`KernelOperator`].
 fn operator_spectrum<B: Backend>(
     model: &Mlp<B>,
@@ -419,11 +431,17 @@ fn fit_at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, y: &Tensor<B, 1>) -> (f6
 }
 
 /// `K∞` of `s`'s architecture on its data with its extremes and the relative gap to `kernel`, or
-/// the reason it does not exist. Cost: [`limit_kernel`] plus one eigendecomposition.
+/// the reason it does not exist (or is not computed: no `kernel` on the operator path). Cost: [`limit_kernel`] plus one eigendecomposition.
 fn infinite_width(
     s: &Settings,
-    kernel: &TangentKernel,
+    kernel: Option<&TangentKernel>,
 ) -> Result<(InfiniteWidth, Option<TangentKernel>)> {
+    let Some(kernel) = kernel else {
+        let reason = "not computed on the operator path: K∞ and the gap ‖K − K∞‖_F are formed \
+                      densely (N² entries each); use --kernel-path dense"
+            .to_string();
+        return Ok((InfiniteWidth::Unavailable { reason }, None));
+    };
     let started = Instant::now();
     let limit = match limit_kernel(&s.model, &s.data) {
         Ok(limit) => limit,

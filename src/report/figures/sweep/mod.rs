@@ -97,11 +97,23 @@ fn ratio_text(v: f64) -> String {
 
 /// The legend text of series `k`.
 fn label(k: &SeriesKey) -> String {
-    let outputs = match k.4 {
+    format!(
+        "{} / out {} / L = {} / n = {}{}",
+        k.1,
+        k.0,
+        k.2,
+        k.3,
+        outputs_suffix(k.4)
+    )
+}
+
+/// `" / k = 3"` for a series of `k ≠ 1` outputs, nothing for `k = 1` (every label written before
+/// the outputs axis stays as it was).
+fn outputs_suffix(k: usize) -> String {
+    match k {
         1 => String::new(),
         k => format!(" / k = {k}"),
-    };
-    format!("{} / out {} / L = {} / n = {}{outputs}", k.1, k.0, k.2, k.3)
+    }
 }
 
 /// Whether the wide-network theorem speaks of series `k`: a smooth hidden activation (ReLU is

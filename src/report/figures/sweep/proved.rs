@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{label, theorem_series, SeriesKey, Styles, SweepSeries};
+use super::{label, outputs_suffix, theorem_series, SeriesKey, Styles, SweepSeries};
 use crate::error::Result;
 use crate::report::figures::{
     aggregate, measured, save_drawable, Curve, Figure, Line, LineChart, Marker, Scale, Shape,
@@ -148,10 +148,7 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
     let mut curves = vec![];
     let mut numbers = vec![];
     for (g, (out, act, depth, outputs)) in groups.iter().enumerate() {
-        let k_text = match outputs {
-            1 => String::new(),
-            k => format!(" / k = {k}"),
-        };
+        let k_text = outputs_suffix(*outputs);
         let mut proved = vec![];
         let mut searched = vec![];
         let mut extrapolated = vec![];
