@@ -367,12 +367,10 @@ fn print_ntk(r: &NtkReport) {
         r.evaluated_at,
         backend_words(&r.backend),
         match (r.kernel_path, r.kernel_method) {
-            (KernelPath::Operator, _) =>
-                "the matrix-free operator v ↦ DF(DFᵀv) (never formed)",
+            (KernelPath::Operator, _) => "the matrix-free operator v ↦ DF(DFᵀv) (never formed)",
             (KernelPath::Dense, KernelMethod::Structured) =>
                 "the structured method (layer by layer)",
-            (KernelPath::Dense, KernelMethod::Autodiff) =>
-                "autodiff (one Jacobian row per sample)",
+            (KernelPath::Dense, KernelMethod::Autodiff) => "autodiff (one Jacobian row per sample)",
         },
         r.eigen_method
     );

@@ -322,7 +322,12 @@ fn extreme_pairs_dense(k: &TangentKernel) -> Result<(f64, f64, Vec<f64>, Vec<f64
     let mut eig = symmetric_eigen(k)?;
     let top = eig.vectors.pop().expect("non-empty kernel");
     let last = eig.values.len() - 1;
-    Ok((eig.values[0], eig.values[last], eig.vectors.swap_remove(0), top))
+    Ok((
+        eig.values[0],
+        eig.values[last],
+        eig.vectors.swap_remove(0),
+        top,
+    ))
 }
 
 /// `‖v‖₂`.

@@ -55,9 +55,19 @@ fn synthetic_targets_follow_their_rules() {
 /// `sin(3⟨x, 1⟩/√d + b)`; sign targets are ±1 per sample and output.
 #[test]
 fn synthetic_sources_with_k_outputs_extend_the_scalar_ones() {
-    for target in [SyntheticTarget::Teacher, SyntheticTarget::Smooth, SyntheticTarget::Sign] {
-        assert_eq!(data::sphere_outputs(9, 4, 1, target, 3), data::sphere(9, 4, target, 3));
-        assert_eq!(data::orthogonal_outputs(5, 1, target, 3), data::orthogonal(5, target, 3));
+    for target in [
+        SyntheticTarget::Teacher,
+        SyntheticTarget::Smooth,
+        SyntheticTarget::Sign,
+    ] {
+        assert_eq!(
+            data::sphere_outputs(9, 4, 1, target, 3),
+            data::sphere(9, 4, target, 3)
+        );
+        assert_eq!(
+            data::orthogonal_outputs(5, 1, target, 3),
+            data::orthogonal(5, target, 3)
+        );
     }
     let (n, k) = (30, 3);
     let one = data::sphere(n, 6, SyntheticTarget::Teacher, 2);
@@ -65,10 +75,17 @@ fn synthetic_sources_with_k_outputs_extend_the_scalar_ones() {
     assert_eq!((many.len(), many.outputs, many.equations()), (n, k, n * k));
     assert_eq!(many.inputs, one.inputs);
     for i in 0..n {
-        assert_eq!(many.target(i)[0], one.targets[i], "head 0 is the scalar teacher");
+        assert_eq!(
+            many.target(i)[0],
+            one.targets[i],
+            "head 0 is the scalar teacher"
+        );
     }
     let column = |b: usize| -> Vec<f64> { (0..n).map(|i| many.target(i)[b]).collect() };
-    assert!(crate::relative_error(&column(1), &column(2)) > 0.1, "the heads differ");
+    assert!(
+        crate::relative_error(&column(1), &column(2)) > 0.1,
+        "the heads differ"
+    );
     let smooth = data::sphere_outputs(n, 6, k, SyntheticTarget::Smooth, 2);
     for i in 0..n {
         let t = 3.0 * smooth.input(i).iter().sum::<f64>() / 6f64.sqrt();

@@ -677,7 +677,12 @@ fn card_above_the_dense_limit_matches_the_dense_eigensolver() {
     let k0 = tangent_kernel(&model, &x, KernelMethod::Structured);
     let spec = dense_spectrum(&k0).unwrap();
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
-    assert!(rel(card.lambda0, spec.lambda_min) < 1e-7, "λ₀ {} vs {}", card.lambda0, spec.lambda_min);
+    assert!(
+        rel(card.lambda0, spec.lambda_min) < 1e-7,
+        "λ₀ {} vs {}",
+        card.lambda0,
+        spec.lambda_min
+    );
     assert!(rel(card.lambda_max0, spec.lambda_max) < 1e-8);
     let r0 = download(model.forward(x.clone()) - y.clone());
     let eig = plstar::measure::spectrum::symmetric_eigen(&k0).unwrap();
@@ -688,7 +693,11 @@ fn card_above_the_dense_limit_matches_the_dense_eigensolver() {
         .map(|(l, u)| u.iter().zip(&r0).map(|(a, b)| a * b).sum::<f64>().powi(2) / l)
         .sum::<f64>()
         .sqrt();
-    assert!(rel(card.linearized_distance, d_lin) < 1e-9, "{} vs {d_lin}", card.linearized_distance);
+    assert!(
+        rel(card.linearized_distance, d_lin) < 1e-9,
+        "{} vs {d_lin}",
+        card.linearized_distance
+    );
     assert!(!card.bottom_points.is_empty(), "a ball was searched");
     for (r, w) in &card.bottom_points {
         let m = Mlp::<F64>::from_vector(&cfg, w, &device).unwrap();

@@ -162,25 +162,31 @@ impl HostPoint {
 
     /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
     pub fn vjp(&self, c: &[f64]) -> Vec<f64> {
-        let n = self.n;
         let mut delta = hadamard(c, &self.last().slope);
         let mut blocks: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate().rev() {
             let block = self.parameter_block(layer, &delta);
             if l > 0 {
-                let mut g = vec![0.0; n * layer.in_width];
-                gemm(
-                    &mut g,
-                    rows(&delta, n, layer.out_width),
-                    rows(&layer.weights, layer.out_width, layer.in_width),
-                    layer.scale,
-                    Accum::Replace,
-                );
-                delta = hadamard(&g, &self.layers[l - 1].slope);
+                delta = self.back_propagate(l, &delta);
             }
             blocks.push(block);
         }
         blocks.into_iter().rev().flatten().collect()
+    }
+
+    /// One step of the reverse pass: `δ⁽ˡ⁻¹⁾ = (c_l δ⁽ˡ⁾ W⁽ˡ⁾) ∘ σ'(z⁽ˡ⁻¹⁾)` `[n, m_{l−1}]`
+    /// from `δ⁽ˡ⁾` `[n, m_l]` (`l ≥ 1`, 0-based layer index).
+    fn back_propagate(&self, l: usize, delta: &[f64]) -> Vec<f64> {
+        let (n, layer) = (self.n, &self.layers[l]);
+        let mut g = vec![0.0; n * layer.in_width];
+        gemm(
+            &mut g,
+            rows(delta, n, layer.out_width),
+            rows(&layer.weights, layer.out_width, layer.in_width),
+            layer.scale,
+            Accum::Replace,
+        );
+        hadamard(&g, &self.layers[l - 1].slope)
     }
 
     /// `diag K(w)` `[n·k]` (sample-major), exactly: `K_{(i,a),(i,a)} = ‖∇_w F_{ia}‖² =
@@ -206,7 +212,13 @@ impl HostPoint {
         let mut diag = vec![0.0; n * k];
         for a in 0..k {
             let mut delta: Vec<f64> = (0..n * k)
-                .map(|r| if r % k == a { self.last().slope[r] } else { 0.0 })
+                .map(|r| {
+                    if r % k == a {
+                        self.last().slope[r]
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             for (l, layer) in self.layers.iter().enumerate().rev() {
                 let delta_sq = row_norms(&delta, layer.out_width);
@@ -215,15 +227,7 @@ impl HostPoint {
                     diag[i * k + a] += delta_sq[i] * (c2 + cb2);
                 }
                 if l > 0 {
-                    let mut g = vec![0.0; n * layer.in_width];
-                    gemm(
-                        &mut g,
-                        rows(&delta, n, layer.out_width),
-                        rows(&layer.weights, layer.out_width, layer.in_width),
-                        layer.scale,
-                        Accum::Replace,
-                    );
-                    delta = hadamard(&g, &self.layers[l - 1].slope);
+                    delta = self.back_propagate(l, &delta);
                 }
             }
         }

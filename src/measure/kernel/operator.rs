@@ -13,8 +13,13 @@
 //! `f64` on the backend's own weights, so an `f32` model's operator is its exact kernel up to
 //! `f64` round-off. Tested equal to the dense kernel's `K v`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use faer::dyn_stack::{MemStack, StackReq};
+use faer::matrix_free::LinOp;
+use faer::{MatMut, MatRef, Par};
 
 use crate::measure::hessian::HostPoint;
 use crate::measure::spectrum::{
@@ -33,8 +38,8 @@ pub struct KernelOperator<'a, B: Backend> {
     samples: usize,
     /// Outputs `k`.
     outputs: usize,
-    /// Products taken so far.
-    products: usize,
+    /// Products taken so far (atomic: faer's `LinOp` applies through `&self`).
+    products: AtomicUsize,
 }
 
 impl<'a, B: Backend> KernelOperator<'a, B> {
@@ -53,7 +58,7 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
             cache: None,
             samples: n,
             outputs: model.config().outputs,
-            products: 0,
+            products: AtomicUsize::new(0),
         };
         if Self::cache_bytes(model, n) <= cache_limit {
             op.cache = Some(
@@ -76,7 +81,7 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
 
     /// Products `K v` taken so far.
     pub fn products(&self) -> usize {
-        self.products
+        self.products.load(Ordering::Relaxed)
     }
 
     /// Whether the forward passes are cached.
@@ -107,13 +112,11 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
     }
 }
 
-impl<B: Backend> SymmetricOperator for KernelOperator<'_, B> {
-    fn dim(&self) -> usize {
-        self.samples * self.outputs
-    }
-
-    /// `K v = DF (DFᵀ v)`, `v` sample-major `[n·k]`.
-    fn apply(&mut self, v: &[f64]) -> Vec<f64> {
+impl<B: Backend> KernelOperator<'_, B> {
+    /// `K v = DF (DFᵀ v)`, `v` sample-major `[n·k]`: every block's reverse pass into one
+    /// weight gradient `g`, then every block's tangent pass `DF_block g`. Counted in
+    /// [`KernelOperator::products`].
+    pub fn product(&self, v: &[f64]) -> Vec<f64> {
         let k = self.outputs;
         let mut g: Vec<f64> = vec![];
         self.each_block(|start, point| {
@@ -130,8 +133,70 @@ impl<B: Backend> SymmetricOperator for KernelOperator<'_, B> {
             let part = point.jvp(&g);
             out[start * k..start * k + part.len()].copy_from_slice(&part);
         });
-        self.products += 1;
+        self.products.fetch_add(1, Ordering::Relaxed);
         out
+    }
+}
+
+impl<B: Backend> SymmetricOperator for KernelOperator<'_, B> {
+    fn dim(&self) -> usize {
+        self.samples * self.outputs
+    }
+
+    /// [`KernelOperator::product`].
+    fn apply(&mut self, v: &[f64]) -> Vec<f64> {
+        self.product(v)
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for KernelOperator<'_, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KernelOperator")
+            .field("samples", &self.samples)
+            .field("outputs", &self.outputs)
+            .field("cached", &self.cache.is_some())
+            .finish()
+    }
+}
+
+/// faer's matrix-free interface (`faer::matrix_free::LinOp`), so that faer's iterative solvers
+/// (`partial_self_adjoint_eigen`, `conjugate_gradient`, …) take the kernel as they take a
+/// matrix: each column of `rhs` is one [`KernelOperator::product`]. `K` is real symmetric, so
+/// the conjugate and the transpose are `K` itself.
+impl<B: Backend> LinOp<f64> for KernelOperator<'_, B>
+where
+    Self: Sync,
+{
+    fn apply_scratch(&self, _rhs_ncols: usize, _par: Par) -> StackReq {
+        StackReq::EMPTY
+    }
+
+    fn nrows(&self) -> usize {
+        self.samples * self.outputs
+    }
+
+    fn ncols(&self) -> usize {
+        self.samples * self.outputs
+    }
+
+    fn apply(&self, out: MatMut<'_, f64>, rhs: MatRef<'_, f64>, _par: Par, _stack: &mut MemStack) {
+        let mut out = out;
+        for j in 0..rhs.ncols() {
+            let v: Vec<f64> = (0..rhs.nrows()).map(|i| rhs[(i, j)]).collect();
+            for (i, value) in self.product(&v).into_iter().enumerate() {
+                out[(i, j)] = value;
+            }
+        }
+    }
+
+    fn conj_apply(
+        &self,
+        out: MatMut<'_, f64>,
+        rhs: MatRef<'_, f64>,
+        par: Par,
+        stack: &mut MemStack,
+    ) {
+        LinOp::apply(self, out, rhs, par, stack);
     }
 }
 

@@ -464,12 +464,10 @@ fn the_outputs_axis_runs_k_outputs_on_synthetic_data() {
     use plstar::measure::spectrum::dense_spectrum;
     use plstar::model::{Activation, MlpConfig};
     let dir = crate::scratch("sweep", "outputs_axis");
-    let config = TINY
-        .replace("seeds = [0, 1]", "seeds = [0]")
-        .replace(
-            "output_activations = [\"identity\", \"tanh\"]",
-            "outputs = [1, 3]",
-        );
+    let config = TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        "output_activations = [\"identity\", \"tanh\"]",
+        "outputs = [1, 3]",
+    );
     std::fs::write(dir.join("tiny.toml"), &config).unwrap();
     let o = sweep(&dir, "out", &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -182,5 +182,54 @@ fn ntk_on_the_operator_path_matches_the_dense_path_and_says_what_it_skipped() {
     assert_eq!(json(&auto_dir)["kernel_path"], "operator");
     let (o, _) = run("dense", "forced", &["--memory-limit", "0.1"]);
     let err = crate::stderr(&o);
-    assert!(!o.status.success() && err.contains("--kernel-path operator"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("--kernel-path operator"),
+        "{err}"
+    );
+}
+
+/// The operator through faer's matrix-free interface (`faer::matrix_free::LinOp`): faer's own
+/// Krylov–Schur solver (`partial_self_adjoint_eigen`, thick restarts) on it finds the four
+/// largest eigenvalues of the dense kernel to 1e-10 relative (n = 200, erf, m = 64).
+#[test]
+fn faer_krylov_schur_runs_on_the_operator_through_linop() {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::matrix_free::eigen::{
+        partial_self_adjoint_eigen, partial_self_adjoint_eigen_scratch, PartialEigenParams,
+    };
+    use faer::{Col, Mat, Par};
+
+    let data = data::sphere(200, 6, SyntheticTarget::Teacher, 2);
+    let cfg = MlpConfig::new(6, vec![64]).with_activation(Activation::Erf);
+    let device = Default::default();
+    let model = cfg.init::<F64>(0, &device);
+    let (x, _) = data.to_tensors::<F64>(&device);
+    let dense = tangent_kernel(&model, &x, KernelMethod::Structured);
+    let spectrum = dense_spectrum(&dense).unwrap();
+    let op = KernelOperator::new(&model, &x, 64, usize::MAX);
+    let n = 200;
+
+    let params = PartialEigenParams::default();
+    let mut buffer = MemBuffer::new(partial_self_adjoint_eigen_scratch(&op, 4, Par::Seq, params));
+    let mut vectors = Mat::<f64>::zeros(n, 4);
+    let mut values = vec![0.0; 4];
+    let start = Col::<f64>::from_fn(n, |i| 1.0 + (i as f64 * 0.3).sin());
+    partial_self_adjoint_eigen(
+        vectors.as_mut(),
+        &mut values,
+        &op,
+        start.as_ref(),
+        1e-12,
+        Par::Seq,
+        MemStack::new(&mut buffer),
+        params,
+    );
+    values.sort_by(|a, b| b.total_cmp(a));
+    for (i, v) in values.iter().enumerate() {
+        let want = spectrum.eigenvalues[n - 1 - i];
+        assert!(
+            (v - want).abs() < 1e-10 * want,
+            "λ_{{max − {i}}} {v} vs {want}"
+        );
+    }
 }

@@ -171,7 +171,10 @@ fn kernel_extremes_return_the_known_extreme_eigenvectors() {
         let dot: f64 = (0..n).map(|i| vector[i] * q[i * n + column]).sum();
         assert!(1.0 - dot.abs() < 1e-9, "|⟨v_{name}, q⟩| = {}", dot.abs());
     }
-    assert!(kernel_extremes(&k, n).unwrap().vectors.is_none(), "dense path: no vectors");
+    assert!(
+        kernel_extremes(&k, n).unwrap().vectors.is_none(),
+        "dense path: no vectors"
+    );
 }
 
 /// `rᵀK⁻¹r` by the Cholesky factor (the card's linearized GD distance above the dense limit)
