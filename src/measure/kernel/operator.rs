@@ -207,6 +207,9 @@ where
 /// may stop unconverged: `residuals.converged` says so, and the value is then the Ritz value,
 /// an upper estimate of `λ_min`. Memory: `max_iter + 2` vectors of `N` (`N = n·k`).
 pub fn operator_extremes(op: &mut dyn SymmetricOperator, max_iter: usize) -> KernelExtremes {
+    // The iteration's stopping rule, the same as the dense path's Lanczos runs
+    // (`kernel_extremes`); no decision rests on it: positivity is judged against the round-off
+    // floor, and the residual and the convergence state are reported with the values.
     let settings = LanczosSettings {
         max_iter,
         tol: 1e-8,
