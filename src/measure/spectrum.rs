@@ -137,7 +137,7 @@ pub struct KernelExtremes {
     pub eigenvalues: Option<Vec<f64>>,
     /// The Ritz residuals (Lanczos only).
     pub residuals: Option<EigenResiduals>,
-    /// Unit eigenvectors of `λ_min` and `λ_max`, each with the residual above (Lanczos only).
+    /// Unit eigenvectors of `λ_min` and `λ_max` (Lanczos, or [`kernel_extreme_pairs`]).
     pub vectors: Option<ExtremeVectors>,
 }
 
@@ -164,7 +164,32 @@ const INVERSE_TOL: f64 = 1e-7;
 ///   (`n³/3` flops, far below a dense eigendecomposition), to a relative tolerance of 1e-7. Where the factorization fails, `K`
 ///   is not positive definite in `f64` (`λ_min` at round-off), and the dense solver answers.
 pub fn kernel_extremes(k: &TangentKernel, dense_limit: usize) -> Result<KernelExtremes> {
+    extremes(k, dense_limit, false)
+}
+
+/// [`kernel_extremes`] with the unit eigenvectors of `λ_min` and `λ_max` on every path (the
+/// dense one, including the fallback when the factorization fails, takes them from the one
+/// eigendecomposition it runs): what the card's searches step along.
+pub fn kernel_extreme_pairs(k: &TangentKernel, dense_limit: usize) -> Result<KernelExtremes> {
+    extremes(k, dense_limit, true)
+}
+
+fn extremes(k: &TangentKernel, dense_limit: usize, with_vectors: bool) -> Result<KernelExtremes> {
     let dense = |k: &TangentKernel| -> Result<KernelExtremes> {
+        if with_vectors {
+            let mut eig = symmetric_eigen(k)?;
+            let max = eig.vectors.pop().expect("non-empty kernel");
+            let min = eig.vectors.swap_remove(0);
+            let last = eig.values.len() - 1;
+            return Ok(KernelExtremes {
+                method: "dense",
+                lambda_min: eig.values[0],
+                lambda_max: eig.values[last],
+                eigenvalues: Some(eig.values),
+                residuals: None,
+                vectors: Some(ExtremeVectors { min, max }),
+            });
+        }
         let spec = dense_spectrum(k)?;
         Ok(KernelExtremes {
             method: "dense",

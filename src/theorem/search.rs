@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::measure::hessian::{Derivatives, Objective};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
-use crate::measure::spectrum::{kernel_extremes, symmetric_eigen, EXTREMES_DENSE_LIMIT};
+use crate::measure::spectrum::{kernel_extreme_pairs, EXTREMES_DENSE_LIMIT};
 use crate::model::{Mlp, MlpConfig};
 
 /// How each ball is searched.
@@ -300,34 +300,15 @@ impl<'a, B: Backend> BallSearch<'a, B> {
 }
 
 /// `(λ_min, λ_max, v_min, v_max)` of `k`: by the dense eigensolver up to
-/// [`EXTREMES_DENSE_LIMIT`] equations, above by [`kernel_extremes`]' Lanczos runs (`λ_max` on
+/// [`EXTREMES_DENSE_LIMIT`] equations, above by [`kernel_extreme_pairs`]' Lanczos runs (`λ_max` on
 /// `K`, `λ_min` on `K⁻¹` through a Cholesky factor: `N³/3` flops where the dense solver takes
 /// about 10× that with its eigenvectors; a digits10 point, `N = 17 970`, about 2 minutes
 /// instead of 21). A Lanczos value that missed its tolerance is still the Ritz value, an upper
 /// estimate of `λ_min` and a lower one of `λ_max`: the direction every searched value errs in.
 fn extreme_pairs(k: &TangentKernel) -> Result<(f64, f64, Vec<f64>, Vec<f64>)> {
-    if k.n <= EXTREMES_DENSE_LIMIT {
-        return extreme_pairs_dense(k);
-    }
-    let e = kernel_extremes(k, EXTREMES_DENSE_LIMIT)?;
-    match e.vectors {
-        Some(v) => Ok((e.lambda_min, e.lambda_max, v.min, v.max)),
-        // The Cholesky factorization failed, so the dense solver answered: redo it with vectors.
-        None => extreme_pairs_dense(k),
-    }
-}
-
-/// [`extreme_pairs`] by the dense eigensolver at any size.
-fn extreme_pairs_dense(k: &TangentKernel) -> Result<(f64, f64, Vec<f64>, Vec<f64>)> {
-    let mut eig = symmetric_eigen(k)?;
-    let top = eig.vectors.pop().expect("non-empty kernel");
-    let last = eig.values.len() - 1;
-    Ok((
-        eig.values[0],
-        eig.values[last],
-        eig.vectors.swap_remove(0),
-        top,
-    ))
+    let e = kernel_extreme_pairs(k, EXTREMES_DENSE_LIMIT)?;
+    let v = e.vectors.expect("kernel_extreme_pairs returns the vectors on every path");
+    Ok((e.lambda_min, e.lambda_max, v.min, v.max))
 }
 
 /// `‖v‖₂`.
