@@ -60,7 +60,8 @@ pub struct SweepRow {
     pub proved_radius: f64,
     /// `β̄_F(0)`, the bound on `‖H_F‖` as `r → 0` (so `≥ ‖H_F(w₀)‖`); NaN when not applicable.
     pub beta_bound: f64,
-    /// `dβ̄_F/dr`: `β̄_F(r) = beta_bound + beta_bound_slope · r` (NaN when not applicable).
+    /// `dβ̄_F/dr`: `β̄_F(r) = beta_bound + beta_bound_slope · r` (NaN when not applicable, and
+    /// at depth `L ≥ 2`, where `β̄_F` is not affine).
     pub beta_bound_slope: f64,
     /// `μ_lb(r̄)` (NaN when not proved).
     pub mu_lower_bound: f64,

@@ -36,7 +36,7 @@ pub enum ProofState {
     /// The bound applies, but no radius satisfies `r ≥ R̄(r)` with `μ_lb(r) > 0` (the reason
     /// says which fails).
     None,
-    /// No bound for this network (ReLU, a deep network, a non-linear output: the reason).
+    /// No bound for this network (ReLU, a non-linear output after a hidden layer: the reason).
     NotApplicable,
 }
 
@@ -125,21 +125,19 @@ pub fn prove(
         return cert;
     }
     let bound = &cert.bound;
-    let (a, b) = (
-        bound.intercept.expect("applicable"),
-        bound.slope.expect("applicable"),
-    );
+    let beta = |r: f64| bound.at(r).expect("applicable");
+    let a = beta(0.0);
     let root = lambda0_lower.sqrt();
     let mu = |r: f64| ProvedCertificate::mu_lower_bound_at(bound, lambda0_lower, r).unwrap_or(0.0);
-    let lip = |r: f64| lambda_max_upper.sqrt() + (a + b * r) * r;
+    let lip = |r: f64| lambda_max_upper.sqrt() + beta(r) * r;
     let slack = |r: f64| r * mu(r) - 2.0 * lip(r) * residual_norm;
-    // μ_lb(r_z) = 0: β̄(r) r = a r + b r² = √λ₀⁻.
-    let r_zero = if b > 0.0 {
-        (-a + (a * a + 4.0 * b * root).sqrt()) / (2.0 * b)
-    } else if a > 0.0 {
-        root / a
-    } else {
-        f64::INFINITY
+    // μ_lb(r_z) = 0: β̄(r) r = √λ₀⁻ — for the affine bound a r + b r², in closed form.
+    let r_zero = match bound.slope {
+        Some(b) if b > 0.0 => (-a + (a * a + 4.0 * b * root).sqrt()) / (2.0 * b),
+        _ if a == 0.0 => f64::INFINITY,
+        Some(_) => root / a,
+        // Depth L ≥ 2: β̄ non-decreasing, so r β̄(r) = √λ₀⁻ has one root in (0, √λ₀⁻ / β̄(0)].
+        None => bisect_increasing(|r| r * beta(r) - root, root / a),
     };
     let found = if residual_norm == 0.0 {
         Some(0.0)
@@ -151,7 +149,7 @@ pub fn prove(
     };
     match found {
         Some(r) => {
-            let beta = a + b * r;
+            let beta = beta(r);
             cert.state = ProofState::Proved;
             cert.radius = Some(r);
             cert.mu_lower_bound = Some(mu(r));
@@ -179,6 +177,21 @@ pub fn prove(
         }
     }
     cert
+}
+
+/// The root of a non-decreasing `f` on `(0, hi]` with `f(hi) ≥ 0`, to relative width `4 u₆₄`:
+/// the right end of the last bracket (where `f ≥ 0`).
+fn bisect_increasing(f: impl Fn(f64) -> f64, hi: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, hi);
+    while hi - lo > 4.0 * crate::measure::roundoff::UNIT_ROUNDOFF_F64 * hi {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) >= 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
 }
 
 /// The smallest `r ∈ (0, r_z)` with `slack(r) ≥ 0`, to relative width `4 u₆₄` (module docs).

@@ -307,7 +307,9 @@ impl<'a, B: Backend> BallSearch<'a, B> {
 /// estimate of `λ_min` and a lower one of `λ_max`: the direction every searched value errs in.
 fn extreme_pairs(k: &TangentKernel) -> Result<(f64, f64, Vec<f64>, Vec<f64>)> {
     let e = kernel_extreme_pairs(k, EXTREMES_DENSE_LIMIT)?;
-    let v = e.vectors.expect("kernel_extreme_pairs returns the vectors on every path");
+    let v = e
+        .vectors
+        .expect("kernel_extreme_pairs returns the vectors on every path");
     Ok((e.lambda_min, e.lambda_max, v.min, v.max))
 }
 

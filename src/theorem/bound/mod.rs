@@ -29,10 +29,12 @@
 //! with an output σ, `H(Z)` is block diagonal over outputs with blocks
 //! `X̃ᵀ diag(σ''(z_{·a}) ∘ Z_{·a}) X̃`, so `β̄_F = s₂ ‖X̃‖₂²` (constant in `r`).
 //!
+//! **Depth `L ≥ 2`**: [`deep`] — the induction over layers, a polynomial in `r` evaluated by
+//! [`SmoothnessBound::at`] (no slope).
+//!
 //! **Not applicable** (a state with its reason, never a number): ReLU anywhere (σ'' does not
 //! exist at 0: outside the theorem); a non-linear output after a hidden layer (the term
-//! `sup|σ_out''| ‖Dg‖²` of the chain rule does not fall with width); depth `L ≥ 2` (the deep
-//! derivation is not written yet).
+//! `sup|σ_out''| ‖Dg‖²` of the chain rule does not fall with width).
 //!
 //! **Floating point.** `‖X̃‖₂² = λ_max(X̃ᵀX̃)` by an `f64` eigensolve of the smaller Gram matrix,
 //! plus `(n + d + 2) u₆₄ ‖X̃‖_F²`, which covers the Gram product's and the eigensolver's
@@ -49,12 +51,16 @@ use serde::{Deserialize, Serialize};
 use crate::measure::roundoff::UNIT_ROUNDOFF_F64;
 use crate::model::{download_as, Activation, Mlp, MlpConfig};
 
-/// `β̄_F(r) = intercept + slope · r` over `B(w₀, r)`, or why no bound is proved.
+pub mod deep;
+pub use deep::DeepBound;
+
+/// `β̄_F(r)` over `B(w₀, r)`: `intercept + slope · r` for one hidden layer and the linear model,
+/// the depth-`L` recursion of [`deep`] otherwise; or why no bound is proved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SmoothnessBound {
     /// `β̄_F(0)`: `c₂ (s₂ ‖X̃‖₂² ν₀ + s₁ ‖X̃‖₂)` (module docs); `None` when not applicable.
     pub intercept: Option<f64>,
-    /// `dβ̄_F/dr`: `c₂ s₂ ‖X̃‖₂²`.
+    /// `dβ̄_F/dr`: `c₂ s₂ ‖X̃‖₂²` (`None` at depth `L ≥ 2`, where `β̄_F` is not affine).
     pub slope: Option<f64>,
     /// `‖X̃‖₂`, the augmented inputs' spectral norm (rounded up).
     pub input_norm: f64,
@@ -66,12 +72,19 @@ pub struct SmoothnessBound {
     pub sup_curvature: f64,
     /// Why no bound is proved (`None` when it is).
     pub not_applicable: Option<String>,
+    /// The norms at `w₀` of the depth-`L ≥ 2` bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deep: Option<DeepBound>,
 }
 
 impl SmoothnessBound {
     /// `β̄_F(r)`, or `None` when not applicable.
     pub fn at(&self, r: f64) -> Option<f64> {
-        Some(self.intercept? + self.slope? * r)
+        self.not_applicable.is_none().then_some(())?;
+        match &self.deep {
+            Some(deep) => Some(deep.at(r, self.sup_slope, self.sup_curvature)),
+            None => Some(self.intercept? + self.slope? * r),
+        }
     }
 
     /// Whether a bound was proved.
@@ -121,13 +134,7 @@ pub fn not_applicable(cfg: &MlpConfig) -> Option<String> {
                 .into(),
         );
     }
-    if depth >= 2 {
-        return Some(format!(
-            "depth L = {depth}: the proved bound is derived for one hidden layer (and for a \
-             linear model); the deep derivation is not written yet"
-        ));
-    }
-    if depth == 1 && cfg.output_activation != Activation::Identity {
+    if depth >= 1 && cfg.output_activation != Activation::Identity {
         return Some(format!(
             "a {} output after a hidden layer adds sup|σ_out''| · ‖Dg‖² to the Hessian, which \
              does not fall with width: no bound that proves at any width",
@@ -159,6 +166,7 @@ pub fn smoothness_bound<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Smoothn
         sup_slope,
         sup_curvature,
         not_applicable: not_applicable(cfg),
+        deep: None,
     };
     if bound.not_applicable.is_some() {
         return bound;
@@ -175,9 +183,15 @@ pub fn smoothness_bound<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Smoothn
         .map(|j| (0..k).map(|a| v[a * m + j].powi(2)).sum::<f64>().sqrt())
         .fold(0.0, f64::max)
         * (1.0 + (k + 2) as f64 * UNIT_ROUNDOFF_F64);
+    bound.output_column_norm0 = nu0;
+    if depth >= 2 {
+        let deep = deep::measure(model, x);
+        bound.intercept = Some(deep.at(0.0, sup_slope, sup_curvature));
+        bound.deep = Some(deep);
+        return bound;
+    }
     let c2 = cfg.weight_multiplier(2);
     let x2 = input_norm * input_norm;
-    bound.output_column_norm0 = nu0;
     bound.intercept = Some(c2 * (sup_curvature * x2 * nu0 + sup_slope * input_norm));
     bound.slope = Some(c2 * sup_curvature * x2);
     bound
@@ -197,15 +211,5 @@ pub fn augmented_input_norm(cfg: &MlpConfig, x: &[f64], n: usize, d: usize) -> f
         }
     };
     let xt = faer::Mat::<f64>::from_fn(n, cols, at);
-    let gram = if cols <= n {
-        xt.transpose() * &xt
-    } else {
-        &xt * xt.transpose()
-    };
-    let frobenius2: f64 = (0..gram.nrows()).map(|i| gram[(i, i)]).sum();
-    let top = gram
-        .self_adjoint_eigenvalues(faer::Side::Lower)
-        .map(|e| e.into_iter().fold(0.0, f64::max))
-        .unwrap_or(frobenius2);
-    (top.max(0.0) + (n + d + 2) as f64 * UNIT_ROUNDOFF_F64 * frobenius2).sqrt()
+    deep::spectral_norm_of(xt.as_ref(), n + d + 2)
 }

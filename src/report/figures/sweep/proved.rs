@@ -165,7 +165,7 @@ pub(super) fn proved_width_vs_n(dir: &Path, sweep: &SweepSeries<'_>) -> Result<O
             if let Some(m) = p {
                 proved.push((n as f64, m as f64));
             } else if let Some(m) = widest_extrapolation(&s) {
-                extrapolated.push((n as f64, m as f64));
+                extrapolated.push((n as f64, m));
             }
             if let Some(m) = e {
                 searched.push((n as f64, m as f64));
@@ -267,19 +267,23 @@ pub(super) fn bound_scaling_vs_width(
         ));
         let widest = s.iter().map(|r| r.width).max().unwrap_or(0);
         let rows: Vec<&SweepRow> = s.iter().copied().filter(|r| r.width == widest).collect();
-        let extrapolated: Vec<Option<usize>> = rows.iter().map(|r| extrapolate(r)).collect();
+        let extrapolated: Vec<Option<f64>> = rows.iter().map(|r| extrapolate(r)).collect();
         let text = if extrapolated.iter().all(Option::is_some) {
-            let worst = extrapolated
-                .iter()
-                .flatten()
-                .max()
-                .copied()
-                .unwrap_or(widest);
+            let worst = width_text(
+                extrapolated
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .fold(widest as f64, f64::max),
+            );
             format!(
                 "m ≈ {worst} for every seed (largest width run: {widest}); extrapolation, assuming β̄_F(r) √m and λ₀, λ_max, ‖r₀‖ stay at their values at m = {widest}"
             )
         } else {
-            format!("no width: λ₀ at round-off or no bound at m = {widest}")
+            format!(
+                "no width up to 2^{EXTRAPOLATION_OCTAVES} × {widest}: λ₀ at round-off, no bound \
+                 at m = {widest}, or β̄_F(r) r never small enough"
+            )
         };
         numbers.push((
             format!("width at which the proof would certify ({})", label(k)),
@@ -302,7 +306,7 @@ pub(super) fn bound_scaling_vs_width(
     Ok(drawn.map(|d| Figure {
         stem: stem.into(),
         caption: d.caption(format!(
-            "The proved bound on the Hessian norm at w₀, β̄_F(0) = c₂ (s₂ ‖X̃‖₂² max_j ‖V₀_·j‖ + s₁ ‖X̃‖₂) (theorem::bound), times √m, against the width m, for the series the bound applies to (smooth hidden activation, identity output, one hidden layer); marks: mean over seeds, bars: min–max. Flat means β̄_F ∝ m^(−1/2), the linearity paper's rate; max_j ‖V₀_·j‖ adds a √(log m) drift. The table gives the width at which the proof would certify, extrapolated.{}",
+            "The proved bound on the Hessian norm at w₀, β̄_F(0) (theorem::bound: c₂ (s₂ ‖X̃‖₂² max_j ‖V₀_·j‖ + s₁ ‖X̃‖₂) for one hidden layer, the induction over layers of theorem::bound::deep for L ≥ 2), times √m, against the width m, for the series the bound applies to (smooth hidden activation, identity output); marks: mean over seeds, bars: min–max. Flat means β̄_F ∝ m^(−1/2), the linearity paper's rate; max_j ‖V₀_·j‖ adds a √(log m) drift. The table gives the width at which the proof would certify, extrapolated (one hidden layer: β̄_F(r) is affine in r there, and the extrapolation scales both coefficients).{}",
             styles.caption()
         )),
         numbers,
@@ -311,20 +315,35 @@ pub(super) fn bound_scaling_vs_width(
 
 /// The largest over seeds of [`extrapolate`] at the widest width of `s`, or `None` when a seed
 /// has none.
-fn widest_extrapolation(s: &[&SweepRow]) -> Option<usize> {
+fn widest_extrapolation(s: &[&SweepRow]) -> Option<f64> {
     let widest = s.iter().map(|r| r.width).max()?;
     s.iter()
         .filter(|r| r.width == widest)
         .map(|r| extrapolate(r))
-        .collect::<Option<Vec<usize>>>()?
+        .collect::<Option<Vec<f64>>>()?
         .into_iter()
-        .max()
+        .reduce(f64::max)
 }
 
-/// The smallest width `m = widest · 2^j` (`j ≤ 40`) at which [`prove`] succeeds with `β̄_F`
-/// scaled by `√(widest / m)` and `λ₀`, `λ_max`, `φ`, `‖r₀‖` kept at the row's values.
-fn extrapolate(r: &SweepRow) -> Option<usize> {
-    for j in 0..=40 {
+/// How far [`extrapolate`] looks: `β̄_F` scaled down by `2^{−100}`. A proof that needs more
+/// is reported as none (and `λ₀`, `λ_max`, `‖r₀‖` held fixed over 2¹⁰⁰ in width would be no
+/// prediction at all).
+const EXTRAPOLATION_OCTAVES: i32 = 200;
+
+/// A width for people: the integer below 10⁷, `1.23e11` above.
+fn width_text(m: f64) -> String {
+    if m < 1e7 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.2e}")
+    }
+}
+
+/// The smallest width `m = widest · 2^j` (`j ≤ EXTRAPOLATION_OCTAVES`) at which [`prove`]
+/// succeeds with `β̄_F` scaled by `√(widest / m)` and `λ₀`, `λ_max`, `φ`, `‖r₀‖` kept at the
+/// row's values.
+fn extrapolate(r: &SweepRow) -> Option<f64> {
+    for j in 0..=EXTRAPOLATION_OCTAVES {
         let scale = (0.5f64).powf(j as f64 / 2.0);
         let bound = SmoothnessBound {
             intercept: Some(r.beta_bound * scale),
@@ -334,6 +353,7 @@ fn extrapolate(r: &SweepRow) -> Option<usize> {
             sup_slope: f64::NAN,
             sup_curvature: f64::NAN,
             not_applicable: None,
+            deep: None,
         };
         if !(r.beta_bound.is_finite() && r.beta_bound_slope.is_finite()) {
             return None;
@@ -346,7 +366,7 @@ fn extrapolate(r: &SweepRow) -> Option<usize> {
             r.residual_norm0,
         );
         if cert.state == ProofState::Proved {
-            return Some(r.width << j);
+            return Some(r.width as f64 * 2f64.powi(j));
         }
     }
     None
