@@ -182,7 +182,11 @@ pub fn prove(
 /// The root of a non-decreasing `f` on `(0, hi]` with `f(hi) ≥ 0`, to relative width `4 u₆₄`:
 /// the right end of the last bracket (where `f ≥ 0`).
 fn bisect_increasing(f: impl Fn(f64) -> f64, hi: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0, hi);
+    bisect(f, 0.0, hi)
+}
+
+/// Bisects the bracket `f(lo) < 0 ≤ f(hi)` to relative width `4 u₆₄`; returns its right end.
+fn bisect(f: impl Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
     while hi - lo > 4.0 * crate::measure::roundoff::UNIT_ROUNDOFF_F64 * hi {
         let mid = 0.5 * (lo + hi);
         if f(mid) >= 0.0 {
@@ -210,16 +214,7 @@ fn first_crossing(slack: impl Fn(f64) -> f64, r_zero: f64) -> Option<f64> {
     for i in 1..=steps {
         let hi = (lowest * ratio.powi(i as i32)).min(r_zero);
         if slack(hi) >= 0.0 {
-            let mut hi = hi;
-            while hi - lo > 4.0 * crate::measure::roundoff::UNIT_ROUNDOFF_F64 * hi {
-                let mid = 0.5 * (lo + hi);
-                if slack(mid) >= 0.0 {
-                    hi = mid;
-                } else {
-                    lo = mid;
-                }
-            }
-            return Some(hi);
+            return Some(bisect(&slack, lo, hi));
         }
         lo = hi;
     }

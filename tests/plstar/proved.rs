@@ -182,6 +182,29 @@ fn bound_holds_in_the_ball(cfg: &MlpConfig, data: &Dataset, r: f64, seed: u64) -
     worst
 }
 
+/// One case of the grids below: the network on `d = 3` inputs (bias scale ½), and `data` with `k`
+/// targets per sample (the scalar target times 1, 2, 3, … cyclically).
+fn grid_case(
+    data: &Dataset,
+    widths: Vec<usize>,
+    act: Activation,
+    bias: bool,
+    parameterization: Parameterization,
+    outputs: usize,
+) -> (MlpConfig, Dataset) {
+    let cfg = MlpConfig::new(3, widths)
+        .with_activation(act)
+        .with_bias(bias)
+        .with_bias_scale(0.5)
+        .with_parameterization(parameterization)
+        .with_outputs(outputs);
+    let targets: Vec<f64> = (0..data.len() * outputs)
+        .map(|i| data.targets[i / outputs] * (1.0 + i as f64 % 3.0))
+        .collect();
+    let data = Dataset::with_outputs(data.inputs.clone(), targets, 3, outputs).unwrap();
+    (cfg, data)
+}
+
 #[test]
 fn bound_is_above_every_hessian_norm_and_mu_lb_below_every_kernel_in_the_ball() {
     // Every smooth activation, one hidden layer (identity output) and the linear model with an
@@ -208,16 +231,7 @@ fn bound_is_above_every_hessian_norm_and_mu_lb_below_every_kernel_in_the_ball() 
                 Parameterization::Ntk
             };
             let outputs = if case % 4 == 1 { 3 } else { 1 };
-            let cfg = MlpConfig::new(3, vec![width])
-                .with_activation(act)
-                .with_bias(bias)
-                .with_bias_scale(0.5)
-                .with_parameterization(parameterization)
-                .with_outputs(outputs);
-            let targets: Vec<f64> = (0..data.len() * outputs)
-                .map(|i| data.targets[i / outputs] * (1.0 + i as f64 % 3.0))
-                .collect();
-            let data = Dataset::with_outputs(data.inputs.clone(), targets, 3, outputs).unwrap();
+            let (cfg, data) = grid_case(&data, vec![width], act, bias, parameterization, outputs);
             tightest = tightest.max(bound_holds_in_the_ball(&cfg, &data, r, case));
         }
         // The linear model with an output σ: β̄_F = s₂ ‖X̃‖₂², constant in r.
@@ -261,16 +275,7 @@ fn deep_bound_is_above_every_hessian_norm_and_mu_lb_below_every_kernel_in_the_ba
     ];
     let mut tightest: f64 = 0.0;
     for (case, (act, widths, r, bias, parameterization, outputs)) in cases.into_iter().enumerate() {
-        let cfg = MlpConfig::new(3, widths)
-            .with_activation(act)
-            .with_bias(bias)
-            .with_bias_scale(0.5)
-            .with_parameterization(parameterization)
-            .with_outputs(outputs);
-        let targets: Vec<f64> = (0..data.len() * outputs)
-            .map(|i| data.targets[i / outputs] * (1.0 + i as f64 % 3.0))
-            .collect();
-        let data = Dataset::with_outputs(data.inputs.clone(), targets, 3, outputs).unwrap();
+        let (cfg, data) = grid_case(&data, widths, act, bias, parameterization, outputs);
         let worst = bound_holds_in_the_ball(&cfg, &data, r, 200 + case as u64);
         eprintln!(
             "{act} {:?} r = {r}: max ‖H_F‖ / β̄_F = {worst:.3e}",
