@@ -279,6 +279,13 @@ pub(super) fn bound_scaling_vs_width(
             format!(
                 "m ≈ {worst} for every seed (largest width run: {widest}); extrapolation, assuming β̄_F(r) √m and λ₀, λ_max, ‖r₀‖ stay at their values at m = {widest}"
             )
+        } else if rows
+            .iter()
+            .all(|r| r.beta_bound.is_finite() && r.beta_bound_slope.is_nan())
+        {
+            "not extrapolated: at depth L ≥ 2 β̄_F(r) is a polynomial in r (theorem::bound::deep), \
+             not the affine bound whose coefficients the extrapolation scales"
+                .to_string()
         } else {
             format!(
                 "no width up to 2^{EXTRAPOLATION_OCTAVES} × {widest}: λ₀ at round-off, no bound \
