@@ -283,10 +283,11 @@ fn deep_bound_is_above_every_hessian_norm_and_mu_lb_below_every_kernel_in_the_ba
         );
         tightest = tightest.max(worst);
     }
-    // Not vacuous: somewhere the measured norm comes within a factor 10 of the bound.
+    // Not vacuous: somewhere the measured norm comes within a factor 2 of the bound (measured:
+    // 0.79 for the identity network [32, 32] at r = 1, 0.65 and 0.59 for two others).
     assert!(
-        tightest > 0.1,
-        "the deep bound is never within 10× of a measured norm: {tightest}"
+        tightest > 0.5,
+        "the deep bound is never within 2× of a measured norm: {tightest}"
     );
 }
 
