@@ -382,6 +382,14 @@ fn print_ntk(r: &NtkReport) {
     row("λ_max(K)", format!("{:.6e}", r.lambda_max));
     eigen_rows(r, &row);
     row(
+        "seconds: K, eigensolver",
+        format!(
+            "{:.3}, {:.3}",
+            r.kernel_form_seconds,
+            r.kernel_seconds - r.kernel_form_seconds
+        ),
+    );
+    row(
         "κ = λ_max/λ_min",
         plstar::experiment::card_text::condition(r.condition_number),
     );

@@ -77,6 +77,8 @@ pub struct OperatorSummary {
     pub cached: bool,
     /// Samples per block.
     pub block: usize,
+    /// Seconds of the set-up (the forward passes, when kept).
+    pub setup_seconds: f64,
     /// Seconds of the diagonal.
     pub diagonal_seconds: f64,
     /// Mean seconds per product.
@@ -188,8 +190,12 @@ pub struct NtkReport {
     pub pl_ratio_at_least_lambda_min: bool,
     /// Hessian norms, unless skipped.
     pub hessian: Option<HessianSummary>,
-    /// Seconds spent on the kernel and its spectrum.
+    /// Seconds spent on the kernel and its spectrum (`kernel_form_seconds` plus the
+    /// eigensolver's).
     pub kernel_seconds: f64,
+    /// Of `kernel_seconds`, the seconds of forming `K` (dense path) or of `diag K` and the
+    /// operator's set-up (operator path); the rest is the eigensolver's.
+    pub kernel_form_seconds: f64,
     /// The certificate around the evaluated point, with `--certify`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
@@ -251,7 +257,7 @@ impl BackendJob for NtkJob<'_> {
         let progress = self.progress;
         progress("tangent kernel and its extremes");
         let started = Instant::now();
-        let (kernel, extremes, diagonal, operator) =
+        let (kernel, extremes, diagonal, operator, kernel_form_seconds) =
             kernel_and_extremes(&model, &x, &opts, big, progress)?;
         let KernelExtremes {
             method: eigen_method,
@@ -320,6 +326,7 @@ impl BackendJob for NtkJob<'_> {
                 || pl_ratio >= lambda_min - pl_identity_tolerance,
             hessian,
             kernel_seconds,
+            kernel_form_seconds,
             certificate,
             infinite_width,
         };
@@ -371,10 +378,13 @@ fn kernel_and_extremes<B: Backend>(
     KernelExtremes,
     Vec<f64>,
     Option<OperatorSummary>,
+    f64,
 )> {
+    let started = Instant::now();
     Ok(match opts.path {
         KernelPath::Dense => {
             let kernel = tangent_kernel(model, x, opts.method);
+            let formed = started.elapsed().as_secs_f64();
             let dense_limit = if opts.export.is_some() {
                 usize::MAX
             } else {
@@ -382,12 +392,13 @@ fn kernel_and_extremes<B: Backend>(
             };
             let extremes = kernel_extremes(&kernel, dense_limit)?;
             let diagonal = (0..big).map(|i| kernel.get(i, i)).collect();
-            (Some(kernel), extremes, diagonal, None)
+            (Some(kernel), extremes, diagonal, None, formed)
         }
         KernelPath::Operator => {
             let (extremes, diagonal, summary) =
                 operator_spectrum(model, x, opts.lanczos_steps, progress);
-            (None, extremes, diagonal, Some(summary))
+            let formed = summary.setup_seconds + summary.diagonal_seconds;
+            (None, extremes, diagonal, Some(summary), formed)
         }
     })
 }
@@ -399,7 +410,9 @@ fn operator_spectrum<B: Backend>(
     lanczos_steps: usize,
     progress: &dyn Fn(&str),
 ) -> (KernelExtremes, Vec<f64>, OperatorSummary) {
+    let t = Instant::now();
     let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, OPERATOR_CACHE_LIMIT);
+    let setup_seconds = t.elapsed().as_secs_f64();
     progress("diag K (one reverse pass per output)");
     let t = Instant::now();
     let diagonal = op.diagonal();
@@ -412,6 +425,7 @@ fn operator_spectrum<B: Backend>(
         products,
         cached: op.cached(),
         block: OPERATOR_BLOCK,
+        setup_seconds,
         diagonal_seconds,
         seconds_per_product: t.elapsed().as_secs_f64() / products.max(1) as f64,
     };

@@ -22,7 +22,7 @@ pub enum GramPath {
     /// backend, and the GPU path (nothing leaves the device but `K`).
     Device,
     /// The weights are downloaded once, the layer factors are computed on the host, and the lower
-    /// triangles of the Gram products are formed by faer's triangular matmul and summed in the
+    /// triangles of the Gram products are formed panel by panel by faer's GEMM and summed in the
     /// working precision (the CPU specialization; see `host.rs`). Memory `O(n Σ m_l + n²)`.
     Host,
 }

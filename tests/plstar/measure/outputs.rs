@@ -78,6 +78,31 @@ fn k_output_kernels_by_every_method_equal_autodiff_in_f64() {
     }
 }
 
+/// The host path forms `K` in panels of 510 columns for `k = 3` (a multiple of `k`, so that a
+/// panel holds whole samples): with `n·k = 1 101` the panels `[0, 510)`, `[510, 1 020)` and the
+/// ragged `[1 020, 1 101)`, each writing its rows of the upper triangle and its columns of the
+/// lower one. It equals the device path (the same arithmetic in sample blocks, no panels) to
+/// 1e-12 relative in f64 and is exactly symmetric: a misplaced or missing panel entry fails.
+#[test]
+fn k_output_host_kernel_over_several_panels_equals_the_device_path() {
+    let (n, d, k) = (367, 4, 3);
+    let data = data_k(n, d, k, 2);
+    let device = Default::default();
+    let (x, _) = data.to_tensors::<F64>(&device);
+    let cfg = varied_config(d, Activation::Tanh, &[6, 5], true).with_outputs(k);
+    let model = cfg.init::<F64>(4, &device);
+    let host = structured_on(&model, &x, GramPath::Host);
+    let device_path = structured_on(&model, &x, GramPath::Device);
+    assert_eq!(host.n, n * k);
+    let err = relative_error(&host.values, &device_path.values);
+    assert!(err < 1e-12, "relative error {err:e}");
+    for i in 0..host.n {
+        for j in 0..i {
+            assert_eq!(host.get(i, j), host.get(j, i), "({i}, {j})");
+        }
+    }
+}
+
 /// A linear model `F(x) = W x / √d` with `k` outputs (and a bias `c_b b`): each output has its
 /// own row of `W`, so `K = (X Xᵀ/d + c_b²) ⊗ I_k` exactly (to the round-off of a length-`d`
 /// dot product) — zero between different outputs.
