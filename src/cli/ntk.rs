@@ -202,6 +202,7 @@ fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Resu
     let dense = resources::estimate(&s.model, n, element_bytes)?;
     let storage = KernelStorage::Operator {
         lanczos_steps: args.lanczos_steps as usize,
+        float_bytes: element_bytes,
     };
     let operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
     let path = match args.kernel_path {
@@ -350,11 +351,14 @@ fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
         row(
             "operator products K v",
             format!(
-                "{} at {:.3} s each (forward passes {}); diag K in {:.2} s",
+                "{} at {:.3} s each ({} passes, forward passes {}); diag K in {:.2} s; \
+                 Lanczos tolerance {:.1e}",
                 o.products,
                 o.seconds_per_product,
+                o.working_precision,
                 if o.cached { "kept" } else { "recomputed" },
-                o.diagonal_seconds
+                o.diagonal_seconds,
+                o.tolerance
             ),
         );
     }

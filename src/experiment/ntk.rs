@@ -65,6 +65,10 @@ pub enum KernelPath {
 /// Forward passes kept between products up to this many bytes (else recomputed each product).
 pub const OPERATOR_CACHE_LIMIT: usize = 2 << 30;
 
+/// The operator path's Lanczos tolerance where the round-off floor is lower (f64): residuals
+/// below `1e-8 · max |λ|`, the dense path's Lanczos tolerance.
+pub const OPERATOR_LANCZOS_TOL: f64 = 1e-8;
+
 /// Samples per block of the operator's passes.
 pub const OPERATOR_BLOCK: usize = 1024;
 
@@ -77,6 +81,14 @@ pub struct OperatorSummary {
     pub cached: bool,
     /// Samples per block.
     pub block: usize,
+    /// The precision of the passes (`f32` or `f64`, the backend's float; the Lanczos vectors
+    /// are `f64`).
+    pub working_precision: &'static str,
+    /// The Lanczos stopping tolerance, relative to `max |λ|`: `max(1e-8, γ)`, `γ` the
+    /// round-off model's relative error of one product at this precision
+    /// ([`RoundOff::operator_product`]: 2e-15 in f64, about 1e-6 in f32), below which a
+    /// residual carries no more digits.
+    pub tolerance: f64,
     /// Seconds of the set-up (the forward passes, when kept).
     pub setup_seconds: f64,
     /// Seconds of the diagonal.
@@ -419,12 +431,17 @@ fn operator_spectrum<B: Backend>(
     let diagonal_seconds = t.elapsed().as_secs_f64();
     progress("λ_min, λ_max by Lanczos on the matrix-free operator");
     let t = Instant::now();
-    let extremes = operator_extremes(&mut op, lanczos_steps);
+    let tolerance = RoundOff::for_backend::<B>(model.config())
+        .operator_product()
+        .max(OPERATOR_LANCZOS_TOL);
+    let extremes = operator_extremes(&mut op, lanczos_steps, tolerance);
     let products = op.products();
     let summary = OperatorSummary {
         products,
         cached: op.cached(),
         block: OPERATOR_BLOCK,
+        working_precision: op.working_precision(),
+        tolerance,
         setup_seconds,
         diagonal_seconds,
         seconds_per_product: t.elapsed().as_secs_f64() / products.max(1) as f64,

@@ -63,11 +63,13 @@ pub enum KernelStorage {
     Dense,
     /// Applied matrix-free ([`crate::measure::kernel::operator`]): instead of `N²`, the Lanczos
     /// basis of at most `lanczos_steps` vectors and a few more, `8 N (steps + 4)`, and the
-    /// forward passes kept between products, `8 n Σ_l (m_{l−1} + 2 m_l)` up to
-    /// [`crate::experiment::ntk::OPERATOR_CACHE_LIMIT`].
+    /// forward passes kept between products, `s n Σ_l (m_{l−1} + 2 m_l)` (`s` the working
+    /// float's bytes) up to [`crate::experiment::ntk::OPERATOR_CACHE_LIMIT`].
     Operator {
         /// The most Lanczos steps.
         lanczos_steps: usize,
+        /// Bytes of the working float (4 or 8).
+        float_bytes: usize,
     },
 }
 
@@ -111,13 +113,16 @@ pub fn estimate_for(
 fn kernel_bytes(model: &MlpConfig, n: u128, equations: u128, storage: KernelStorage) -> u128 {
     match storage {
         KernelStorage::Dense => 4 * 8 * equations * equations,
-        KernelStorage::Operator { lanczos_steps } => {
+        KernelStorage::Operator {
+            lanczos_steps,
+            float_bytes,
+        } => {
             let sizes = model.layer_sizes();
             let per_sample: u128 = sizes
                 .windows(2)
                 .map(|w| w[0] as u128 + 2 * w[1] as u128)
                 .sum();
-            let cache = 8 * n * per_sample;
+            let cache = float_bytes as u128 * n * per_sample;
             let cache = if cache <= crate::experiment::ntk::OPERATOR_CACHE_LIMIT as u128 {
                 cache
             } else {

@@ -31,30 +31,29 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use faer::Accum;
 
-use crate::model::host::{gemm, rows, HostForward, HostLayer, Order};
+use crate::model::host::{gemm, rows, HostFloat, HostForward, HostLayer, Order};
 use crate::model::Mlp;
-
-/// One layer at `w` (the model's host forward pass in `f64`, with `σ''`).
-type Layer = HostLayer<f64>;
 
 /// The first-order forward pass along a direction: `ż⁽ˡ⁾` of every layer and `α̇⁽ˡ⁾` of every
 /// hidden layer, row-major `[n, m_l]`.
-struct Tangents {
-    z_dot: Vec<Vec<f64>>,
-    a_dot: Vec<Vec<f64>>,
+struct Tangents<T> {
+    z_dot: Vec<Vec<T>>,
+    a_dot: Vec<Vec<T>>,
 }
 
-/// The MLP's forward pass at one point `w`, on the host in `f64`, ready for many products.
-pub struct HostPoint {
+/// The MLP's forward pass at one point `w`, on the host, ready for many products: in `f64`
+/// (the default, and the only float of the second-order products), or in the backend's working
+/// precision `T` for the first-order products of the matrix-free tangent kernel.
+pub struct HostPoint<T = f64> {
     n: usize,
-    layers: Vec<Layer>,
+    layers: Vec<HostLayer<T>>,
     /// `c_b` when the model has biases.
     bias: Option<f64>,
     /// `F(w)` `[n·k]` (sample-major).
-    output: Vec<f64>,
+    output: Vec<T>,
 }
 
-impl HostPoint {
+impl HostPoint<f64> {
     /// The forward pass of `model` on `x` `[n, d]` ([`HostForward`] in `f64`, keeping `σ''`).
     pub fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
         let HostForward {
@@ -70,168 +69,6 @@ impl HostPoint {
             bias,
             output,
         }
-    }
-
-    /// The forward pass without `σ''`: enough for the first-order products [`HostPoint::vjp`]
-    /// and [`HostPoint::jvp`] (the matrix-free tangent kernel), one `n × m_l` buffer per layer
-    /// less. The second-order products must not be called on it.
-    pub fn first_order<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
-        let HostForward {
-            n,
-            layers,
-            bias,
-            output,
-            ..
-        } = HostForward::<f64>::at(model, x, Order::First);
-        Self {
-            n,
-            layers,
-            bias,
-            output,
-        }
-    }
-
-    /// `F(w)` `[n·k]` (sample-major).
-    pub fn output(&self) -> &[f64] {
-        &self.output
-    }
-
-    /// `DF(w) v` `[n·k]` (sample-major) for a direction `v` in parameter-vector order: the
-    /// tangent pass, `σ_out'(z⁽ᴸ⁺¹⁾) ∘ ż⁽ᴸ⁺¹⁾`. Cost: about `2 n p` multiply-adds.
-    pub fn jvp(&self, v: &[f64]) -> Vec<f64> {
-        let z_dot = self.tangents(v).z_dot.pop().expect("at least one layer");
-        hadamard(&self.last().slope, &z_dot)
-    }
-
-    /// The blocks `(V⁽ˡ⁾, v_b⁽ˡ⁾)` of a parameter vector, layer by layer.
-    fn blocks<'v>(&self, v: &'v [f64]) -> Vec<(&'v [f64], &'v [f64])> {
-        let mut at = 0;
-        self.layers
-            .iter()
-            .map(|layer| {
-                let w = layer.out_width * layer.in_width;
-                let b = if self.bias.is_some() {
-                    layer.out_width
-                } else {
-                    0
-                };
-                let block = (&v[at..at + w], &v[at + w..at + w + b]);
-                at += w + b;
-                block
-            })
-            .collect()
-    }
-
-    /// The first-order forward pass along `v`: `ż⁽ˡ⁾` of every layer, and `α̇⁽ˡ⁾` of every
-    /// hidden layer (the reverse pass of [`HostPoint::hvp`] needs both).
-    fn tangents(&self, v: &[f64]) -> Tangents {
-        let n = self.n;
-        let depth = self.layers.len();
-        let mut t = Tangents {
-            z_dot: Vec::with_capacity(depth),
-            a_dot: Vec::with_capacity(depth - 1),
-        };
-        for (l, (layer, (vw, vb))) in self.layers.iter().zip(self.blocks(v)).enumerate() {
-            let mut zd = vec![0.0; n * layer.out_width];
-            gemm(
-                &mut zd,
-                rows(&layer.input, n, layer.in_width),
-                rows(vw, layer.out_width, layer.in_width).transpose(),
-                layer.scale,
-                Accum::Replace,
-            );
-            if l > 0 {
-                gemm(
-                    &mut zd,
-                    rows(&t.a_dot[l - 1], n, layer.in_width),
-                    rows(&layer.weights, layer.out_width, layer.in_width).transpose(),
-                    layer.scale,
-                    Accum::Add,
-                );
-            }
-            if let Some(cb) = self.bias {
-                add_rows(&mut zd, vb, cb);
-            }
-            if l + 1 < depth {
-                t.a_dot.push(hadamard(&layer.slope, &zd));
-            }
-            t.z_dot.push(zd);
-        }
-        t
-    }
-
-    /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
-    pub fn vjp(&self, c: &[f64]) -> Vec<f64> {
-        let mut delta = hadamard(c, &self.last().slope);
-        let mut blocks: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
-        for (l, layer) in self.layers.iter().enumerate().rev() {
-            let block = self.parameter_block(layer, &delta);
-            if l > 0 {
-                delta = self.back_propagate(l, &delta);
-            }
-            blocks.push(block);
-        }
-        blocks.into_iter().rev().flatten().collect()
-    }
-
-    /// One step of the reverse pass: `δ⁽ˡ⁻¹⁾ = (c_l δ⁽ˡ⁾ W⁽ˡ⁾) ∘ σ'(z⁽ˡ⁻¹⁾)` `[n, m_{l−1}]`
-    /// from `δ⁽ˡ⁾` `[n, m_l]` (`l ≥ 1`, 0-based layer index).
-    fn back_propagate(&self, l: usize, delta: &[f64]) -> Vec<f64> {
-        let (n, layer) = (self.n, &self.layers[l]);
-        let mut g = vec![0.0; n * layer.in_width];
-        gemm(
-            &mut g,
-            rows(delta, n, layer.out_width),
-            rows(&layer.weights, layer.out_width, layer.in_width),
-            layer.scale,
-            Accum::Replace,
-        );
-        hadamard(&g, &self.layers[l - 1].slope)
-    }
-
-    /// `diag K(w)` `[n·k]` (sample-major), exactly: `K_{(i,a),(i,a)} = ‖∇_w F_{ia}‖² =
-    /// Σ_l ‖δ⁽ˡ⁾_{ia}‖² (c_l² ‖α⁽ˡ⁻¹⁾_i‖² + c_b²)` (the `c_b²` term with biases), `δ⁽ˡ⁾_{ia}`
-    /// the reverse pass of output `a` at sample `i` (each weight gradient is the outer product
-    /// `c_l δ α⁽ˡ⁻¹⁾ᵀ`). One reverse pass per output, every sample at once: about `2 n p k`
-    /// multiply-adds for `k` outputs, never a parameter-length vector per sample.
-    pub fn kernel_diagonal(&self) -> Vec<f64> {
-        let n = self.n;
-        let k = self.last().out_width;
-        let cb2 = self.bias.map_or(0.0, |cb| cb * cb);
-        let row_norms = |values: &[f64], width: usize| -> Vec<f64> {
-            values
-                .chunks(width)
-                .map(|r| r.iter().map(|v| v * v).sum())
-                .collect()
-        };
-        let input_sq: Vec<Vec<f64>> = self
-            .layers
-            .iter()
-            .map(|layer| row_norms(&layer.input, layer.in_width))
-            .collect();
-        let mut diag = vec![0.0; n * k];
-        for a in 0..k {
-            let mut delta: Vec<f64> = (0..n * k)
-                .map(|r| {
-                    if r % k == a {
-                        self.last().slope[r]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            for (l, layer) in self.layers.iter().enumerate().rev() {
-                let delta_sq = row_norms(&delta, layer.out_width);
-                for i in 0..n {
-                    let c2 = layer.scale * layer.scale * input_sq[l][i];
-                    diag[i * k + a] += delta_sq[i] * (c2 + cb2);
-                }
-                if l > 0 {
-                    delta = self.back_propagate(l, &delta);
-                }
-            }
-        }
-        diag
     }
 
     /// `∇²g(w) v` and `DF(w) v` for the `g` whose gradient is `DF(w)ᵀ c`: with
@@ -339,28 +176,200 @@ impl HostPoint {
         }
         result
     }
+}
 
-    fn last(&self) -> &Layer {
+impl<T: HostFloat> HostPoint<T> {
+    /// The forward pass without `σ''`: enough for the first-order products [`HostPoint::vjp`]
+    /// and [`HostPoint::jvp`] (the matrix-free tangent kernel), one `n × m_l` buffer per layer
+    /// less. The second-order products must not be called on it.
+    pub fn first_order<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
+        let HostForward {
+            n,
+            layers,
+            bias,
+            output,
+            ..
+        } = HostForward::<T>::at(model, x, Order::First);
+        Self {
+            n,
+            layers,
+            bias,
+            output,
+        }
+    }
+
+    /// `F(w)` `[n·k]` (sample-major).
+    pub fn output(&self) -> &[T] {
+        &self.output
+    }
+
+    /// `DF(w) v` `[n·k]` (sample-major) for a direction `v` in parameter-vector order: the
+    /// tangent pass, `σ_out'(z⁽ᴸ⁺¹⁾) ∘ ż⁽ᴸ⁺¹⁾`. Cost: about `2 n p` multiply-adds.
+    pub fn jvp(&self, v: &[T]) -> Vec<T> {
+        let z_dot = self.tangents(v).z_dot.pop().expect("at least one layer");
+        hadamard(&self.last().slope, &z_dot)
+    }
+
+    /// The blocks `(V⁽ˡ⁾, v_b⁽ˡ⁾)` of a parameter vector, layer by layer.
+    fn blocks<'v>(&self, v: &'v [T]) -> Vec<(&'v [T], &'v [T])> {
+        let mut at = 0;
+        self.layers
+            .iter()
+            .map(|layer| {
+                let w = layer.out_width * layer.in_width;
+                let b = if self.bias.is_some() {
+                    layer.out_width
+                } else {
+                    0
+                };
+                let block = (&v[at..at + w], &v[at + w..at + w + b]);
+                at += w + b;
+                block
+            })
+            .collect()
+    }
+
+    /// The first-order forward pass along `v`: `ż⁽ˡ⁾` of every layer, and `α̇⁽ˡ⁾` of every
+    /// hidden layer (the reverse pass of [`HostPoint::hvp`] needs both).
+    fn tangents(&self, v: &[T]) -> Tangents<T> {
+        let n = self.n;
+        let depth = self.layers.len();
+        let mut t = Tangents {
+            z_dot: Vec::with_capacity(depth),
+            a_dot: Vec::with_capacity(depth - 1),
+        };
+        for (l, (layer, (vw, vb))) in self.layers.iter().zip(self.blocks(v)).enumerate() {
+            let mut zd = vec![T::of(0.0); n * layer.out_width];
+            gemm(
+                &mut zd,
+                rows(&layer.input, n, layer.in_width),
+                rows(vw, layer.out_width, layer.in_width).transpose(),
+                T::of(layer.scale),
+                Accum::Replace,
+            );
+            if l > 0 {
+                gemm(
+                    &mut zd,
+                    rows(&t.a_dot[l - 1], n, layer.in_width),
+                    rows(&layer.weights, layer.out_width, layer.in_width).transpose(),
+                    T::of(layer.scale),
+                    Accum::Add,
+                );
+            }
+            if let Some(cb) = self.bias {
+                add_rows(&mut zd, vb, T::of(cb));
+            }
+            if l + 1 < depth {
+                t.a_dot.push(hadamard(&layer.slope, &zd));
+            }
+            t.z_dot.push(zd);
+        }
+        t
+    }
+
+    /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
+    pub fn vjp(&self, c: &[T]) -> Vec<T> {
+        let mut delta = hadamard(c, &self.last().slope);
+        let mut blocks: Vec<Vec<T>> = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate().rev() {
+            let block = self.parameter_block(layer, &delta);
+            if l > 0 {
+                delta = self.back_propagate(l, &delta);
+            }
+            blocks.push(block);
+        }
+        blocks.into_iter().rev().flatten().collect()
+    }
+
+    /// One step of the reverse pass: `δ⁽ˡ⁻¹⁾ = (c_l δ⁽ˡ⁾ W⁽ˡ⁾) ∘ σ'(z⁽ˡ⁻¹⁾)` `[n, m_{l−1}]`
+    /// from `δ⁽ˡ⁾` `[n, m_l]` (`l ≥ 1`, 0-based layer index).
+    fn back_propagate(&self, l: usize, delta: &[T]) -> Vec<T> {
+        let (n, layer) = (self.n, &self.layers[l]);
+        let mut g = vec![T::of(0.0); n * layer.in_width];
+        gemm(
+            &mut g,
+            rows(delta, n, layer.out_width),
+            rows(&layer.weights, layer.out_width, layer.in_width),
+            T::of(layer.scale),
+            Accum::Replace,
+        );
+        hadamard(&g, &self.layers[l - 1].slope)
+    }
+
+    /// `diag K(w)` `[n·k]` (sample-major), exactly: `K_{(i,a),(i,a)} = ‖∇_w F_{ia}‖² =
+    /// Σ_l ‖δ⁽ˡ⁾_{ia}‖² (c_l² ‖α⁽ˡ⁻¹⁾_i‖² + c_b²)` (the `c_b²` term with biases), `δ⁽ˡ⁾_{ia}`
+    /// the reverse pass of output `a` at sample `i` (each weight gradient is the outer product
+    /// `c_l δ α⁽ˡ⁻¹⁾ᵀ`). One reverse pass per output, every sample at once: about `2 n p k`
+    /// multiply-adds for `k` outputs, never a parameter-length vector per sample.
+    pub fn kernel_diagonal(&self) -> Vec<f64> {
+        let n = self.n;
+        let k = self.last().out_width;
+        let cb2 = self.bias.map_or(0.0, |cb| cb * cb);
+        let row_norms = |values: &[T], width: usize| -> Vec<f64> {
+            values
+                .chunks(width)
+                .map(|r| {
+                    r.iter()
+                        .map(|&v| {
+                            let v: f64 = v.into();
+                            v * v
+                        })
+                        .sum()
+                })
+                .collect()
+        };
+        let input_sq: Vec<Vec<f64>> = self
+            .layers
+            .iter()
+            .map(|layer| row_norms(&layer.input, layer.in_width))
+            .collect();
+        let mut diag = vec![0.0; n * k];
+        for a in 0..k {
+            let mut delta: Vec<T> = (0..n * k)
+                .map(|r| {
+                    if r % k == a {
+                        self.last().slope[r]
+                    } else {
+                        T::of(0.0)
+                    }
+                })
+                .collect();
+            for (l, layer) in self.layers.iter().enumerate().rev() {
+                let delta_sq = row_norms(&delta, layer.out_width);
+                for i in 0..n {
+                    let c2 = layer.scale * layer.scale * input_sq[l][i];
+                    diag[i * k + a] += delta_sq[i] * (c2 + cb2);
+                }
+                if l > 0 {
+                    delta = self.back_propagate(l, &delta);
+                }
+            }
+        }
+        diag
+    }
+
+    fn last(&self) -> &HostLayer<T> {
         self.layers.last().expect("at least one layer")
     }
 
     /// A layer's parameter block of a reverse pass with signal `delta` `[n, out]`:
     /// `c_l deltaᵀ α⁽ˡ⁻¹⁾` and, with biases, `c_b Σ_rows delta`.
-    fn parameter_block(&self, layer: &Layer, delta: &[f64]) -> Vec<f64> {
+    fn parameter_block(&self, layer: &HostLayer<T>, delta: &[T]) -> Vec<T> {
         let n = self.n;
         let w_len = layer.out_width * layer.in_width;
-        let mut block = vec![0.0; w_len + self.bias.map_or(0, |_| layer.out_width)];
+        let mut block = vec![T::of(0.0); w_len + self.bias.map_or(0, |_| layer.out_width)];
         gemm(
             &mut block[..w_len],
             rows(delta, n, layer.out_width).transpose(),
             rows(&layer.input, n, layer.in_width),
-            layer.scale,
+            T::of(layer.scale),
             Accum::Replace,
         );
         if let Some(cb) = self.bias {
             let b = &mut block[w_len..];
+            let cb = T::of(cb);
             for row in delta.chunks(layer.out_width) {
-                b.iter_mut().zip(row).for_each(|(b, d)| *b += cb * d);
+                b.iter_mut().zip(row).for_each(|(b, &d)| *b += cb * d);
             }
         }
         block
@@ -368,13 +377,13 @@ impl HostPoint {
 }
 
 /// `z ← z + scale · b` on every row of `z` `[n, b.len()]`.
-fn add_rows(z: &mut [f64], b: &[f64], scale: f64) {
+fn add_rows<T: HostFloat>(z: &mut [T], b: &[T], scale: T) {
     for row in z.chunks_mut(b.len()) {
-        row.iter_mut().zip(b).for_each(|(v, b)| *v += scale * b);
+        row.iter_mut().zip(b).for_each(|(v, &b)| *v += scale * b);
     }
 }
 
 /// `a ∘ b`.
-fn hadamard(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter().zip(b).map(|(a, b)| a * b).collect()
+fn hadamard<T: HostFloat>(a: &[T], b: &[T]) -> Vec<T> {
+    a.iter().zip(b).map(|(&a, &b)| a * b).collect()
 }

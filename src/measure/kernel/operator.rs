@@ -1,22 +1,28 @@
 //! The tangent kernel as a matrix-free operator, `v ↦ K v = DF (DFᵀ v)` (issue 22): neither `K`
 //! (`N²` entries, `N = n·k`) nor the Jacobian (`N × p`) is ever stored.
 //!
-//! A product runs over blocks of `b` samples: for each block the host forward pass in `f64`
+//! A product runs over blocks of `b` samples: for each block the host forward pass
 //! ([`HostPoint::first_order`], the model layer's one forward pass), then its reverse pass
 //! `g += DF_blockᵀ v_block` (one weight-gradient accumulation); then, for each block again, its
 //! tangent pass `(K v)_block = DF_block g`. The forward passes are kept between products when
-//! they fit in [`KernelOperator::cache_bytes`] (`8 n Σ_l (m_{l−1} + 2 m_l)` bytes), else
-//! recomputed in every product.
+//! they fit in [`KernelOperator::cache_bytes`] (`s n Σ_l (m_{l−1} + 2 m_l)` bytes, `s` the
+//! float's size), else recomputed in every product.
+//!
+//! Precision: the passes run in the backend's working precision, as the dense kernel's Gram
+//! products do (an `f32` model: `f32` GEMMs, twice the rate and half the cache of `f64`); the
+//! vectors stay in `f64`: `v` is rounded to the working precision block by block, the blocks'
+//! weight gradients are summed into `g` in `f64` and `g` is rounded once, and `K v` is widened
+//! back. So an `f32` operator is the `f32` kernel's product, within the round-off model's
+//! kernel error; an `f64` one is the exact kernel's up to `f64` round-off.
 //!
 //! Cost per product: about `4 n p` multiply-adds for the two passes (`+ 2 n p` when the forward
-//! passes are recomputed); memory `O(p + b Σ_l m_l)` without the cache. Everything runs in
-//! `f64` on the backend's own weights, so an `f32` model's operator is its exact kernel up to
-//! `f64` round-off. Tested equal to the dense kernel's `K v`.
+//! passes are recomputed); memory `O(p + b Σ_l m_l)` without the cache. Tested equal to the
+//! dense kernel's `K v`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 use faer::dyn_stack::{MemStack, StackReq};
 use faer::matrix_free::LinOp;
 use faer::{MatMut, MatRef, Par};
@@ -25,7 +31,45 @@ use crate::measure::hessian::HostPoint;
 use crate::measure::spectrum::{
     lanczos, EigenResiduals, ExtremeVectors, KernelExtremes, LanczosSettings, SymmetricOperator,
 };
+use crate::model::host::HostFloat;
 use crate::model::Mlp;
+
+/// The forward passes kept between products, in the working precision.
+enum Cache {
+    None,
+    F32(Vec<HostPoint<f32>>),
+    F64(Vec<HostPoint<f64>>),
+}
+
+/// The working precisions of the operator's passes, and where each finds its cache.
+trait Working: HostFloat {
+    fn cached(cache: &Cache) -> Option<&[HostPoint<Self>]>;
+    fn keep(points: Vec<HostPoint<Self>>) -> Cache;
+}
+
+impl Working for f32 {
+    fn cached(cache: &Cache) -> Option<&[HostPoint<f32>]> {
+        match cache {
+            Cache::F32(points) => Some(points),
+            _ => None,
+        }
+    }
+    fn keep(points: Vec<HostPoint<f32>>) -> Cache {
+        Cache::F32(points)
+    }
+}
+
+impl Working for f64 {
+    fn cached(cache: &Cache) -> Option<&[HostPoint<f64>]> {
+        match cache {
+            Cache::F64(points) => Some(points),
+            _ => None,
+        }
+    }
+    fn keep(points: Vec<HostPoint<f64>>) -> Cache {
+        Cache::F64(points)
+    }
+}
 
 /// `v ↦ K(w) v` for `model` on inputs `x`, matrix-free (module docs).
 pub struct KernelOperator<'a, B: Backend> {
@@ -33,7 +77,9 @@ pub struct KernelOperator<'a, B: Backend> {
     /// The inputs in blocks of at most `block` samples.
     blocks: Vec<Tensor<B, 2>>,
     /// Each block's forward pass, when cached.
-    cache: Option<Vec<HostPoint>>,
+    cache: Cache,
+    /// Whether the passes run in `f32` (the backend's float), else `f64`.
+    single: bool,
     /// Samples `n`.
     samples: usize,
     /// Outputs `k`.
@@ -52,31 +98,51 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
             .step_by(block)
             .map(|start| x.clone().slice([start..(start + block).min(n), 0..d]))
             .collect();
+        let single = x.dtype() == DType::F32;
         let mut op = Self {
             model,
             blocks,
-            cache: None,
+            cache: Cache::None,
+            single,
             samples: n,
             outputs: model.config().outputs,
             products: AtomicUsize::new(0),
         };
-        if Self::cache_bytes(model, n) <= cache_limit {
-            op.cache = Some(
-                op.blocks
-                    .iter()
-                    .map(|xb| HostPoint::first_order(model, xb))
-                    .collect(),
-            );
+        let float_bytes = if single { 4 } else { 8 };
+        if Self::cache_bytes(model, n, float_bytes) <= cache_limit {
+            op.cache = if single {
+                op.forward_passes::<f32>()
+            } else {
+                op.forward_passes::<f64>()
+            };
         }
         op
     }
 
-    /// Bytes of the forward passes of all `n` samples: `8 n Σ_l (m_{l−1} + 2 m_l)` (each layer's
-    /// input, `σ'` and its output).
-    pub fn cache_bytes(model: &Mlp<B>, n: usize) -> usize {
+    fn forward_passes<T: Working>(&self) -> Cache {
+        T::keep(
+            self.blocks
+                .iter()
+                .map(|xb| HostPoint::<T>::first_order(self.model, xb))
+                .collect(),
+        )
+    }
+
+    /// Bytes of the forward passes of all `n` samples in a float of `float_bytes` bytes:
+    /// `float_bytes · n Σ_l (m_{l−1} + 2 m_l)` (each layer's input, `σ'` and its output).
+    pub fn cache_bytes(model: &Mlp<B>, n: usize, float_bytes: usize) -> usize {
         let sizes = model.config().layer_sizes();
         let per_sample: usize = sizes.windows(2).map(|w| w[0] + 2 * w[1]).sum();
-        8 * n * per_sample
+        float_bytes * n * per_sample
+    }
+
+    /// `"f32"` or `"f64"`: the precision of the passes (the backend's float).
+    pub fn working_precision(&self) -> &'static str {
+        if self.single {
+            "f32"
+        } else {
+            "f64"
+        }
     }
 
     /// Products `K v` taken so far.
@@ -86,26 +152,35 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
 
     /// Whether the forward passes are cached.
     pub fn cached(&self) -> bool {
-        self.cache.is_some()
+        !matches!(self.cache, Cache::None)
     }
 
     /// `diag K` `[n·k]` (sample-major), exactly ([`HostPoint::kernel_diagonal`], block by
     /// block): the trace and the largest diagonal entry that the round-off model needs, without
     /// forming `K`. Cost about `2 n p k` multiply-adds (half a product for `k = 1`).
     pub fn diagonal(&self) -> Vec<f64> {
+        if self.single {
+            self.diagonal_in::<f32>()
+        } else {
+            self.diagonal_in::<f64>()
+        }
+    }
+
+    fn diagonal_in<T: Working>(&self) -> Vec<f64> {
         let mut diag = Vec::with_capacity(self.samples * self.outputs);
-        self.each_block(|_, point| diag.extend(point.kernel_diagonal()));
+        self.each_block::<T>(|_, point| diag.extend(point.kernel_diagonal()));
         diag
     }
 
     /// Runs `f` on every block's forward pass with the block's first sample index.
-    fn each_block(&self, mut f: impl FnMut(usize, &HostPoint)) {
+    fn each_block<T: Working>(&self, mut f: impl FnMut(usize, &HostPoint<T>)) {
         let mut start = 0;
+        let cached = T::cached(&self.cache);
         for (i, xb) in self.blocks.iter().enumerate() {
             let rows = xb.dims()[0];
-            match &self.cache {
+            match cached {
                 Some(points) => f(start, &points[i]),
-                None => f(start, &HostPoint::first_order(self.model, xb)),
+                None => f(start, &HostPoint::<T>::first_order(self.model, xb)),
             }
             start += rows;
         }
@@ -117,23 +192,40 @@ impl<B: Backend> KernelOperator<'_, B> {
     /// weight gradient `g`, then every block's tangent pass `DF_block g`. Counted in
     /// [`KernelOperator::products`].
     pub fn product(&self, v: &[f64]) -> Vec<f64> {
+        let out = if self.single {
+            self.product_in::<f32>(v)
+        } else {
+            self.product_in::<f64>(v)
+        };
+        self.products.fetch_add(1, Ordering::Relaxed);
+        out
+    }
+
+    /// [`KernelOperator::product`] with the passes in `T` (module docs: `g` summed in `f64`).
+    fn product_in<T: Working>(&self, v: &[f64]) -> Vec<f64> {
         let k = self.outputs;
         let mut g: Vec<f64> = vec![];
-        self.each_block(|start, point| {
+        self.each_block::<T>(|start, point| {
             let rows = point.output().len();
-            let part = point.vjp(&v[start * k..start * k + rows]);
+            let vb: Vec<T> = v[start * k..start * k + rows]
+                .iter()
+                .map(|&x| T::of(x))
+                .collect();
+            let part = point.vjp(&vb);
             if g.is_empty() {
-                g = part;
+                g = part.into_iter().map(Into::into).collect();
             } else {
-                g.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+                g.iter_mut().zip(part).for_each(|(a, b)| *a += b.into());
             }
         });
+        let g: Vec<T> = g.into_iter().map(T::of).collect();
         let mut out = vec![0.0; v.len()];
-        self.each_block(|start, point| {
+        self.each_block::<T>(|start, point| {
             let part = point.jvp(&g);
-            out[start * k..start * k + part.len()].copy_from_slice(&part);
+            for (o, p) in out[start * k..start * k + part.len()].iter_mut().zip(part) {
+                *o = p.into();
+            }
         });
-        self.products.fetch_add(1, Ordering::Relaxed);
         out
     }
 }
@@ -154,7 +246,8 @@ impl<B: Backend> std::fmt::Debug for KernelOperator<'_, B> {
         f.debug_struct("KernelOperator")
             .field("samples", &self.samples)
             .field("outputs", &self.outputs)
-            .field("cached", &self.cache.is_some())
+            .field("cached", &self.cached())
+            .field("working_precision", &self.working_precision())
             .finish()
     }
 }
@@ -202,17 +295,20 @@ where
 
 /// `λ_min(K)` and `λ_max(K)` of the operator by Lanczos with full reorthogonalization (both ends
 /// of one Krylov space, at most `max_iter` products, stopping once both Ritz residuals are
-/// below `1e-8 · |λ|_max`), each with its true residual `‖K v − λ v‖` and the iteration count.
+/// below `tol · |λ|_max`), each with its true residual `‖K v − λ v‖` and the iteration count.
 /// Lanczos converges at the ends in about `√κ` steps, so `λ_min` of an ill-conditioned kernel
 /// may stop unconverged: `residuals.converged` says so, and the value is then the Ritz value,
 /// an upper estimate of `λ_min`. Memory: `max_iter + 2` vectors of `N` (`N = n·k`).
-pub fn operator_extremes(op: &mut dyn SymmetricOperator, max_iter: usize) -> KernelExtremes {
-    // The iteration's stopping rule, the same as the dense path's Lanczos runs
-    // (`kernel_extremes`); no decision rests on it: positivity is judged against the round-off
-    // floor, and the residual and the convergence state are reported with the values.
+pub fn operator_extremes(
+    op: &mut dyn SymmetricOperator,
+    max_iter: usize,
+    tol: f64,
+) -> KernelExtremes {
+    // The iteration's stopping rule; no decision rests on it: positivity is judged against the
+    // round-off floor, and the residual and the convergence state are reported with the values.
     let settings = LanczosSettings {
         max_iter,
-        tol: 1e-8,
+        tol,
         seed: 0,
     };
     let e = lanczos(op, &settings);

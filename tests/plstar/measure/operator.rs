@@ -233,3 +233,64 @@ fn faer_krylov_schur_runs_on_the_operator_through_linop() {
         );
     }
 }
+
+/// An `f32` model's operator runs its passes in `f32` (the backend's working precision, as the
+/// dense kernel's Gram products do) with `f64` vectors: its products equal the `f64` kernel of
+/// the same seed's weights within the round-off model's eigenvalue floor at `f32`
+/// (`‖(K̂ − K) v‖ ≤ ‖K̂ − K‖₂ ‖v‖ ≤ floor · ‖v‖`, the weights' own rounding to `f32` included),
+/// and differ from it by more than `f64` round-off (so the passes did run in `f32`). ReLU and
+/// tanh, L = 2, m = 256, n = 300 in blocks of 64, cached and recomputed.
+#[test]
+fn f32_operator_products_are_within_the_f32_round_off_floor_of_the_f64_kernel() {
+    use plstar::measure::roundoff::RoundOff;
+    let device = Default::default();
+    let n = 300;
+    let data = data::sphere(n, 8, SyntheticTarget::Sign, 3);
+    for act in [Activation::Relu, Activation::Tanh] {
+        let cfg = MlpConfig::new(8, vec![256, 256]).with_activation(act);
+        let exact = {
+            let model = cfg.init::<F64>(7, &device);
+            let (x, _) = data.to_tensors::<F64>(&device);
+            tangent_kernel(&model, &x, KernelMethod::Structured)
+        };
+        let model = cfg.init::<crate::F32>(7, &device);
+        let (x, _) = data.to_tensors::<crate::F32>(&device);
+        let diag: Vec<f64> = (0..n).map(|i| exact.get(i, i)).collect();
+        let (trace, max_diag) = (
+            diag.iter().sum::<f64>(),
+            diag.iter().fold(0.0f64, |m, v| m.max(*v)),
+        );
+        let lambda_max = dense_spectrum(&exact).unwrap().lambda_max;
+        let floor = RoundOff::for_backend::<crate::F32>(&cfg)
+            .eigenvalue_floor(n, max_diag, trace, lambda_max);
+        let v: Vec<f64> = (0..n).map(|i| ((i * 13 + 5) % 17) as f64 - 8.0).collect();
+        let v_norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let expected = dense_product(&exact, &v);
+        for cache in [0, usize::MAX] {
+            let mut op = KernelOperator::new(&model, &x, 64, cache);
+            assert_eq!(op.working_precision(), "f32");
+            let got = op.apply(&v);
+            let err = got
+                .iter()
+                .zip(&expected)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let scale = expected.iter().map(|x| x * x).sum::<f64>().sqrt();
+            assert!(
+                err <= floor * v_norm,
+                "{act} cache {cache}: ‖ΔKv‖ = {err:e} > floor·‖v‖ = {:e}",
+                floor * v_norm
+            );
+            assert!(
+                err > 1e-12 * scale,
+                "{act} cache {cache}: {err:e} is f64 round-off"
+            );
+            eprintln!(
+                "{act} cache {cache}: ‖ΔKv‖/‖Kv‖ = {:e}, floor·‖v‖/‖Kv‖ = {:e}",
+                err / scale,
+                floor * v_norm / scale
+            );
+        }
+    }
+}
