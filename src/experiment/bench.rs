@@ -23,11 +23,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{self, SyntheticTarget};
 use crate::experiment::config::Settings;
+use crate::experiment::ntk::{OPERATOR_BLOCK, OPERATOR_CACHE_LIMIT};
+use crate::measure::kernel::operator::KernelOperator;
 use crate::measure::kernel::{tangent_kernel, GramPath, KernelMethod};
 use crate::measure::spectrum::{kernel_extremes, EXTREMES_DENSE_LIMIT};
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::{Activation, MlpConfig};
 use crate::theorem::card::theorem_card;
+
+/// A number that JSON wrote as `null` (serde_json writes NaN so) read back as NaN.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
 
 /// One benchmark case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +52,31 @@ pub struct BenchCase {
     /// Output units `k` (the kernel is `n·k × n·k`).
     #[serde(default = "one")]
     pub outputs: usize,
+    /// The dense kernel, or the matrix-free operator's product `K v`.
+    #[serde(default)]
+    pub path: BenchPath,
+}
+
+/// What a case times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchPath {
+    /// `K` formed by [`tangent_kernel`] (the structured method: `plstar ntk`'s dense path).
+    #[default]
+    Dense,
+    /// One product `v ↦ K v` of [`KernelOperator`] (`plstar ntk`'s operator path, its blocks
+    /// and cache limit).
+    Operator,
+}
+
+impl BenchPath {
+    /// `dense` or `operator`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchPath::Dense => "dense",
+            BenchPath::Operator => "operator",
+        }
+    }
 }
 
 fn one() -> usize {
@@ -79,9 +111,35 @@ impl BenchCase {
         forward + signals + kernel
     }
 
-    /// Flops of the plain GEMM the machine's rate is measured on: `[n, m] × [m, n]`.
+    /// Flops of one operator product `K v` ([`BenchPath::Operator`]): `8 n p`, the `4 n p`
+    /// multiply-adds of the reverse pass (weight gradients and back-propagation) and the
+    /// tangent pass (two products per layer), with the forward passes kept.
+    pub fn operator_flops(&self) -> f64 {
+        8.0 * self.n as f64 * self.config().parameter_count() as f64
+    }
+
+    /// The flops the case's time is held to: [`BenchCase::flops`] or
+    /// [`BenchCase::operator_flops`].
+    pub fn timed_flops(&self) -> f64 {
+        match self.path {
+            BenchPath::Dense => self.flops(),
+            BenchPath::Operator => self.operator_flops(),
+        }
+    }
+
+    /// Flops of the plain GEMM the machine's rate is measured on: `[r, m] × [m, r]`,
+    /// `r` = [`BenchCase::gemm_rows`].
     pub fn gemm_flops(&self) -> f64 {
-        2.0 * (self.n * self.n) as f64 * self.gemm_inner() as f64
+        2.0 * (self.gemm_rows() * self.gemm_rows()) as f64 * self.gemm_inner() as f64
+    }
+
+    /// `n` for the dense kernel; for the operator, whose GEMMs are one block of samples against
+    /// a layer's weights, `min(n, OPERATOR_BLOCK)`.
+    fn gemm_rows(&self) -> usize {
+        match self.path {
+            BenchPath::Dense => self.n,
+            BenchPath::Operator => self.n.min(OPERATOR_BLOCK),
+        }
     }
 
     fn gemm_inner(&self) -> usize {
@@ -98,8 +156,14 @@ pub struct BenchResult {
     pub backend: BackendInfo,
     /// Where the Gram products ran (`Host` or `Device`).
     pub gram_path: String,
-    /// Best wall time of the timed repetitions, seconds (kernel on the host included).
+    /// Best wall time of the timed repetitions, seconds (kernel on the host included; one
+    /// product `K v` for the operator).
     pub seconds: f64,
+    /// The first call's wall time in this fresh process, as a user's `plstar ntk` runs it
+    /// (thread-pool start, first touch of fresh memory); the operator's includes its set-up
+    /// (the forward passes it keeps).
+    #[serde(default)]
+    pub cold_seconds: Option<f64>,
     /// `flops / seconds / 1e9` (module docs).
     pub kernel_gflops: f64,
     /// The GEMM rate through the backend's matmul, GFLOP/s (best of the repetitions).
@@ -108,7 +172,9 @@ pub struct BenchResult {
     pub gemm_faer_gflops: f64,
     /// The larger of the two: this machine's rate for the case's shape and precision.
     pub gemm_gflops: f64,
-    /// Best time of `λ_min` and `λ_max` of the kernel ([`kernel_extremes`]), seconds.
+    /// Best time of `λ_min` and `λ_max` of the kernel ([`kernel_extremes`]), seconds; NaN
+    /// (JSON `null`) for an operator case, which times products only.
+    #[serde(deserialize_with = "null_as_nan")]
     pub extremes_seconds: f64,
     /// `dense` or `lanczos`.
     pub extremes_method: String,
@@ -133,7 +199,12 @@ impl BackendJob for BenchJob {
         let data = data::sphere(c.n, c.input_dim, SyntheticTarget::Sign, 0);
         let model = c.config().init::<B>(0, &device);
         let (x, _) = data.to_tensors::<B>(&device);
+        if c.path == BenchPath::Operator {
+            return operator_case(c, repeats, &model, &x, &device, info);
+        }
+        let t = Instant::now();
         let mut k = tangent_kernel(&model, &x, KernelMethod::Structured);
+        let cold_seconds = Some(t.elapsed().as_secs_f64());
         let seconds = best_of(repeats, || {
             k = tangent_kernel(&model, &x, KernelMethod::Structured);
         });
@@ -150,6 +221,7 @@ impl BackendJob for BenchJob {
             backend: info,
             gram_path: format!("{:?}", GramPath::for_backend(&model, c.n)),
             seconds,
+            cold_seconds,
             kernel_gflops: c.flops() / seconds / 1e9,
             gemm_backend_gflops,
             gemm_faer_gflops,
@@ -158,6 +230,40 @@ impl BackendJob for BenchJob {
             extremes_method: method.to_string(),
             peak_bytes: peak_resident_bytes(),
         }
+    }
+}
+
+/// An operator case: the set-up and first product (cold), then the best of `repeats`
+/// products; no eigenvalues (`extremes_seconds` NaN).
+fn operator_case<B: Backend>(
+    c: BenchCase,
+    repeats: usize,
+    model: &crate::model::Mlp<B>,
+    x: &Tensor<B, 2>,
+    device: &B::Device,
+    info: BackendInfo,
+) -> BenchResult {
+    let t = Instant::now();
+    let op = KernelOperator::new(model, x, OPERATOR_BLOCK, OPERATOR_CACHE_LIMIT);
+    let v = vec![1.0 / (c.n as f64).sqrt(); c.n * c.outputs];
+    let mut kv = op.product(&v);
+    let cold_seconds = Some(t.elapsed().as_secs_f64());
+    let seconds = best_of(repeats, || kv = op.product(&v));
+    assert!(kv[0].is_finite());
+    let (gemm_backend_gflops, gemm_faer_gflops) = gemm_rates::<B>(&c, repeats, device);
+    BenchResult {
+        case: c,
+        backend: info,
+        gram_path: if op.cached() { "kept" } else { "recomputed" }.to_string(),
+        seconds,
+        cold_seconds,
+        kernel_gflops: c.operator_flops() / seconds / 1e9,
+        gemm_backend_gflops,
+        gemm_faer_gflops,
+        gemm_gflops: gemm_backend_gflops.max(gemm_faer_gflops),
+        extremes_seconds: f64::NAN,
+        extremes_method: "none".to_string(),
+        peak_bytes: peak_resident_bytes(),
     }
 }
 
@@ -174,7 +280,7 @@ fn best_of(repeats: usize, mut f: impl FnMut()) -> f64 {
 
 /// GFLOP/s of `[n, m] × [m, n]` through the backend and through faer, in `B`'s precision.
 fn gemm_rates<B: Backend>(c: &BenchCase, repeats: usize, device: &B::Device) -> (f64, f64) {
-    let (n, m) = (c.n, c.gemm_inner());
+    let (n, m) = (c.gemm_rows(), c.gemm_inner());
     let a = Tensor::<B, 2>::random(
         [n, m],
         Distribution::Normal(0.0, 1.0),
@@ -282,6 +388,7 @@ fn tanh_grid() -> Vec<BenchCase> {
                     input_dim: 64,
                     activation: Activation::Tanh,
                     outputs: 1,
+                    path: BenchPath::Dense,
                 });
             }
         }
@@ -306,6 +413,7 @@ pub fn reference_shapes() -> Vec<BenchCase> {
         input_dim: 32,
         activation: Activation::Relu,
         outputs: 1,
+        path: BenchPath::Dense,
     })
     .collect()
 }
@@ -322,6 +430,7 @@ pub fn output_cases() -> Vec<BenchCase> {
             input_dim: 64,
             activation: Activation::Tanh,
             outputs,
+            path: BenchPath::Dense,
         })
         .collect()
 }
@@ -331,6 +440,31 @@ pub fn default_grid() -> Vec<BenchCase> {
     let mut cases = reference_shapes();
     cases.extend(tanh_grid());
     cases.extend(output_cases().into_iter().filter(|c| c.outputs > 1));
+    cases
+}
+
+/// Issue 22's scaling grid, `plstar bench --scaling`: ReLU, `d = 32`, `L = 2`, `m = 1024`, no
+/// bias (`p = 1 082 368`); the dense kernel at `n = 1 024 … 16 384` and one operator product
+/// at `n = 1 024 … 65 536` (a dense `K` at 65 536 would need 34 GB in f64).
+pub fn scaling_grid() -> Vec<BenchCase> {
+    let case = |n, path| BenchCase {
+        n,
+        width: 1024,
+        depth: 2,
+        input_dim: 32,
+        activation: Activation::Relu,
+        outputs: 1,
+        path,
+    };
+    let mut cases: Vec<BenchCase> = [1024, 2048, 4096, 8192, 16384]
+        .into_iter()
+        .map(|n| case(n, BenchPath::Dense))
+        .collect();
+    cases.extend(
+        [1024, 4096, 16384, 65536]
+            .into_iter()
+            .map(|n| case(n, BenchPath::Operator)),
+    );
     cases
 }
 

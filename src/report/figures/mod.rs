@@ -27,6 +27,7 @@ mod draw;
 pub mod landscape;
 mod plan;
 mod scale;
+pub mod scaling;
 pub mod spectrum;
 pub mod sweep;
 mod text;
