@@ -141,6 +141,11 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot replace {}", path.display()))?;
     }
     let options = NtkOptions {
+        cache_limit: plstar::experiment::ntk::operator_cache_limit(
+            args.backend
+                .memory_limit
+                .map(|gib| (gib * (1u64 << 30) as f64) as u64),
+        ),
         path,
         lanczos_steps: args.lanczos_steps as usize,
         method: match args.method {
@@ -203,6 +208,7 @@ fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Resu
     let storage = KernelStorage::Operator {
         lanczos_steps: args.lanczos_steps as usize,
         float_bytes: element_bytes,
+        cache_limit: plstar::experiment::ntk::operator_cache_limit(limit),
     };
     let operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
     let path = match args.kernel_path {
@@ -347,6 +353,18 @@ fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
             ),
         );
     }
+    if let (Some(o), Some(at)) = (
+        &r.operator,
+        r.eigen_residuals.as_ref().and_then(|e| e.max_converged_at),
+    ) {
+        row(
+            "λ_max met the tolerance at step",
+            format!(
+                "{at} (≈ {:.0} s of products)",
+                at as f64 * o.seconds_per_product
+            ),
+        );
+    }
     if let Some(o) = &r.operator {
         row(
             "operator products K v",
@@ -382,7 +400,18 @@ fn print_ntk(r: &NtkReport) {
     row("n (samples)", r.n.to_string());
     row("p (parameters)", r.p.to_string());
     row("widths", format!("{:?}", r.widths));
-    row("λ_min(K)", format!("{:.6e}", r.lambda_min));
+    match (&r.operator, &r.eigen_residuals) {
+        // Lanczos on the operator: the bottom Ritz value is an upper estimate of λ_min, and its
+        // residual bounds the distance to the nearest eigenvalue (Bauer–Fike), not to λ_min.
+        (Some(_), Some(e)) => row(
+            "λ_min(K)",
+            format!(
+                "≤ {:.6e} (bottom Ritz value; an eigenvalue within {:.1e} of it)",
+                r.lambda_min, e.min
+            ),
+        ),
+        _ => row("λ_min(K)", format!("{:.6e}", r.lambda_min)),
+    }
     row("λ_max(K)", format!("{:.6e}", r.lambda_max));
     eigen_rows(r, &row);
     row(

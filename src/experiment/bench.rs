@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{self, SyntheticTarget};
 use crate::experiment::config::Settings;
-use crate::experiment::ntk::{OPERATOR_BLOCK, OPERATOR_CACHE_LIMIT};
+use crate::experiment::ntk::{operator_cache_limit, OPERATOR_BLOCK};
 use crate::measure::kernel::operator::KernelOperator;
 use crate::measure::kernel::{tangent_kernel, GramPath, KernelMethod};
 use crate::measure::spectrum::{kernel_extremes, EXTREMES_DENSE_LIMIT};
@@ -244,7 +244,7 @@ fn operator_case<B: Backend>(
     info: BackendInfo,
 ) -> BenchResult {
     let t = Instant::now();
-    let op = KernelOperator::new(model, x, OPERATOR_BLOCK, OPERATOR_CACHE_LIMIT);
+    let op = KernelOperator::new(model, x, OPERATOR_BLOCK, operator_cache_limit(None));
     let v = vec![1.0 / (c.n as f64).sqrt(); c.n * c.outputs];
     let mut kv = op.product(&v);
     let cold_seconds = Some(t.elapsed().as_secs_f64());

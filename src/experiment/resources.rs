@@ -64,12 +64,14 @@ pub enum KernelStorage {
     /// Applied matrix-free ([`crate::measure::kernel::operator`]): instead of `N²`, the Lanczos
     /// basis of at most `lanczos_steps` vectors and a few more, `8 N (steps + 4)`, and the
     /// forward passes kept between products, `s n Σ_l (m_{l−1} + 2 m_l)` (`s` the working
-    /// float's bytes) up to [`crate::experiment::ntk::OPERATOR_CACHE_LIMIT`].
+    /// float's bytes) up to `cache_limit` ([`crate::experiment::ntk::operator_cache_limit`]).
     Operator {
         /// The most Lanczos steps.
         lanczos_steps: usize,
         /// Bytes of the working float (4 or 8).
         float_bytes: usize,
+        /// The most bytes of forward passes kept.
+        cache_limit: usize,
     },
 }
 
@@ -116,6 +118,7 @@ fn kernel_bytes(model: &MlpConfig, n: u128, equations: u128, storage: KernelStor
         KernelStorage::Operator {
             lanczos_steps,
             float_bytes,
+            cache_limit,
         } => {
             let sizes = model.layer_sizes();
             let per_sample: u128 = sizes
@@ -123,7 +126,7 @@ fn kernel_bytes(model: &MlpConfig, n: u128, equations: u128, storage: KernelStor
                 .map(|w| w[0] as u128 + 2 * w[1] as u128)
                 .sum();
             let cache = float_bytes as u128 * n * per_sample;
-            let cache = if cache <= crate::experiment::ntk::OPERATOR_CACHE_LIMIT as u128 {
+            let cache = if cache <= cache_limit as u128 {
                 cache
             } else {
                 0

@@ -322,6 +322,7 @@ pub fn operator_extremes(
             max: e.max.residual,
             converged: e.converged,
             iterations: e.iterations,
+            max_converged_at: e.largest_converged_at,
         }),
         vectors: Some(ExtremeVectors {
             min: e.min.vector,

@@ -649,6 +649,7 @@ fn operator_norm_on_the_narrow_config_is_at_least_the_largest_output_hessian_nor
     assert_eq!(floored.z.len(), n);
 
     let options = NtkOptions {
+        cache_limit: plstar::experiment::ntk::operator_cache_limit(None),
         path: plstar::experiment::ntk::KernelPath::Dense,
         lanczos_steps: 300,
         method: KernelMethod::Structured,
