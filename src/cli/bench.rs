@@ -449,30 +449,8 @@ fn print_scaling(results: &[BenchResult], dir: &std::path::Path) -> Result<()> {
             100.0 * r.kernel_gflops / r.gemm_gflops
         );
     }
-    if let (Some(first), Some(limit)) = (
-        dense.first().or(operator.first()),
-        plstar::experiment::resources::available_bytes(),
-    ) {
-        let config = first.case.config();
-        let fits = |n: usize| {
-            plstar::experiment::resources::estimate(&config, n, 4)
-                .map(|e| e.bytes <= limit)
-                .unwrap_or(false)
-        };
-        let (mut lo, mut hi) = (1usize, 1usize << 22);
-        while hi - lo > 1 {
-            let mid = (lo + hi) / 2;
-            if fits(mid) {
-                lo = mid
-            } else {
-                hi = mid
-            }
-        }
-        println!(
-            "memory crossover: the dense path's estimate fits the {:.1} GiB available up to \
-             n = {lo}; `plstar ntk --kernel-path auto` takes the operator above",
-            gib(limit)
-        );
+    if let Some(first) = dense.first().or(operator.first()) {
+        print_memory_crossover(first);
     }
     let chart = scaling_chart(
         &dense
@@ -492,6 +470,34 @@ fn print_scaling(results: &[BenchResult], dir: &std::path::Path) -> Result<()> {
         println!("  {note}");
     }
     Ok(())
+}
+
+/// The largest `n` whose dense-path estimate fits the available memory, for `case`'s network
+/// (f32): above it `plstar ntk --kernel-path auto` takes the operator.
+fn print_memory_crossover(case: &BenchResult) {
+    let Some(limit) = plstar::experiment::resources::available_bytes() else {
+        return;
+    };
+    let config = case.case.config();
+    let fits = |n: usize| {
+        plstar::experiment::resources::estimate(&config, n, 4)
+            .map(|e| e.bytes <= limit)
+            .unwrap_or(false)
+    };
+    let (mut lo, mut hi) = (1usize, 1usize << 22);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if fits(mid) {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    println!(
+        "memory crossover: the dense path's estimate fits the {:.1} GiB available up to \
+         n = {lo}; `plstar ntk --kernel-path auto` takes the operator above",
+        gib(limit)
+    );
 }
 
 /// The k-output target: the `k = 10` kernel costs at most `k² = 100` times the `k = 1` kernel of

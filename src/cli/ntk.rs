@@ -382,6 +382,21 @@ fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
     }
 }
 
+/// `λ_min(K)`: on the operator path the bottom Ritz value is an upper estimate of `λ_min`, and
+/// its residual bounds the distance to the nearest eigenvalue (Bauer–Fike), not to `λ_min`.
+fn lambda_min_row(r: &NtkReport, row: &dyn Fn(&str, String)) {
+    match (&r.operator, &r.eigen_residuals) {
+        (Some(_), Some(e)) => row(
+            "λ_min(K)",
+            format!(
+                "≤ {:.6e} (bottom Ritz value; an eigenvalue within {:.1e} of it)",
+                r.lambda_min, e.min
+            ),
+        ),
+        _ => row("λ_min(K)", format!("{:.6e}", r.lambda_min)),
+    }
+}
+
 fn print_ntk(r: &NtkReport) {
     println!(
         "plstar ntk {}: at {}; backend {}; K by {}; eigenvalues by {}",
@@ -400,18 +415,7 @@ fn print_ntk(r: &NtkReport) {
     row("n (samples)", r.n.to_string());
     row("p (parameters)", r.p.to_string());
     row("widths", format!("{:?}", r.widths));
-    match (&r.operator, &r.eigen_residuals) {
-        // Lanczos on the operator: the bottom Ritz value is an upper estimate of λ_min, and its
-        // residual bounds the distance to the nearest eigenvalue (Bauer–Fike), not to λ_min.
-        (Some(_), Some(e)) => row(
-            "λ_min(K)",
-            format!(
-                "≤ {:.6e} (bottom Ritz value; an eigenvalue within {:.1e} of it)",
-                r.lambda_min, e.min
-            ),
-        ),
-        _ => row("λ_min(K)", format!("{:.6e}", r.lambda_min)),
-    }
+    lambda_min_row(r, &row);
     row("λ_max(K)", format!("{:.6e}", r.lambda_max));
     eigen_rows(r, &row);
     row(
