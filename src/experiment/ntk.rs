@@ -83,7 +83,9 @@ pub fn operator_cache_limit(memory_limit: Option<u64>) -> usize {
 }
 
 /// The operator path's Lanczos tolerance where the round-off floor is lower (f64): residuals
-/// below `1e-8 · max |λ|`, the dense path's Lanczos tolerance.
+/// below `1e-8 · max |λ|`, the dense path's Lanczos tolerance. A stopping rule, not a decision:
+/// no verdict, positivity or equality rests on it (positivity is judged against the round-off
+/// floor, and the residuals are reported with the values), so a literal is right here.
 pub const OPERATOR_LANCZOS_TOL: f64 = 1e-8;
 
 /// Samples per block of the operator's passes.
