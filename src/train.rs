@@ -23,8 +23,13 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::hessian::{hessian_operator_norm, HessianNormSettings};
+use crate::measure::kernel::operator::{
+    operator_extremes, rademacher_probes, relative_gap_estimate, KernelOperator, GAP_PROBES,
+    GAP_PROBE_SALT, OPERATOR_BLOCK, OPERATOR_LANCZOS_TOL,
+};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::{loss_gradient, sum_of_squares, LossGradient};
+use crate::measure::roundoff::RoundOff;
 use crate::measure::spectrum::{kernel_extremes, symmetric_eigen, EXTREMES_DENSE_LIMIT};
 use crate::model::{download, machine_epsilon, Mlp};
 
@@ -40,6 +45,26 @@ pub enum Optimizer {
         batch_size: usize,
         /// A fresh seeded permutation each epoch (else the fixed order 0…n−1).
         shuffle: bool,
+    },
+}
+
+/// Where training's kernel evaluations take `K(w_t)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "path", rename_all = "lowercase")]
+pub enum KernelEvaluation {
+    /// `K` formed (`N²` f64 entries): `λ_min`, `λ_max` by the dense eigensolver (Lanczos above
+    /// `N = 1024`), `‖K − K₀‖_F / ‖K₀‖_F` exactly.
+    #[default]
+    Dense,
+    /// `v ↦ K v` matrix-free ([`KernelOperator`]): `λ_max` and `λ_min` by Lanczos on the
+    /// operator, each recorded only once it met the tolerance, and `‖K − K₀‖_F / ‖K₀‖_F`
+    /// estimated from [`GAP_PROBES`] Rademacher probes ([`relative_gap_estimate`]); no
+    /// linearized model (it needs `K₀`'s eigendecomposition).
+    Operator {
+        /// The most Lanczos steps per evaluation.
+        lanczos_steps: usize,
+        /// Bytes of forward passes the operator may keep between products.
+        cache_limit: usize,
     },
 }
 
@@ -71,6 +96,9 @@ pub struct TrainSettings {
     pub kernel_stage: Option<f64>,
     /// Seed of the SGD batches.
     pub seed: u64,
+    /// Where the kernel evaluations take `K`.
+    #[serde(default)]
+    pub kernel_evaluation: KernelEvaluation,
 }
 
 impl TrainSettings {
@@ -87,6 +115,7 @@ impl TrainSettings {
             linearized: true,
             kernel_stage: None,
             seed: 0,
+            kernel_evaluation: KernelEvaluation::Dense,
         }
     }
 }
@@ -125,7 +154,8 @@ pub struct StepRecord {
     pub lambda_min: Option<f64>,
     /// `λ_max(K(w_t))` (evaluation steps).
     pub lambda_max: Option<f64>,
-    /// `‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F` (evaluation steps).
+    /// `‖K(w_t) − K(w₀)‖_F / ‖K(w₀)‖_F` (evaluation steps): exact on the dense path, a Hutchinson
+    /// estimate from [`GAP_PROBES`] probes on the operator path ([`KernelEvaluation`]).
     pub kernel_change: Option<f64>,
     /// `‖H_F(w_t)‖` (Hessian steps).
     pub hessian_norm: Option<f64>,
@@ -227,7 +257,7 @@ pub fn train<B: Backend>(
     let mut model = model;
     let mut records: Vec<StepRecord> = Vec::new();
     let eta = settings.learning_rate;
-    let mut kernel0: Option<TangentKernel> = None;
+    let mut kernel0 = KernelZero::None;
     let mut batches = BatchSampler::new(x.dims()[0], settings.seed);
     let mut linear: Option<LinearizedRun> = None;
     let mut loss0 = f64::NAN;
@@ -243,7 +273,10 @@ pub fn train<B: Backend>(
             };
             if step == 0 {
                 loss0 = loss;
-                if settings.optimizer == Optimizer::Gd && settings.linearized {
+                if settings.optimizer == Optimizer::Gd
+                    && settings.linearized
+                    && settings.kernel_evaluation == KernelEvaluation::Dense
+                {
                     linear = LinearizedRun::at(&model, x, &residual, eta);
                 }
             }
@@ -284,7 +317,18 @@ pub fn train<B: Backend>(
                 || at_stage
                 || (settings.eval_every > 0 && step % settings.eval_every == 0);
             if eval_due {
-                evaluate_kernel(&model, x, &mut kernel0, &mut record);
+                match settings.kernel_evaluation {
+                    KernelEvaluation::Dense => {
+                        evaluate_kernel(&model, x, &mut kernel0, &mut record);
+                    }
+                    KernelEvaluation::Operator {
+                        lanczos_steps,
+                        cache_limit,
+                    } => {
+                        let limits = (lanczos_steps, cache_limit, settings.seed);
+                        evaluate_kernel_operator(&model, x, limits, &mut kernel0, &mut record);
+                    }
+                }
             }
             if settings.hessian_every > 0 && (step % settings.hessian_every == 0 || last) {
                 record.hessian_norm =
@@ -421,13 +465,24 @@ impl LinearizedRun {
     }
 }
 
+/// What the kernel change is measured against: `K₀` formed (dense), or the products `K₀ z` of
+/// the gap's Rademacher probes `z` (operator).
+enum KernelZero {
+    None,
+    Dense(TangentKernel),
+    Probes {
+        probes: Vec<Vec<f64>>,
+        products: Vec<Vec<f64>>,
+    },
+}
+
 /// Fills the record's kernel columns: `λ_min`, `λ_max` ([`kernel_extremes`]: dense up to
 /// `N = 1024`, Lanczos above) and `‖K − K₀‖_F/‖K₀‖_F` (the first
 /// evaluated kernel is `K₀`).
 fn evaluate_kernel<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
-    kernel0: &mut Option<TangentKernel>,
+    kernel0: &mut KernelZero,
     record: &mut StepRecord,
 ) {
     let k = tangent_kernel(model, x, KernelMethod::Structured);
@@ -439,8 +494,49 @@ fn evaluate_kernel<B: Backend>(
             record.lambda_max = Some(e.lambda_max);
         }
     }
-    let k0 = kernel0.get_or_insert_with(|| k.clone());
-    record.kernel_change = Some(k.relative_distance(k0));
+    if matches!(kernel0, KernelZero::None) {
+        *kernel0 = KernelZero::Dense(k.clone());
+    }
+    if let KernelZero::Dense(k0) = kernel0 {
+        record.kernel_change = Some(k.relative_distance(k0));
+    }
+}
+
+/// [`evaluate_kernel`] on the matrix-free operator, `(lanczos_steps, cache_limit, seed)`:
+/// `λ_max` recorded once it met the tolerance, `λ_min` once both ends did (an unconverged
+/// bottom Ritz value is only an upper estimate), and the kernel change estimated from the
+/// probes' products (`K₀ z` kept from the first evaluation). Cost: at most `lanczos_steps` +
+/// [`GAP_PROBES`] products.
+fn evaluate_kernel_operator<B: Backend>(
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    (lanczos_steps, cache_limit, seed): (usize, usize, u64),
+    kernel0: &mut KernelZero,
+    record: &mut StepRecord,
+) {
+    let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, cache_limit);
+    let tolerance = RoundOff::for_backend::<B>(model.config())
+        .operator_product()
+        .max(OPERATOR_LANCZOS_TOL);
+    let e = operator_extremes(&mut op, lanczos_steps, tolerance);
+    if let Some(r) = &e.residuals {
+        if r.max_converged_at.is_some() {
+            record.lambda_max = Some(e.lambda_max);
+        }
+        if r.converged {
+            record.lambda_min = Some(e.lambda_min);
+        }
+    }
+    if matches!(kernel0, KernelZero::None) {
+        let equations = x.dims()[0] * model.config().outputs;
+        let probes = rademacher_probes(equations, GAP_PROBES, seed ^ GAP_PROBE_SALT);
+        let products = probes.iter().map(|z| op.product(z)).collect();
+        *kernel0 = KernelZero::Probes { probes, products };
+        record.kernel_change = Some(0.0);
+    } else if let KernelZero::Probes { probes, products } = kernel0 {
+        let now: Vec<Vec<f64>> = probes.iter().map(|z| op.product(z)).collect();
+        record.kernel_change = Some(relative_gap_estimate(&now, products).value);
+    }
 }
 
 /// The SGD batches: consecutive slices of a (seeded, optionally reshuffled) order of the

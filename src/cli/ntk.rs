@@ -44,7 +44,8 @@ pub struct NtkArgs {
     #[arg(long, value_enum, default_value_t = MethodFlag::Structured)]
     method: MethodFlag,
     /// Where K lives: dense (formed, N² f64 entries), operator (v ↦ K v matrix-free: λ_min,
-    /// λ_max by Lanczos with residuals, no kernel.npy, no --infinite gap, no --certify), or
+    /// λ_max by Lanczos with residuals, no kernel.npy, K∞ matrix-free with --infinite and the
+    /// gap estimated, no --certify), or
     /// auto: dense when its memory estimate fits, else operator.
     #[arg(long, value_enum, default_value_t = PathFlag::Auto)]
     kernel_path: PathFlag,
@@ -210,7 +211,17 @@ fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Resu
         float_bytes: element_bytes,
         cache_limit: plstar::experiment::ntk::operator_cache_limit(limit),
     };
-    let operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
+    let mut operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
+    if args.infinite {
+        // K∞'s kept tiles and partial sums, counted beside the forward passes (conservative:
+        // the two are not held at once).
+        let cache = plstar::experiment::ntk::operator_cache_limit(limit);
+        operator.bytes += plstar::measure::infinite::operator::LimitOperator::memory_bytes(
+            n,
+            s.data.outputs,
+            cache,
+        ) as u64;
+    }
     let path = match args.kernel_path {
         PathFlag::Dense => {
             resources::check(&dense, limit).context(
@@ -382,6 +393,70 @@ fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
     }
 }
 
+/// `K∞`'s rows: its extremes (with the Lanczos residuals and, on the operator path, the bottom
+/// Ritz value as an upper estimate), and the gap (exact, or a Hutchinson estimate with its
+/// standard error).
+fn infinite_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
+    match &r.infinite_width {
+        Some(InfiniteWidth::Computed {
+            lambda_min,
+            lambda_max,
+            residuals,
+            relative_gap,
+            gap_estimate,
+            duals,
+            operator,
+            seconds,
+            ..
+        }) => {
+            let min = match (operator, residuals) {
+                (Some(_), Some(e)) => format!(
+                    "≤ {lambda_min:.6e} (bottom Ritz value; an eigenvalue within {:.1e} of it; \
+                     duals by {duals})",
+                    e.min
+                ),
+                _ => format!("{lambda_min:.6e} (duals by {duals})"),
+            };
+            row("λ_min(K∞)", min);
+            row("λ_max(K∞)", format!("{lambda_max:.6e}"));
+            if let Some(e) = residuals {
+                row(
+                    "K∞ Lanczos residuals (min, max)",
+                    format!(
+                        "{:.2e}, {:.2e} after {} steps{}",
+                        e.min,
+                        e.max,
+                        e.iterations,
+                        if e.converged { "" } else { " (not converged)" }
+                    ),
+                );
+            }
+            if let Some(o) = operator {
+                row(
+                    "K∞ operator",
+                    format!(
+                        "{} products K∞ v, {:.0}% of its tiles kept, {seconds:.1} s",
+                        o.products,
+                        100.0 * o.kept_fraction
+                    ),
+                );
+            }
+            let gap = match gap_estimate {
+                Some(g) => format!(
+                    "{relative_gap:.4e} ± {:.1e} (Hutchinson estimate, {} Rademacher probes)",
+                    g.standard_error, g.probes
+                ),
+                None => format!("{relative_gap:.6e}"),
+            };
+            row("‖K(w) − K∞‖_F / ‖K∞‖_F", gap);
+        }
+        Some(InfiniteWidth::Unavailable { reason }) => {
+            row("K∞", format!("not available: {reason}"));
+        }
+        None => {}
+    }
+}
+
 /// `λ_min(K)`: on the operator path the bottom Ritz value is an upper estimate of `λ_min`, and
 /// its residual bounds the distance to the nearest eigenvalue (Bauer–Fike), not to `λ_min`.
 fn lambda_min_row(r: &NtkReport, row: &dyn Fn(&str, String)) {
@@ -457,23 +532,7 @@ fn print_ntk(r: &NtkReport) {
     row("‖F(w) − y‖", format!("{:.6e}", r.residual_norm));
     row("L(w) = ½‖F(w) − y‖²", format!("{:.6e}", r.loss));
     row("PL ratio ‖∇L‖²/(2L)", format!("{:.6e}", r.pl_ratio));
-    match &r.infinite_width {
-        Some(InfiniteWidth::Computed {
-            lambda_min,
-            lambda_max,
-            relative_gap,
-            duals,
-            ..
-        }) => {
-            row("λ_min(K∞)", format!("{lambda_min:.6e} (duals by {duals})"));
-            row("λ_max(K∞)", format!("{lambda_max:.6e}"));
-            row("‖K(w) − K∞‖_F / ‖K∞‖_F", format!("{relative_gap:.6e}"));
-        }
-        Some(InfiniteWidth::Unavailable { reason }) => {
-            row("K∞", format!("not available: {reason}"));
-        }
-        None => {}
-    }
+    infinite_rows(r, &row);
     if let Some(c) = &r.certificate {
         row(
             "certificate",

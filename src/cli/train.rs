@@ -60,6 +60,16 @@ pub struct TrainArgs {
     /// it needs a dense eigendecomposition of K(w₀) before the first step.
     #[arg(long)]
     no_linearized: bool,
+    /// Where the kernel evaluations take K(w_t): dense (formed, N² f64 entries), operator
+    /// (v ↦ K v matrix-free: λ_max and λ_min by Lanczos, each recorded once it met the
+    /// tolerance; the kernel change estimated from 8 probes; needs --no-card and
+    /// --no-linearized, which form K), or auto: dense when its memory estimate fits, else
+    /// operator.
+    #[arg(long, value_enum, default_value_t = super::ntk::PathFlag::Auto)]
+    kernel_path: super::ntk::PathFlag,
+    /// The most Lanczos steps (products K v) per kernel evaluation on the operator path.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=100_000))]
+    lanczos_steps: u64,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -81,7 +91,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     // In the order a user fixes things, and nothing written before all of it holds: the
     // flags, the config, this machine (adapter, memory), then the folder.
     let (backend, precision) = args.backend.checked()?;
-    let settings = settings(&args)?;
+    let mut settings = settings(&args)?;
     let initial_parameters = match &args.weights {
         Some(weights) => Some(super::imported_parameters(
             weights,
@@ -91,7 +101,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         None => None,
     };
     args.backend.check_device()?;
-    args.backend.check_memory(&[&settings])?;
+    settings.train.kernel_evaluation = kernel_evaluation(&args, &settings)?;
     claim_run_folder(&args.out.join(&settings.name), args.overwrite)?;
     let eta_from_flag = matches!(
         args.learning_rate,
@@ -167,6 +177,86 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     };
     print_summary(&settings, &summary);
     Ok(exit_code(&settings, &summary, args.strict))
+}
+
+/// Where the kernel evaluations take `K`: `--kernel-path`, or with `auto` the dense path when
+/// its memory estimate fits and the operator otherwise (said on stderr), each checked against
+/// the memory before any work. The operator path refuses the card and the linearized model,
+/// which form `K(w₀)`, naming the flags that turn them off.
+fn kernel_evaluation(args: &TrainArgs, s: &Settings) -> Result<plstar::train::KernelEvaluation> {
+    use super::ntk::PathFlag;
+    use plstar::experiment::resources::{self, KernelStorage};
+    use plstar::train::KernelEvaluation;
+    let element_bytes = match args.backend.resolve().1 {
+        plstar::model::backend::Precision::F32 => 4,
+        plstar::model::backend::Precision::F64 => 8,
+    };
+    let limit = args
+        .backend
+        .memory_limit
+        .map(|gib| (gib * (1u64 << 30) as f64) as u64);
+    let n = s.data.len();
+    let cache_limit = plstar::experiment::ntk::operator_cache_limit(limit);
+    let lanczos_steps = args.lanczos_steps as usize;
+    let dense = resources::estimate(&s.model, n, element_bytes)?;
+    let storage = KernelStorage::Operator {
+        lanczos_steps,
+        float_bytes: element_bytes,
+        cache_limit,
+    };
+    let operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
+    let operator_path = match args.kernel_path {
+        PathFlag::Dense => {
+            resources::check(&dense, limit).context(
+                "with --kernel-path dense (K formed, 8 N² bytes per copy); --kernel-path \
+                 operator applies K without forming it",
+            )?;
+            false
+        }
+        PathFlag::Operator => {
+            resources::check(&operator, limit).context("with --kernel-path operator")?;
+            true
+        }
+        PathFlag::Auto => {
+            if resources::check(&dense, limit).is_ok() {
+                false
+            } else {
+                resources::check(&operator, limit)
+                    .context("even matrix-free (--kernel-path operator)")?;
+                if !args.quiet {
+                    eprintln!(
+                        "kernel evaluations: the matrix-free operator (a dense K needs about \
+                         {:.1} GiB; --kernel-path dense forces it)",
+                        dense.bytes as f64 / (1u64 << 30) as f64
+                    );
+                }
+                true
+            }
+        }
+    };
+    if !operator_path {
+        return Ok(KernelEvaluation::Dense);
+    }
+    let big = s.data.equations();
+    if s.config.card.enabled {
+        anyhow::bail!(
+            "the theorem card forms N × N kernels (N = {big}), and this run's kernel evaluations \
+             take the operator path: pass --no-card, or --kernel-path dense (with \
+             --memory-limit GIB if you know better)"
+        );
+    }
+    let linearized = s.train.linearized && s.train.optimizer == plstar::train::Optimizer::Gd;
+    if linearized {
+        anyhow::bail!(
+            "the linearized model needs the eigendecomposition of K(w₀) (N = {big}), and this \
+             run's kernel evaluations take the operator path: pass --no-linearized, or \
+             --kernel-path dense"
+        );
+    }
+    Ok(KernelEvaluation::Operator {
+        lanczos_steps,
+        cache_limit,
+    })
 }
 
 /// The line the card's spinner shows (and a log prints) for `p`.

@@ -6,7 +6,9 @@
 //! `‖∇L‖²`, the PL ratio `‖∇L‖² / (2L)` and the check `pl_ratio ≥ λ_min(K)`. With
 //! [`NtkOptions::infinite`], also the infinite-width kernel `K∞` of the architecture
 //! ([`crate::measure::infinite::limit_kernel`]): `λ_min(K∞)`, `λ_max(K∞)` and the relative gap
-//! `‖K(w) − K∞‖_F / ‖K∞‖_F`, or why the architecture has no `K∞`.
+//! `‖K(w) − K∞‖_F / ‖K∞‖_F`, or why the architecture has no `K∞`. On the operator path `K∞` is
+//! applied matrix-free too ([`crate::measure::infinite::operator::LimitOperator`]): its extremes
+//! by Lanczos with their residuals, the gap a Hutchinson estimate with its standard error.
 //!
 //! The bundle (`--export DIR`), for numpy (`np.load`), f64:
 //! `kernel.npy` `[N, N]` (`N = n·k`), `eigenvalues.npy` `[N]` (ascending) with the figure
@@ -31,8 +33,11 @@ use crate::measure::hessian::{
     hessian_operator_norm_from_outputs, max_output_hessian_norm_with_progress, HessianNormSettings,
     PerOutputHessianNorm,
 };
-use crate::measure::infinite::{dual_closed_form, limit_kernel, GaussianPair};
-use crate::measure::kernel::operator::{operator_extremes, KernelOperator};
+use crate::measure::kernel::operator::rademacher_probes;
+use crate::measure::kernel::operator::{
+    operator_extremes, KernelOperator, GAP_PROBES, GAP_PROBE_SALT,
+};
+pub use crate::measure::kernel::operator::{OPERATOR_BLOCK, OPERATOR_LANCZOS_TOL};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
 use crate::measure::roundoff::{condition_number, RoundOff};
@@ -46,6 +51,9 @@ use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
 use crate::theorem::card::{theorem_card, Certificate};
 
+mod limit;
+pub use limit::{InfiniteWidth, LimitOperatorSummary};
+
 /// Above this `n`, the kernel's extreme eigenvalues come from Lanczos instead of the dense
 /// eigensolver, unless `--export` asks for every eigenvalue.
 pub const DENSE_LIMIT: usize = EXTREMES_DENSE_LIMIT;
@@ -58,7 +66,7 @@ pub enum KernelPath {
     /// `--export`), the two extremes by Lanczos above.
     Dense,
     /// `v ↦ K v` ([`KernelOperator`]): `λ_min`, `λ_max` by Lanczos on the operator, `diag K`
-    /// exactly; no `kernel.npy`, no `K∞`, no card.
+    /// exactly; `K∞` matrix-free (with `--infinite`); no `kernel.npy`, no card.
     Operator,
 }
 
@@ -81,15 +89,6 @@ pub fn operator_cache_limit(memory_limit: Option<u64>) -> usize {
             (b as f64 * OPERATOR_CACHE_SHARE) as usize
         })
 }
-
-/// The operator path's Lanczos tolerance where the round-off floor is lower (f64): residuals
-/// below `1e-8 · max |λ|`, the dense path's Lanczos tolerance. A stopping rule, not a decision:
-/// no verdict, positivity or equality rests on it (positivity is judged against the round-off
-/// floor, and the residuals are reported with the values), so a literal is right here.
-pub const OPERATOR_LANCZOS_TOL: f64 = 1e-8;
-
-/// Samples per block of the operator's passes.
-pub const OPERATOR_BLOCK: usize = 1024;
 
 /// The operator path as reported.
 #[derive(Clone, Debug, Serialize)]
@@ -237,34 +236,6 @@ pub struct NtkReport {
     pub infinite_width: Option<InfiniteWidth>,
 }
 
-/// The infinite-width kernel `K∞ = lim_{m→∞} K(w₀)` of the architecture on the data
-/// ([`limit_kernel`]), as reported.
-#[derive(Clone, Debug, Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-pub enum InfiniteWidth {
-    /// `K∞` exists and was computed.
-    Computed {
-        /// `λ_min(K∞)`.
-        lambda_min: f64,
-        /// `λ_max(K∞)`.
-        lambda_max: f64,
-        /// `‖K(w) − K∞‖_F / ‖K∞‖_F`: `O(m^{−1/2})` at `w₀`.
-        relative_gap: f64,
-        /// How the dual kernels were evaluated: `closed form` (ReLU, erf, identity, or no hidden
-        /// layer) or `quadrature` (tanh, softplus, GELU, sigmoid).
-        duals: &'static str,
-        /// `dense` or `lanczos`, as for `K`.
-        eigen_method: &'static str,
-        /// Seconds spent on `K∞` and its spectrum.
-        seconds: f64,
-    },
-    /// The architecture has no deterministic `K∞`.
-    Unavailable {
-        /// Why (standard parameterization, non-identity output).
-        reason: String,
-    },
-}
-
 /// The report as a [`BackendJob`].
 pub struct NtkJob<'a> {
     /// The validated settings (model, data, seed).
@@ -290,8 +261,16 @@ impl BackendJob for NtkJob<'_> {
         let progress = self.progress;
         progress("tangent kernel and its extremes");
         let started = Instant::now();
-        let (kernel, extremes, diagonal, operator, kernel_form_seconds) =
-            kernel_and_extremes(&model, &x, &opts, big, progress)?;
+        let parts = kernel_and_extremes(&model, &x, &opts, big, s.config.seed, progress)?;
+        let KernelParts {
+            kernel,
+            extremes,
+            diagonal,
+            operator,
+            form_seconds: kernel_form_seconds,
+            probes,
+            probe_products,
+        } = parts;
         let KernelExtremes {
             method: eigen_method,
             lambda_min,
@@ -311,12 +290,24 @@ impl BackendJob for NtkJob<'_> {
         let round_off_floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
         let pl_identity_tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
 
-        let (infinite_width, kernel_infinite) = if opts.infinite {
-            progress("infinite-width kernel");
-            let (summary, limit) = infinite_width(s, kernel.as_ref())?;
-            (Some(summary), limit)
-        } else {
-            (None, None)
+        let (infinite_width, kernel_infinite) = match (opts.infinite, &kernel) {
+            (false, _) => (None, None),
+            (true, Some(kernel)) => {
+                progress("infinite-width kernel");
+                let (summary, limit) = limit::dense(s, kernel)?;
+                (Some(summary), limit)
+            }
+            (true, None) => {
+                progress("infinite-width kernel (matrix-free), λ_min, λ_max by Lanczos, the gap");
+                let summary = limit::operator(
+                    s,
+                    &probes,
+                    &probe_products,
+                    opts.lanczos_steps,
+                    opts.cache_limit,
+                );
+                (Some(summary), None)
+            }
         };
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
         let certificate = if opts.certify {
@@ -397,27 +388,37 @@ fn evaluation_point<B: Backend>(
     })
 }
 
-/// The kernel (dense path only), its extremes, `diag K` and the operator's summary (operator
-/// path only), by the path `opts` names.
-#[allow(clippy::type_complexity)]
+/// What [`kernel_and_extremes`] computes.
+struct KernelParts {
+    /// The kernel (dense path only).
+    kernel: Option<TangentKernel>,
+    extremes: KernelExtremes,
+    /// `diag K`.
+    diagonal: Vec<f64>,
+    /// The operator's summary (operator path only).
+    operator: Option<OperatorSummary>,
+    /// Seconds of forming `K` (dense) or of the set-up and `diag K` (operator).
+    form_seconds: f64,
+    /// Operator path with `K∞`: the Rademacher probes `z` of the gap estimate and `K z`.
+    probes: Vec<Vec<f64>>,
+    probe_products: Vec<Vec<f64>>,
+}
+
+/// The kernel and its extremes by the path `opts` names; on the operator path with `K∞`, also
+/// the gap's probe products (seeded by `seed`).
 fn kernel_and_extremes<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
     opts: &NtkOptions,
     big: usize,
+    seed: u64,
     progress: &dyn Fn(&str),
-) -> Result<(
-    Option<TangentKernel>,
-    KernelExtremes,
-    Vec<f64>,
-    Option<OperatorSummary>,
-    f64,
-)> {
+) -> Result<KernelParts> {
     let started = Instant::now();
     Ok(match opts.path {
         KernelPath::Dense => {
             let kernel = tangent_kernel(model, x, opts.method);
-            let formed = started.elapsed().as_secs_f64();
+            let form_seconds = started.elapsed().as_secs_f64();
             let dense_limit = if opts.export.is_some() {
                 usize::MAX
             } else {
@@ -425,38 +426,64 @@ fn kernel_and_extremes<B: Backend>(
             };
             let extremes = kernel_extremes(&kernel, dense_limit)?;
             let diagonal = (0..big).map(|i| kernel.get(i, i)).collect();
-            (Some(kernel), extremes, diagonal, None, formed)
+            KernelParts {
+                kernel: Some(kernel),
+                extremes,
+                diagonal,
+                operator: None,
+                form_seconds,
+                probes: vec![],
+                probe_products: vec![],
+            }
         }
         KernelPath::Operator => {
-            let (extremes, diagonal, summary) =
-                operator_spectrum(model, x, opts.lanczos_steps, opts.cache_limit, progress);
-            let formed = summary.setup_seconds + summary.diagonal_seconds;
-            (None, extremes, diagonal, Some(summary), formed)
+            let t = Instant::now();
+            let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, opts.cache_limit);
+            let setup_seconds = t.elapsed().as_secs_f64();
+            let tolerance = RoundOff::for_backend::<B>(model.config())
+                .operator_product()
+                .max(OPERATOR_LANCZOS_TOL);
+            let (extremes, diagonal, summary) = operator_spectrum(
+                &mut op,
+                opts.lanczos_steps,
+                setup_seconds,
+                tolerance,
+                progress,
+            );
+            let probes = if opts.infinite {
+                rademacher_probes(big, GAP_PROBES, seed ^ GAP_PROBE_SALT)
+            } else {
+                vec![]
+            };
+            let probe_products = probes.iter().map(|z| op.product(z)).collect();
+            KernelParts {
+                kernel: None,
+                extremes,
+                diagonal,
+                form_seconds: summary.setup_seconds + summary.diagonal_seconds,
+                operator: Some(summary),
+                probes,
+                probe_products,
+            }
         }
     })
 }
 
 /// The operator path: `diag K`, then `λ_min`, `λ_max` by Lanczos on [`KernelOperator`].
 fn operator_spectrum<B: Backend>(
-    model: &Mlp<B>,
-    x: &Tensor<B, 2>,
+    op: &mut KernelOperator<'_, B>,
     lanczos_steps: usize,
-    cache_limit: usize,
+    setup_seconds: f64,
+    tolerance: f64,
     progress: &dyn Fn(&str),
 ) -> (KernelExtremes, Vec<f64>, OperatorSummary) {
-    let t = Instant::now();
-    let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, cache_limit);
-    let setup_seconds = t.elapsed().as_secs_f64();
     progress("diag K (one reverse pass per output)");
     let t = Instant::now();
     let diagonal = op.diagonal();
     let diagonal_seconds = t.elapsed().as_secs_f64();
     progress("λ_min, λ_max by Lanczos on the matrix-free operator");
     let t = Instant::now();
-    let tolerance = RoundOff::for_backend::<B>(model.config())
-        .operator_product()
-        .max(OPERATOR_LANCZOS_TOL);
-    let extremes = operator_extremes(&mut op, lanczos_steps, tolerance);
+    let extremes = operator_extremes(op, lanczos_steps, tolerance);
     let products = op.products();
     let summary = OperatorSummary {
         products,
@@ -481,45 +508,6 @@ fn fit_at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, y: &Tensor<B, 1>) -> (f6
     let residual_norm = residual.iter().map(|r| r * r).sum::<f64>().sqrt();
     let loss = 0.5 * residual_norm * residual_norm;
     (residual_norm, loss, grad.norm_sq_f64())
-}
-
-/// `K∞` of `s`'s architecture on its data with its extremes and the relative gap to `kernel`, or
-/// the reason it does not exist (or is not computed: no `kernel` on the operator path). Cost: [`limit_kernel`] plus one eigendecomposition.
-fn infinite_width(
-    s: &Settings,
-    kernel: Option<&TangentKernel>,
-) -> Result<(InfiniteWidth, Option<TangentKernel>)> {
-    let Some(kernel) = kernel else {
-        let reason = "not computed on the operator path: K∞ and the gap ‖K − K∞‖_F are formed \
-                      densely (N² entries each); use --kernel-path dense"
-            .to_string();
-        return Ok((InfiniteWidth::Unavailable { reason }, None));
-    };
-    let started = Instant::now();
-    let limit = match limit_kernel(&s.model, &s.data) {
-        Ok(limit) => limit,
-        Err(reason) => {
-            let reason = reason.to_string();
-            return Ok((InfiniteWidth::Unavailable { reason }, None));
-        }
-    };
-    let KernelExtremes {
-        method: eigen_method,
-        lambda_min,
-        lambda_max,
-        ..
-    } = kernel_extremes(&limit, DENSE_LIMIT)?;
-    let closed = s.model.depth() == 0
-        || dual_closed_form(s.model.activation, &GaussianPair::new(1.0, 1.0, 0.0)).is_some();
-    let summary = InfiniteWidth::Computed {
-        lambda_min,
-        lambda_max,
-        relative_gap: kernel.relative_distance(&limit),
-        duals: if closed { "closed form" } else { "quadrature" },
-        eigen_method,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    Ok((summary, Some(limit)))
 }
 
 /// `‖H_F‖` and `max_k ‖H_{F_k}‖₂` with their convergence and time.

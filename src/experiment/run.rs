@@ -63,6 +63,9 @@ pub struct RunRecord {
     pub input_dim: usize,
     /// `p`.
     pub parameters: usize,
+    /// Where the kernel evaluations took `K(w_t)`: `dense`, or `operator` (matrix-free, with
+    /// its Lanczos steps and cache; `plstar train --kernel-path`).
+    pub kernel_evaluation: crate::train::KernelEvaluation,
     /// The configuration as resolved (defaults and command-line overrides applied).
     /// `train.learning_rate` stays as given, a number or `"auto"`: the η used is
     /// [`RunRecord::step_size`].
@@ -294,6 +297,7 @@ impl RunRecord {
             samples: s.data.len(),
             input_dim: s.data.dim,
             parameters: s.model.parameter_count(),
+            kernel_evaluation: s.train.kernel_evaluation,
             config: s.config.clone(),
             step_size: None,
             started_at: utc_now(),

@@ -53,6 +53,8 @@ use crate::measure::kernel::TangentKernel;
 use crate::model::elementwise;
 use crate::model::{Activation, MlpConfig, Parameterization};
 
+pub mod operator;
+
 /// Why an architecture has no deterministic infinite-width tangent kernel.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum NoLimitKernel {
@@ -163,7 +165,7 @@ pub fn dual_closed_form(act: Activation, p: &GaussianPair) -> Option<Dual> {
         Activation::Erf => {
             let a = (1.0 + 2.0 * p.var1) * (1.0 + 2.0 * p.var2);
             Dual {
-                value: (2.0 / PI) * (2.0 * p.cov / a.sqrt()).asin(),
+                value: (2.0 / PI) * libm::asin(2.0 * p.cov / a.sqrt()),
                 slope: (4.0 / PI) / (a - 4.0 * p.cov * p.cov).sqrt(),
             }
         }
@@ -287,39 +289,202 @@ pub fn limit_kernel_by(
     data: &Dataset,
     method: DualMethod,
 ) -> Result<TangentKernel, NoLimitKernel> {
-    if cfg.parameterization == Parameterization::Standard {
-        return Err(NoLimitKernel::StandardParameterization);
-    }
-    if cfg.output_activation != Activation::Identity {
-        return Err(NoLimitKernel::OutputActivation(cfg.output_activation));
-    }
-    if cfg.input_dim != data.dim {
-        return Err(NoLimitKernel::InputDim {
-            model: cfg.input_dim,
-            data: data.dim,
-        });
-    }
-    let bias_sq = if cfg.bias {
-        cfg.bias_scale * cfg.bias_scale
-    } else {
-        0.0
-    };
-    let mut layer = first_layer(data, cfg.bias.then_some(cfg.bias_scale));
-    let mut theta = layer.cov.clone();
-    for _ in 0..cfg.depth() {
-        let (next, slope) = next_layer(&layer, cfg.activation, bias_sq, method);
-        for (t, (s, ds)) in theta.iter_mut().zip(next.cov.iter().zip(&slope)) {
-            *t = s + *t * ds;
-        }
-        layer = next;
-    }
+    let entries = LimitEntries::new(cfg, data, method)?;
+    let values = pairwise(data.len(), true, |i, j| entries.entry(i, j));
     Ok(with_independent_outputs(
         TangentKernel {
             n: data.len(),
-            values: theta,
+            values,
         },
         cfg.outputs,
     ))
+}
+
+/// The entries `K∞(xᵢ, xⱼ) = Θ⁽ᴸ⁺¹⁾(xᵢ, xⱼ)` one pair at a time: the recursion of the
+/// [module docs](self) carried along the pair `(i, j)` through the `L` layers, with each
+/// sample's variances `Σ⁽ˡ⁾(xᵢ, xᵢ)` of every layer kept (`O(n L)` floats). The one statement of
+/// the recursion: the dense [`limit_kernel_by`] and the matrix-free
+/// [`operator::LimitOperator`] both read their entries here.
+///
+/// Cost of one entry: `O(d)` for the first layer, then `L` dual kernels (O(1) each in closed
+/// form, ≈ 0.2 ms by quadrature). Angles are carried only where a dual kernel reads them (ReLU
+/// and the quadrature; erf and the identity need the covariances alone).
+#[derive(Clone, Debug)]
+pub struct LimitEntries {
+    n: usize,
+    /// Length of an augmented input `(x, β√d)`.
+    width: usize,
+    /// `d`, the divisor of the first layer.
+    dim: f64,
+    act: Activation,
+    method: DualMethod,
+    bias_sq: f64,
+    /// The augmented inputs, row-major `n × width`.
+    augmented: Vec<f64>,
+    /// The augmented inputs over their norms (rows of zeros where the norm is 0).
+    units: Vec<f64>,
+    /// Whether the row of `units` is a unit vector (the norm was not 0).
+    has_unit: Vec<bool>,
+    /// `variances[l][i] = Σ⁽ˡ⁺¹⁾(xᵢ, xᵢ)`, `l = 0 … L`.
+    variances: Vec<Vec<f64>>,
+    /// Whether the dual kernels read the angle.
+    needs_angle: bool,
+}
+
+impl LimitEntries {
+    /// The entries of `cfg`'s `K∞` on the inputs of `data`, dual kernels by `method`. Errors as
+    /// [`limit_kernel_by`]. Cost `O(n (d + L))`.
+    pub fn new(cfg: &MlpConfig, data: &Dataset, method: DualMethod) -> Result<Self, NoLimitKernel> {
+        if cfg.parameterization == Parameterization::Standard {
+            return Err(NoLimitKernel::StandardParameterization);
+        }
+        if cfg.output_activation != Activation::Identity {
+            return Err(NoLimitKernel::OutputActivation(cfg.output_activation));
+        }
+        if cfg.input_dim != data.dim {
+            return Err(NoLimitKernel::InputDim {
+                model: cfg.input_dim,
+                data: data.dim,
+            });
+        }
+        let (n, d) = (data.len(), data.dim);
+        let extra = cfg.bias.then(|| cfg.bias_scale * (d as f64).sqrt());
+        let width = d + usize::from(extra.is_some());
+        let augmented: Vec<f64> = (0..n)
+            .flat_map(|i| data.input(i).iter().copied().chain(extra))
+            .collect();
+        let mut units = vec![0.0; n * width];
+        let mut has_unit = vec![false; n];
+        for i in 0..n {
+            let row = &augmented[i * width..(i + 1) * width];
+            let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                has_unit[i] = true;
+                for (u, v) in units[i * width..(i + 1) * width].iter_mut().zip(row) {
+                    *u = v / norm;
+                }
+            }
+        }
+        let closed = dual_closed_form(cfg.activation, &GaussianPair::new(1.0, 1.0, 0.0)).is_some();
+        let mut entries = Self {
+            n,
+            width,
+            dim: d as f64,
+            act: cfg.activation,
+            method,
+            bias_sq: if cfg.bias {
+                cfg.bias_scale * cfg.bias_scale
+            } else {
+                0.0
+            },
+            augmented,
+            units,
+            has_unit,
+            variances: vec![],
+            needs_angle: cfg.activation == Activation::Relu
+                || method == DualMethod::Quadrature
+                || !closed,
+        };
+        let first: Vec<f64> = (0..n)
+            .map(|i| {
+                let row = &entries.augmented[i * width..(i + 1) * width];
+                row.iter().map(|v| v * v).sum::<f64>() / entries.dim
+            })
+            .collect();
+        entries.variances.push(first);
+        for l in 0..cfg.depth() {
+            let next = (0..n)
+                .map(|i| {
+                    let prev = entries.variances[l][i];
+                    // The diagonal's angle is 0 (π/2 for a zero input in the first layer).
+                    let angle = if l == 0 {
+                        entries.first_pair(i, i).angle
+                    } else {
+                        0.0
+                    };
+                    let pair = GaussianPair {
+                        var1: prev,
+                        var2: prev,
+                        cov: prev,
+                        angle,
+                    };
+                    dual(entries.act, &pair, method).value + entries.bias_sq
+                })
+                .collect();
+            entries.variances.push(next);
+        }
+        Ok(entries)
+    }
+
+    /// `n`.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// `K∞(xᵢ, xⱼ)`.
+    pub fn entry(&self, i: usize, j: usize) -> f64 {
+        let mut pair = self.first_pair(i, j);
+        let mut theta = pair.cov;
+        let depth = self.variances.len() - 1;
+        for l in 0..depth {
+            let dl = dual(self.act, &pair, self.method);
+            let cov = dl.value + self.bias_sq;
+            theta = cov + theta * dl.slope;
+            let (var1, var2) = (self.variances[l + 1][i], self.variances[l + 1][j]);
+            let angle = if !self.needs_angle || l + 1 == depth || i == j {
+                0.0
+            } else if self.act == Activation::Relu {
+                relu_next_angle(&pair, self.bias_sq)
+            } else {
+                GaussianPair::new(var1, var2, cov).angle
+            };
+            pair = GaussianPair {
+                var1,
+                var2,
+                cov,
+                angle,
+            };
+        }
+        theta
+    }
+
+    /// `Σ⁽¹⁾` on the pair: `x̂ᵢᵀx̂ⱼ/d` of the augmented inputs `x̂ = (x, β√d)` (so `xᵀx′/d +
+    /// β²`), and the angle `θ = 2 atan2(‖ûᵢ − ûⱼ‖, ‖ûᵢ + ûⱼ‖)` of their unit vectors (accurate
+    /// near 0 and π, where `arccos` is not; π/2 when one is 0).
+    fn first_pair(&self, i: usize, j: usize) -> GaussianPair {
+        let w = self.width;
+        let (ai, aj) = (
+            &self.augmented[i * w..(i + 1) * w],
+            &self.augmented[j * w..(j + 1) * w],
+        );
+        let angle = if !self.needs_angle {
+            0.0
+        } else if self.has_unit[i] && self.has_unit[j] {
+            let (ui, uj) = (
+                &self.units[i * w..(i + 1) * w],
+                &self.units[j * w..(j + 1) * w],
+            );
+            let (mut minus, mut plus) = (0.0, 0.0);
+            for (p, q) in ui.iter().zip(uj) {
+                minus += (p - q) * (p - q);
+                plus += (p + q) * (p + q);
+            }
+            2.0 * minus.sqrt().atan2(plus.sqrt())
+        } else {
+            PI / 2.0
+        };
+        GaussianPair {
+            var1: self.variances[0][i],
+            var2: self.variances[0][j],
+            cov: ai.iter().zip(aj).map(|(p, q)| p * q).sum::<f64>() / self.dim,
+            angle,
+        }
+    }
 }
 
 /// `K∞ ⊗ I_k`: the limit kernel of `k` output units, indexed sample-major (`(i, a) → i·k + a`).
@@ -353,94 +518,6 @@ pub fn infinite_width_kernel(act: Activation, data: &Dataset) -> Option<TangentK
     }
     let cfg = MlpConfig::new(data.dim, vec![1]).with_activation(act);
     limit_kernel(&cfg, data).ok()
-}
-
-/// The NNGP kernel `Σ⁽ˡ⁾` of one layer on `n` inputs (row-major `n × n`) with the angles of
-/// every pair.
-struct Layer {
-    n: usize,
-    cov: Vec<f64>,
-    angle: Vec<f64>,
-}
-
-impl Layer {
-    fn pair(&self, i: usize, j: usize) -> GaussianPair {
-        let n = self.n;
-        GaussianPair {
-            var1: self.cov[i * n + i],
-            var2: self.cov[j * n + j],
-            cov: self.cov[i * n + j],
-            angle: self.angle[i * n + j],
-        }
-    }
-}
-
-/// `Σ⁽¹⁾ = XXᵀ/d + β²`; angles between the augmented inputs `(x, β√d)`, as
-/// `θ = 2 atan2(‖x̂ − x̂′‖, ‖x̂ + x̂′‖)` (accurate near 0 and π, where `arccos` is not).
-fn first_layer(data: &Dataset, bias: Option<f64>) -> Layer {
-    let (n, d) = (data.len(), data.dim as f64);
-    let extra = bias.map(|b| b * d.sqrt());
-    let augmented: Vec<Vec<f64>> = (0..n)
-        .map(|i| data.input(i).iter().copied().chain(extra).collect())
-        .collect();
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-    let units: Vec<Option<Vec<f64>>> = augmented
-        .iter()
-        .map(|a| {
-            let norm = dot(a, a).sqrt();
-            (norm > 0.0).then(|| a.iter().map(|v| v / norm).collect())
-        })
-        .collect();
-    let mut layer = Layer {
-        n,
-        cov: vec![0.0; n * n],
-        angle: vec![0.0; n * n],
-    };
-    for i in 0..n {
-        for j in 0..n {
-            layer.cov[i * n + j] = dot(&augmented[i], &augmented[j]) / d;
-            layer.angle[i * n + j] = match (&units[i], &units[j]) {
-                (Some(a), Some(b)) => {
-                    let (mut minus, mut plus) = (0.0, 0.0);
-                    for (p, q) in a.iter().zip(b) {
-                        minus += (p - q) * (p - q);
-                        plus += (p + q) * (p + q);
-                    }
-                    2.0 * minus.sqrt().atan2(plus.sqrt())
-                }
-                _ => PI / 2.0,
-            };
-        }
-    }
-    layer
-}
-
-/// `Σ⁽ˡ⁺¹⁾` (with its angles) and `Σ̇⁽ˡ⁺¹⁾` from `Σ⁽ˡ⁾`.
-fn next_layer(
-    layer: &Layer,
-    act: Activation,
-    bias_sq: f64,
-    method: DualMethod,
-) -> (Layer, Vec<f64>) {
-    let n = layer.n;
-    let closed = dual_closed_form(act, &GaussianPair::new(1.0, 1.0, 0.0)).is_some();
-    let parallel = method == DualMethod::Quadrature || !closed;
-    let duals = pairwise(n, parallel, |i, j| dual(act, &layer.pair(i, j), method));
-    let cov: Vec<f64> = duals.iter().map(|d| d.value + bias_sq).collect();
-    let slope = duals.iter().map(|d| d.slope).collect();
-    let mut angle = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            angle[i * n + j] = if i == j {
-                0.0
-            } else if act == Activation::Relu {
-                relu_next_angle(&layer.pair(i, j), bias_sq)
-            } else {
-                GaussianPair::new(cov[i * n + i], cov[j * n + j], cov[i * n + j]).angle
-            };
-        }
-    }
-    (Layer { n, cov, angle }, slope)
 }
 
 /// The next layer's angle for ReLU, `θ′ = 2 atan2(√g, √(2 − g))` with `g = 1 − ρ′` computed

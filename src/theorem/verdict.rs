@@ -514,7 +514,12 @@ fn pl_ratio(run: &RunRecords<'_>) -> Verdict {
         .filter(|r| r.lambda_min.is_some())
         .collect();
     if evaluated.is_empty() {
-        return Verdict::not_applicable(check, "no kernel evaluation in the run".into());
+        return Verdict::not_applicable(
+            check,
+            "no kernel evaluation with λ_min in the run (the matrix-free operator records λ_min \
+             only where its Lanczos run met the tolerance)"
+                .into(),
+        );
     }
     if run.steps_taken() == 0 {
         // One point, no trajectory: `plstar ntk` checks the identity at a point.

@@ -197,6 +197,7 @@ impl TrainSection {
             linearized: self.linearized,
             kernel_stage: None,
             seed,
+            kernel_evaluation: crate::train::KernelEvaluation::Dense,
         }
     }
 

@@ -4,6 +4,7 @@ mod elementwise;
 mod hessian;
 mod infinite;
 mod kernel;
+mod limit_operator;
 mod operator;
 mod outputs;
 mod roundoff;
