@@ -223,13 +223,11 @@ fn kernel_evaluation(args: &TrainArgs, s: &Settings) -> Result<plstar::train::Ke
             } else {
                 resources::check(&operator, limit)
                     .context("even matrix-free (--kernel-path operator)")?;
-                if !args.quiet {
-                    eprintln!(
-                        "kernel evaluations: the matrix-free operator (a dense K needs about \
-                         {:.1} GiB; --kernel-path dense forces it)",
-                        dense.bytes as f64 / (1u64 << 30) as f64
-                    );
-                }
+                eprintln!(
+                    "kernel evaluations: the matrix-free operator (a dense K needs about \
+                     {:.1} GiB; --kernel-path dense forces it)",
+                    dense.bytes as f64 / (1u64 << 30) as f64
+                );
                 true
             }
         }

@@ -1,4 +1,5 @@
 //! The experiment layer: sweeps, figures, merges and the reproduction.
 
+mod operator_paths;
 mod reproduce;
 mod sweep;

@@ -1,0 +1,135 @@
+//! The matrix-free paths as a user runs them (issue 22, points 4 and 5): `plstar ntk --infinite`
+//! and `plstar train` on the operator path against the dense path of the same binary.
+
+use serde_json::Value;
+
+/// A config of `n` sphere points in `ℝᵈ`, erf, one hidden layer of 32, card off.
+fn config(n: usize, d: usize) -> String {
+    format!(
+        "name = \"op\"\n[model]\nwidths = [32]\nactivation = \"erf\"\n[data]\nsource = \
+         \"sphere\"\nn = {n}\ndim = {d}\n[train]\nlearning_rate = 0.1\nsteps = 20\neval_every = \
+         10\n[card]\nenabled = false\n"
+    )
+}
+
+fn json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `ntk --infinite --kernel-path operator` against `--kernel-path dense` (n = 60, so Lanczos
+/// spans the whole space): λ_max(K∞) to 1e-10 and λ_min(K∞) to 1e-8 relative, the Lanczos
+/// residuals reported, and the gap's Hutchinson estimate (8 probes) within 35% of the exact
+/// ‖K − K∞‖_F/‖K∞‖_F with its standard error and probe count in ntk.json.
+#[test]
+fn ntk_infinite_on_the_operator_path_matches_the_dense_limit_kernel() {
+    let dir = crate::scratch("operator_paths", "ntk_infinite");
+    let cfg = dir.join("op.toml");
+    std::fs::write(&cfg, config(60, 6)).unwrap();
+    let run = |path: &str| {
+        let out = dir.join(path);
+        let o = crate::plstar(&[
+            "ntk",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--no-hessian",
+            "--infinite",
+            "--kernel-path",
+            path,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", crate::stderr(&o));
+        json(&out.join("op/ntk/ntk.json"))["infinite_width"].clone()
+    };
+    let (dense, op) = (run("dense"), run("operator"));
+    let f = |v: &Value, key: &str| v[key].as_f64().unwrap();
+    let rel = |key: &str| (f(&op, key) - f(&dense, key)).abs() / f(&dense, key).abs();
+    assert_eq!(op["status"], "computed");
+    assert!(rel("lambda_max") < 1e-10, "λ_max(K∞) {}", rel("lambda_max"));
+    assert!(rel("lambda_min") < 1e-8, "λ_min(K∞) {}", rel("lambda_min"));
+    assert!(op["residuals"]["converged"].as_bool().unwrap(), "{op}");
+    assert!(
+        rel("relative_gap") < 0.35,
+        "gap {} vs {}",
+        op["relative_gap"],
+        dense["relative_gap"]
+    );
+    assert_eq!(op["gap_estimate"]["probes"], 8);
+    assert!(op["gap_estimate"]["standard_error"].as_f64().unwrap() > 0.0);
+    assert!(dense["gap_estimate"].is_null(), "the dense gap is exact");
+}
+
+/// `train --kernel-path operator`: refused without --no-linearized (naming it), then run with
+/// it: run.json records the path, and every evaluation's λ_max equals the dense run's to 1e-8
+/// (n = 60: Lanczos spans the whole space); `auto` picks the operator only when the dense
+/// estimate does not fit `--memory-limit`, and says so on stderr.
+#[test]
+fn train_on_the_operator_path_records_it_and_matches_the_dense_run() {
+    let dir = crate::scratch("operator_paths", "train");
+    let cfg = dir.join("op.toml");
+    std::fs::write(&cfg, config(60, 6)).unwrap();
+    let run = |path: &str, extra: &[&str]| {
+        let out = dir.join(path);
+        let mut args = vec![
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--kernel-path",
+            path,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        (crate::plstar(&args), out.join("op"))
+    };
+    let (o, _) = run("operator", &[]);
+    let err = crate::stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("--no-linearized"),
+        "{err}"
+    );
+    let (o, dense) = run("dense", &["--no-linearized"]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let (o, op) = run("operator", &["--no-linearized"]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert_eq!(
+        json(&op.join("run.json"))["kernel_evaluation"]["path"],
+        "operator"
+    );
+    assert_eq!(
+        json(&dense.join("run.json"))["kernel_evaluation"]["path"],
+        "dense"
+    );
+    let column = |dir: &std::path::Path, name: &str| -> Vec<Option<f64>> {
+        let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = header.iter().position(|h| *h == name).unwrap();
+        lines
+            .map(|l| l.split(',').nth(at).unwrap().parse().ok())
+            .collect()
+    };
+    let (d, o) = (column(&dense, "lambda_max"), column(&op, "lambda_max"));
+    let evaluated = d.iter().flatten().count();
+    assert!(evaluated >= 3, "{d:?}");
+    for (a, b) in d.iter().zip(&o) {
+        match (a, b) {
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 1e-8 * a, "{a} vs {b}"),
+            (None, None) => {}
+            _ => panic!("the same steps are evaluated: {d:?} vs {o:?}"),
+        }
+    }
+
+    std::fs::write(&cfg, config(3000, 2)).unwrap();
+    let (o, auto) = run(
+        "auto",
+        &["--no-linearized", "--memory-limit", "0.1", "--steps", "1"],
+    );
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert!(crate::stderr(&o).contains("the matrix-free operator"));
+    assert_eq!(
+        json(&auto.join("run.json"))["kernel_evaluation"]["path"],
+        "operator"
+    );
+}
