@@ -102,6 +102,14 @@ pub struct TrainSettings {
 }
 
 impl TrainSettings {
+    /// Whether the run compares GD with the model linearized at `w₀`: `linearized`, GD, and
+    /// the dense kernel (the comparison needs `K₀`'s eigendecomposition).
+    pub fn linearizes(&self) -> bool {
+        self.optimizer == Optimizer::Gd
+            && self.linearized
+            && self.kernel_evaluation == KernelEvaluation::Dense
+    }
+
     /// Full-batch GD with `steps`, `η` and a target, kernel evaluations off.
     pub fn gd(steps: usize, learning_rate: f64, target_loss: f64) -> Self {
         Self {
@@ -273,10 +281,7 @@ pub fn train<B: Backend>(
             };
             if step == 0 {
                 loss0 = loss;
-                if settings.optimizer == Optimizer::Gd
-                    && settings.linearized
-                    && settings.kernel_evaluation == KernelEvaluation::Dense
-                {
+                if settings.linearizes() {
                     linear = LinearizedRun::at(&model, x, &residual, eta);
                 }
             }
@@ -317,18 +322,7 @@ pub fn train<B: Backend>(
                 || at_stage
                 || (settings.eval_every > 0 && step % settings.eval_every == 0);
             if eval_due {
-                match settings.kernel_evaluation {
-                    KernelEvaluation::Dense => {
-                        evaluate_kernel(&model, x, &mut kernel0, &mut record);
-                    }
-                    KernelEvaluation::Operator {
-                        lanczos_steps,
-                        cache_limit,
-                    } => {
-                        let limits = (lanczos_steps, cache_limit, settings.seed);
-                        evaluate_kernel_operator(&model, x, limits, &mut kernel0, &mut record);
-                    }
-                }
+                evaluate(settings, &model, x, &mut kernel0, &mut record);
             }
             if settings.hessian_every > 0 && (step % settings.hessian_every == 0 || last) {
                 record.hessian_norm =
@@ -474,6 +468,26 @@ enum KernelZero {
         probes: Vec<Vec<f64>>,
         products: Vec<Vec<f64>>,
     },
+}
+
+/// The kernel evaluation on the path `settings` names.
+fn evaluate<B: Backend>(
+    settings: &TrainSettings,
+    model: &Mlp<B>,
+    x: &Tensor<B, 2>,
+    kernel0: &mut KernelZero,
+    record: &mut StepRecord,
+) {
+    match settings.kernel_evaluation {
+        KernelEvaluation::Dense => evaluate_kernel(model, x, kernel0, record),
+        KernelEvaluation::Operator {
+            lanczos_steps,
+            cache_limit,
+        } => {
+            let limits = (lanczos_steps, cache_limit, settings.seed);
+            evaluate_kernel_operator(model, x, limits, kernel0, record);
+        }
+    }
 }
 
 /// Fills the record's kernel columns: `λ_min`, `λ_max` ([`kernel_extremes`]: dense up to

@@ -269,7 +269,6 @@ impl BackendJob for NtkJob<'_> {
             operator,
             form_seconds: kernel_form_seconds,
             probes,
-            probe_products,
         } = parts;
         let KernelExtremes {
             method: eigen_method,
@@ -290,25 +289,8 @@ impl BackendJob for NtkJob<'_> {
         let round_off_floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
         let pl_identity_tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
 
-        let (infinite_width, kernel_infinite) = match (opts.infinite, &kernel) {
-            (false, _) => (None, None),
-            (true, Some(kernel)) => {
-                progress("infinite-width kernel");
-                let (summary, limit) = limit::dense(s, kernel)?;
-                (Some(summary), limit)
-            }
-            (true, None) => {
-                progress("infinite-width kernel (matrix-free), λ_min, λ_max by Lanczos, the gap");
-                let summary = limit::operator(
-                    s,
-                    &probes,
-                    &probe_products,
-                    opts.lanczos_steps,
-                    opts.cache_limit,
-                );
-                (Some(summary), None)
-            }
-        };
+        let (infinite_width, kernel_infinite) =
+            limit::infinite_width(s, &opts, kernel.as_ref(), &probes, progress)?;
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
         let certificate = if opts.certify {
             progress("theorem card (searches of balls around the point)");
@@ -400,8 +382,7 @@ struct KernelParts {
     /// Seconds of forming `K` (dense) or of the set-up and `diag K` (operator).
     form_seconds: f64,
     /// Operator path with `K∞`: the Rademacher probes `z` of the gap estimate and `K z`.
-    probes: Vec<Vec<f64>>,
-    probe_products: Vec<Vec<f64>>,
+    probes: limit::Probes,
 }
 
 /// The kernel and its extremes by the path `opts` names; on the operator path with `K∞`, also
@@ -432,8 +413,7 @@ fn kernel_and_extremes<B: Backend>(
                 diagonal,
                 operator: None,
                 form_seconds,
-                probes: vec![],
-                probe_products: vec![],
+                probes: limit::Probes::default(),
             }
         }
         KernelPath::Operator => {
@@ -455,15 +435,14 @@ fn kernel_and_extremes<B: Backend>(
             } else {
                 vec![]
             };
-            let probe_products = probes.iter().map(|z| op.product(z)).collect();
+            let products = probes.iter().map(|z| op.product(z)).collect();
             KernelParts {
                 kernel: None,
                 extremes,
                 diagonal,
                 form_seconds: summary.setup_seconds + summary.diagonal_seconds,
                 operator: Some(summary),
-                probes,
-                probe_products,
+                probes: limit::Probes { probes, products },
             }
         }
     })

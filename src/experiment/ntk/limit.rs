@@ -71,6 +71,46 @@ pub struct LimitOperatorSummary {
     pub tolerance: f64,
 }
 
+/// The operator path's gap probes `z` and their products `K z` (empty on the dense path).
+#[derive(Default)]
+pub(super) struct Probes {
+    pub probes: Vec<Vec<f64>>,
+    pub products: Vec<Vec<f64>>,
+}
+
+/// With `opts.infinite`, `K∞` by the path of `kernel`: formed against the dense `kernel`
+/// ([`dense`]), or matrix-free against the probes' products ([`operator`]) when there is none;
+/// `(None, None)` without.
+pub(super) fn infinite_width(
+    s: &Settings,
+    opts: &super::NtkOptions,
+    kernel: Option<&TangentKernel>,
+    probes: &Probes,
+    progress: &dyn Fn(&str),
+) -> Result<(Option<InfiniteWidth>, Option<TangentKernel>)> {
+    if !opts.infinite {
+        return Ok((None, None));
+    }
+    Ok(match kernel {
+        Some(kernel) => {
+            progress("infinite-width kernel");
+            let (summary, limit) = dense(s, kernel)?;
+            (Some(summary), limit)
+        }
+        None => {
+            progress("infinite-width kernel (matrix-free), λ_min, λ_max by Lanczos, the gap");
+            let summary = operator(
+                s,
+                &probes.probes,
+                &probes.products,
+                opts.lanczos_steps,
+                opts.cache_limit,
+            );
+            (Some(summary), None)
+        }
+    })
+}
+
 /// How the dual kernels of `s`'s architecture are evaluated.
 fn duals(s: &Settings) -> &'static str {
     let closed = s.model.depth() == 0
@@ -84,10 +124,7 @@ fn duals(s: &Settings) -> &'static str {
 
 /// `K∞` of `s`'s architecture on its data, formed, with its extremes and the relative gap to
 /// `kernel`, or the reason it does not exist. Cost: [`limit_kernel`] plus one eigensolve.
-pub(super) fn dense(
-    s: &Settings,
-    kernel: &TangentKernel,
-) -> Result<(InfiniteWidth, Option<TangentKernel>)> {
+fn dense(s: &Settings, kernel: &TangentKernel) -> Result<(InfiniteWidth, Option<TangentKernel>)> {
     let started = Instant::now();
     let limit = match limit_kernel(&s.model, &s.data) {
         Ok(limit) => limit,
@@ -121,7 +158,7 @@ pub(super) fn dense(
 /// `cache_limit` bytes): `λ_min`, `λ_max` by Lanczos (at most `lanczos_steps` products) with
 /// their residuals, and the gap to `K` estimated from `probes` and their products `K z`
 /// ([`relative_gap_estimate`], one product `K∞ z` each).
-pub(super) fn operator(
+fn operator(
     s: &Settings,
     probes: &[Vec<f64>],
     kernel_products: &[Vec<f64>],
