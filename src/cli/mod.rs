@@ -119,6 +119,67 @@ impl BackendArgs {
         Ok(())
     }
 
+    /// `--memory-limit` in bytes.
+    pub fn limit_bytes(&self) -> Option<u64> {
+        self.memory_limit
+            .map(|gib| (gib * (1u64 << 30) as f64) as u64)
+    }
+
+    /// Where `ntk` and `train` take the tangent kernel of `s`: `flag`, or with `auto` the dense
+    /// path when its memory estimate fits (the available memory, or `--memory-limit`) and the
+    /// matrix-free operator otherwise (at most `lanczos_steps` Lanczos vectors, the forward
+    /// passes up to [`plstar::experiment::ntk::operator_cache_limit`], plus `extra_operator_bytes`);
+    /// each refused with its estimate and the other path named.
+    pub fn kernel_path(
+        &self,
+        flag: ntk::PathFlag,
+        s: &Settings,
+        lanczos_steps: usize,
+        extra_operator_bytes: u64,
+    ) -> Result<PathChoice> {
+        use plstar::experiment::resources::KernelStorage;
+        let element_bytes = match self.resolve().1 {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        };
+        let limit = self.limit_bytes();
+        let n = s.data.len();
+        let dense = resources::estimate(&s.model, n, element_bytes)?;
+        let storage = KernelStorage::Operator {
+            lanczos_steps,
+            float_bytes: element_bytes,
+            cache_limit: plstar::experiment::ntk::operator_cache_limit(limit),
+        };
+        let mut operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
+        operator.bytes += extra_operator_bytes;
+        let operator_path = match flag {
+            ntk::PathFlag::Dense => {
+                resources::check(&dense, limit).context(
+                    "with --kernel-path dense (K formed, 8 N² bytes per copy); --kernel-path \
+                     operator applies K without forming it",
+                )?;
+                false
+            }
+            ntk::PathFlag::Operator => {
+                resources::check(&operator, limit).context("with --kernel-path operator")?;
+                true
+            }
+            ntk::PathFlag::Auto => {
+                if resources::check(&dense, limit).is_ok() {
+                    false
+                } else {
+                    resources::check(&operator, limit)
+                        .context("even matrix-free (--kernel-path operator)")?;
+                    true
+                }
+            }
+        };
+        Ok(PathChoice {
+            operator: operator_path,
+            dense_bytes: dense.bytes,
+        })
+    }
+
     /// Refuses runs of `settings` that cannot fit in memory, before any work (see
     /// [`plstar::experiment::resources`]).
     pub fn check_memory(&self, settings: &[&Settings]) -> Result<()> {
@@ -135,6 +196,14 @@ impl BackendArgs {
         }
         Ok(())
     }
+}
+
+/// Where [`BackendArgs::kernel_path`] puts the kernel.
+pub struct PathChoice {
+    /// The matrix-free operator (else dense).
+    pub operator: bool,
+    /// The dense path's memory estimate, bytes (for the message that says why not).
+    pub dense_bytes: u64,
 }
 
 /// The backend in plain words: `ndarray, f64, CPU`, or `wgpu (Vulkan), f32, <adapter>` with

@@ -195,54 +195,25 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
 /// with the estimate and the other path named. The operator path refuses `--certify` (the
 /// card's searches form `N × N` kernels) and `--method autodiff` (it has its own products).
 fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Result<KernelPath> {
-    use plstar::experiment::resources::{self, KernelStorage};
-    let element_bytes = match args.backend.resolve().1 {
-        plstar::model::backend::Precision::F32 => 4,
-        plstar::model::backend::Precision::F64 => 8,
-    };
-    let limit = args
-        .backend
-        .memory_limit
-        .map(|gib| (gib * (1u64 << 30) as f64) as u64);
-    let n = s.data.len();
-    let dense = resources::estimate(&s.model, n, element_bytes)?;
-    let storage = KernelStorage::Operator {
-        lanczos_steps: args.lanczos_steps as usize,
-        float_bytes: element_bytes,
-        cache_limit: plstar::experiment::ntk::operator_cache_limit(limit),
-    };
-    let mut operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
-    if args.infinite {
-        // K∞'s kept tiles and partial sums, counted beside the forward passes (conservative:
-        // the two are not held at once).
-        let cache = plstar::experiment::ntk::operator_cache_limit(limit);
-        operator.bytes += plstar::measure::infinite::operator::LimitOperator::memory_bytes(
-            n,
+    let limit = args.backend.limit_bytes();
+    // K∞'s kept tiles and partial sums, counted beside the forward passes (conservative: the two
+    // are not held at once).
+    let infinite = if args.infinite {
+        plstar::measure::infinite::operator::LimitOperator::memory_bytes(
+            s.data.len(),
             s.data.outputs,
-            cache,
-        ) as u64;
-    }
-    let path = match args.kernel_path {
-        PathFlag::Dense => {
-            resources::check(&dense, limit).context(
-                "with --kernel-path dense (K formed, 8 N² bytes per copy); --kernel-path \
-                 operator applies K without forming it",
-            )?;
-            KernelPath::Dense
-        }
-        PathFlag::Operator => {
-            resources::check(&operator, limit).context("with --kernel-path operator")?;
-            KernelPath::Operator
-        }
-        PathFlag::Auto => {
-            if resources::check(&dense, limit).is_ok() {
-                KernelPath::Dense
-            } else {
-                resources::check(&operator, limit)
-                    .context("even matrix-free (--kernel-path operator)")?;
-                KernelPath::Operator
-            }
-        }
+            plstar::experiment::ntk::operator_cache_limit(limit),
+        ) as u64
+    } else {
+        0
+    };
+    let choice =
+        args.backend
+            .kernel_path(args.kernel_path, s, args.lanczos_steps as usize, infinite)?;
+    let path = if choice.operator {
+        KernelPath::Operator
+    } else {
+        KernelPath::Dense
     };
     if path == KernelPath::Operator {
         let big = s.data.equations();
@@ -350,19 +321,21 @@ fn earlier_bundle_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// `min, max after N steps`, with "(not converged)" where Lanczos stopped short.
+fn residual_text(e: &plstar::measure::spectrum::EigenResiduals) -> String {
+    format!(
+        "{:.2e}, {:.2e} after {} steps{}",
+        e.min,
+        e.max,
+        e.iterations,
+        if e.converged { "" } else { " (not converged)" }
+    )
+}
+
 /// The Lanczos residuals and the operator's products, where the report has them.
 fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
     if let Some(e) = &r.eigen_residuals {
-        row(
-            "Lanczos residuals (min, max)",
-            format!(
-                "{:.2e}, {:.2e} after {} steps{}",
-                e.min,
-                e.max,
-                e.iterations,
-                if e.converged { "" } else { " (not converged)" }
-            ),
-        );
+        row("Lanczos residuals (min, max)", residual_text(e));
     }
     if let (Some(o), Some(at)) = (
         &r.operator,
@@ -420,16 +393,7 @@ fn infinite_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
             row("λ_min(K∞)", min);
             row("λ_max(K∞)", format!("{lambda_max:.6e}"));
             if let Some(e) = residuals {
-                row(
-                    "K∞ Lanczos residuals (min, max)",
-                    format!(
-                        "{:.2e}, {:.2e} after {} steps{}",
-                        e.min,
-                        e.max,
-                        e.iterations,
-                        if e.converged { "" } else { " (not converged)" }
-                    ),
-                );
+                row("K∞ Lanczos residuals (min, max)", residual_text(e));
             }
             if let Some(o) = operator {
                 row(

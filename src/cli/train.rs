@@ -19,6 +19,7 @@ use plstar::train::{Control, StepRecord, StopReason};
 
 use indicatif::ProgressDrawTarget;
 
+use super::ntk::PathFlag;
 use super::{backend_words, load_config, progress_bar, spinner, BackendArgs, Override};
 
 #[derive(Args, Debug)]
@@ -65,8 +66,8 @@ pub struct TrainArgs {
     /// tolerance; the kernel change estimated from 8 probes; needs --no-card and
     /// --no-linearized, which form K), or auto: dense when its memory estimate fits, else
     /// operator.
-    #[arg(long, value_enum, default_value_t = super::ntk::PathFlag::Auto)]
-    kernel_path: super::ntk::PathFlag,
+    #[arg(long, value_enum, default_value_t = PathFlag::Auto)]
+    kernel_path: PathFlag,
     /// The most Lanczos steps (products K v) per kernel evaluation on the operator path.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=100_000))]
     lanczos_steps: u64,
@@ -184,54 +185,20 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
 /// the memory before any work. The operator path refuses the card and the linearized model,
 /// which form `K(w₀)`, naming the flags that turn them off.
 fn kernel_evaluation(args: &TrainArgs, s: &Settings) -> Result<plstar::train::KernelEvaluation> {
-    use super::ntk::PathFlag;
-    use plstar::experiment::resources::{self, KernelStorage};
     use plstar::train::KernelEvaluation;
-    let element_bytes = match args.backend.resolve().1 {
-        plstar::model::backend::Precision::F32 => 4,
-        plstar::model::backend::Precision::F64 => 8,
-    };
-    let limit = args
-        .backend
-        .memory_limit
-        .map(|gib| (gib * (1u64 << 30) as f64) as u64);
-    let n = s.data.len();
-    let cache_limit = plstar::experiment::ntk::operator_cache_limit(limit);
     let lanczos_steps = args.lanczos_steps as usize;
-    let dense = resources::estimate(&s.model, n, element_bytes)?;
-    let storage = KernelStorage::Operator {
-        lanczos_steps,
-        float_bytes: element_bytes,
-        cache_limit,
-    };
-    let operator = resources::estimate_for(&s.model, n, element_bytes, storage)?;
-    let operator_path = match args.kernel_path {
-        PathFlag::Dense => {
-            resources::check(&dense, limit).context(
-                "with --kernel-path dense (K formed, 8 N² bytes per copy); --kernel-path \
-                 operator applies K without forming it",
-            )?;
-            false
-        }
-        PathFlag::Operator => {
-            resources::check(&operator, limit).context("with --kernel-path operator")?;
-            true
-        }
-        PathFlag::Auto => {
-            if resources::check(&dense, limit).is_ok() {
-                false
-            } else {
-                resources::check(&operator, limit)
-                    .context("even matrix-free (--kernel-path operator)")?;
-                eprintln!(
-                    "kernel evaluations: the matrix-free operator (a dense K needs about \
-                     {:.1} GiB; --kernel-path dense forces it)",
-                    dense.bytes as f64 / (1u64 << 30) as f64
-                );
-                true
-            }
-        }
-    };
+    let choice = args
+        .backend
+        .kernel_path(args.kernel_path, s, lanczos_steps, 0)?;
+    if choice.operator && args.kernel_path == PathFlag::Auto {
+        eprintln!(
+            "kernel evaluations: the matrix-free operator (a dense K needs about {:.1} GiB; \
+             --kernel-path dense forces it)",
+            choice.dense_bytes as f64 / (1u64 << 30) as f64
+        );
+    }
+    let operator_path = choice.operator;
+    let cache_limit = plstar::experiment::ntk::operator_cache_limit(args.backend.limit_bytes());
     if !operator_path {
         return Ok(KernelEvaluation::Dense);
     }
