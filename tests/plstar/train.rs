@@ -220,9 +220,9 @@ fn operator_kernel_evaluations_match_the_dense_ones() {
     // The same GD run with the kernel evaluated densely and on the matrix-free operator
     // (issue 22, point 5): λ_max and λ_min from Lanczos on the operator (n = 40: the whole
     // Krylov space, so both converge) equal the dense eigensolver's to 1e-8 relative, and the
-    // kernel change, a Hutchinson estimate from 8 probes on the operator path, is within 35% of
-    // the exact ‖K − K₀‖_F/‖K₀‖_F (a missing square root or a swapped norm would be off by far
-    // more; measured within 10%).
+    // kernel change, a Hutchinson estimate from 8 probes on the operator path, is within 10% of
+    // the exact ‖K − K₀‖_F/‖K₀‖_F (measured 0.1–2.7% at this seed; a missing square root or a
+    // swapped norm would be off by far more).
     use plstar::train::KernelEvaluation;
     let data = data::sphere(40, 4, data::SyntheticTarget::Teacher, 2);
     let cfg = MlpConfig::new(4, vec![32]).with_activation(Activation::Tanh);
@@ -270,7 +270,7 @@ fn operator_kernel_evaluations_match_the_dense_ones() {
             assert_eq!(oc, 0.0);
         } else {
             assert!(
-                dc > 0.0 && (oc - dc).abs() <= 0.35 * dc,
+                dc > 0.0 && (oc - dc).abs() <= 0.10 * dc,
                 "step {}: {oc} vs {dc}",
                 d.step
             );
