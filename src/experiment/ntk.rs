@@ -430,7 +430,9 @@ fn kernel_and_extremes<B: Backend>(
                 tolerance,
                 progress,
             );
-            let probes = if opts.infinite {
+            // No probes where K∞ does not exist (the report then says why).
+            let limit = crate::measure::infinite::limit_exists(model.config(), x.dims()[1]);
+            let probes = if opts.infinite && limit.is_ok() {
                 rademacher_probes(big, GAP_PROBES, seed ^ GAP_PROBE_SALT)
             } else {
                 vec![]

@@ -300,6 +300,24 @@ pub fn limit_kernel_by(
     ))
 }
 
+/// Whether `cfg` has a deterministic `K∞` on inputs of dimension `dim`: the NTK
+/// parameterization, an identity output, `dim = cfg.input_dim`; else why not. Cost O(1).
+pub fn limit_exists(cfg: &MlpConfig, dim: usize) -> Result<(), NoLimitKernel> {
+    if cfg.parameterization == Parameterization::Standard {
+        return Err(NoLimitKernel::StandardParameterization);
+    }
+    if cfg.output_activation != Activation::Identity {
+        return Err(NoLimitKernel::OutputActivation(cfg.output_activation));
+    }
+    if cfg.input_dim != dim {
+        return Err(NoLimitKernel::InputDim {
+            model: cfg.input_dim,
+            data: dim,
+        });
+    }
+    Ok(())
+}
+
 /// The entries `K∞(xᵢ, xⱼ) = Θ⁽ᴸ⁺¹⁾(xᵢ, xⱼ)` one pair at a time: the recursion of the
 /// [module docs](self) carried along the pair `(i, j)` through the `L` layers, with each
 /// sample's variances `Σ⁽ˡ⁾(xᵢ, xᵢ)` of every layer kept (`O(n L)` floats). The one statement of
@@ -335,18 +353,7 @@ impl LimitEntries {
     /// The entries of `cfg`'s `K∞` on the inputs of `data`, dual kernels by `method`. Errors as
     /// [`limit_kernel_by`]. Cost `O(n (d + L))`.
     pub fn new(cfg: &MlpConfig, data: &Dataset, method: DualMethod) -> Result<Self, NoLimitKernel> {
-        if cfg.parameterization == Parameterization::Standard {
-            return Err(NoLimitKernel::StandardParameterization);
-        }
-        if cfg.output_activation != Activation::Identity {
-            return Err(NoLimitKernel::OutputActivation(cfg.output_activation));
-        }
-        if cfg.input_dim != data.dim {
-            return Err(NoLimitKernel::InputDim {
-                model: cfg.input_dim,
-                data: data.dim,
-            });
-        }
+        limit_exists(cfg, data.dim)?;
         let (n, d) = (data.len(), data.dim);
         let extra = cfg.bias.then(|| cfg.bias_scale * (d as f64).sqrt());
         let width = d + usize::from(extra.is_some());

@@ -133,3 +133,29 @@ fn train_on_the_operator_path_records_it_and_matches_the_dense_run() {
         "operator"
     );
 }
+
+/// `ntk --infinite --kernel-path operator` on the standard parameterization: K∞ does not exist,
+/// and the report says why (as the dense path does) rather than failing.
+#[test]
+fn ntk_infinite_on_the_operator_path_says_why_there_is_no_limit_kernel() {
+    let dir = crate::scratch("operator_paths", "ntk_no_limit");
+    let cfg = dir.join("op.toml");
+    let text = config(60, 6).replace("[model]\n", "[model]\nparameterization = \"standard\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let out = dir.join("out");
+    let o = crate::plstar(&[
+        "ntk",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--no-hessian",
+        "--infinite",
+        "--kernel-path",
+        "operator",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let limit = json(&out.join("op/ntk/ntk.json"))["infinite_width"].clone();
+    assert_eq!(limit["status"], "unavailable", "{limit}");
+    assert!(limit["reason"].as_str().unwrap().contains("standard parameterization"));
+}
