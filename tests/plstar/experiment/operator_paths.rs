@@ -157,5 +157,8 @@ fn ntk_infinite_on_the_operator_path_says_why_there_is_no_limit_kernel() {
     assert!(o.status.success(), "{}", crate::stderr(&o));
     let limit = json(&out.join("op/ntk/ntk.json"))["infinite_width"].clone();
     assert_eq!(limit["status"], "unavailable", "{limit}");
-    assert!(limit["reason"].as_str().unwrap().contains("standard parameterization"));
+    assert!(limit["reason"]
+        .as_str()
+        .unwrap()
+        .contains("standard parameterization"));
 }
