@@ -16,32 +16,42 @@ fn json(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `plstar ntk --infinite --no-hessian --kernel-path PATH` on `cfg` into `out`: its report's
+/// `infinite_width` (the run must succeed).
+fn ntk_infinite(cfg: &std::path::Path, out: &std::path::Path, path: &str) -> Value {
+    let o = crate::plstar(&[
+        "ntk",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--no-hessian",
+        "--infinite",
+        "--kernel-path",
+        path,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    json(&out.join("op/ntk/ntk.json"))["infinite_width"].clone()
+}
+
 /// `ntk --infinite --kernel-path operator` against `--kernel-path dense` (n = 60, so Lanczos
 /// spans the whole space): λ_max(K∞) to 1e-10 and λ_min(K∞) to 1e-8 relative, the Lanczos
-/// residuals reported, and the gap's Hutchinson estimate (8 probes) within 35% of the exact
-/// ‖K − K∞‖_F/‖K∞‖_F with its standard error and probe count in ntk.json.
+/// residuals reported, and the gap's Hutchinson estimate (8 probes) within 15% of the exact
+/// ‖K − K∞‖_F/‖K∞‖_F (measured 0.2616 against 0.2433, 7.5%, at this seed) with its standard
+/// error and probe count in ntk.json.
 #[test]
 fn ntk_infinite_on_the_operator_path_matches_the_dense_limit_kernel() {
     let dir = crate::scratch("operator_paths", "ntk_infinite");
     let cfg = dir.join("op.toml");
     std::fs::write(&cfg, config(60, 6)).unwrap();
-    let run = |path: &str| {
-        let out = dir.join(path);
-        let o = crate::plstar(&[
-            "ntk",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--no-hessian",
-            "--infinite",
-            "--kernel-path",
-            path,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", crate::stderr(&o));
-        json(&out.join("op/ntk/ntk.json"))["infinite_width"].clone()
-    };
-    let (dense, op) = (run("dense"), run("operator"));
+    let (dense, op) = (
+        ntk_infinite(&cfg, &dir.join("dense"), "dense"),
+        ntk_infinite(&cfg, &dir.join("operator"), "operator"),
+    );
+    eprintln!(
+        "gap: exact {}, estimated {}",
+        dense["relative_gap"], op["relative_gap"]
+    );
     let f = |v: &Value, key: &str| v[key].as_f64().unwrap();
     let rel = |key: &str| (f(&op, key) - f(&dense, key)).abs() / f(&dense, key).abs();
     assert_eq!(op["status"], "computed");
@@ -49,7 +59,7 @@ fn ntk_infinite_on_the_operator_path_matches_the_dense_limit_kernel() {
     assert!(rel("lambda_min") < 1e-8, "λ_min(K∞) {}", rel("lambda_min"));
     assert!(op["residuals"]["converged"].as_bool().unwrap(), "{op}");
     assert!(
-        rel("relative_gap") < 0.35,
+        rel("relative_gap") < 0.15,
         "gap {} vs {}",
         op["relative_gap"],
         dense["relative_gap"]
@@ -142,20 +152,7 @@ fn ntk_infinite_on_the_operator_path_says_why_there_is_no_limit_kernel() {
     let cfg = dir.join("op.toml");
     let text = config(60, 6).replace("[model]\n", "[model]\nparameterization = \"standard\"\n");
     std::fs::write(&cfg, text).unwrap();
-    let out = dir.join("out");
-    let o = crate::plstar(&[
-        "ntk",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--no-hessian",
-        "--infinite",
-        "--kernel-path",
-        "operator",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", crate::stderr(&o));
-    let limit = json(&out.join("op/ntk/ntk.json"))["infinite_width"].clone();
+    let limit = ntk_infinite(&cfg, &dir.join("out"), "operator");
     assert_eq!(limit["status"], "unavailable", "{limit}");
     assert!(limit["reason"]
         .as_str()
