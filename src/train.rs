@@ -63,7 +63,7 @@ pub enum KernelEvaluation {
     Operator {
         /// The most Lanczos steps per evaluation.
         lanczos_steps: usize,
-        /// Bytes of forward passes the operator may keep between products.
+        /// Bytes of factors the operator may keep between products.
         cache_limit: usize,
     },
 }

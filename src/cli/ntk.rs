@@ -196,7 +196,7 @@ pub fn run(args: NtkArgs) -> Result<ExitCode> {
 /// card's searches form `N × N` kernels) and `--method autodiff` (it has its own products).
 fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Result<KernelPath> {
     let limit = args.backend.limit_bytes();
-    // K∞'s kept tiles and partial sums, counted beside the forward passes (conservative: the two
+    // K∞'s kept tiles and partial sums, counted beside the operator's factors (conservative: the two
     // are not held at once).
     let infinite = if args.infinite {
         plstar::measure::infinite::operator::LimitOperator::memory_bytes(
@@ -353,7 +353,7 @@ fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
         row(
             "operator products K v",
             format!(
-                "{} at {:.3} s each ({} passes, forward passes {}); diag K in {:.2} s; \
+                "{} at {:.3} s each ({} passes, factors {}); diag K in {:.2} s; \
                  Lanczos tolerance {:.1e}",
                 o.products,
                 o.seconds_per_product,

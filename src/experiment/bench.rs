@@ -111,11 +111,11 @@ impl BenchCase {
         forward + signals + kernel
     }
 
-    /// Flops of one operator product `K v` ([`BenchPath::Operator`]): `8 n p`, the `4 n p`
-    /// multiply-adds of the reverse pass (weight gradients and back-propagation) and the
-    /// tangent pass (two products per layer), with the forward passes kept.
+    /// Flops of one operator product `K v` ([`BenchPath::Operator`]): `4 n p`, the `2 n p`
+    /// multiply-adds of its two GEMMs per layer (`DFᵀ v` as `M_lᵀ A_l`, then `A_l G_lᵀ`), with
+    /// the factors kept ([`crate::measure::kernel::operator`]).
     pub fn operator_flops(&self) -> f64 {
-        8.0 * self.n as f64 * self.config().parameter_count() as f64
+        4.0 * self.n as f64 * self.config().parameter_count() as f64
     }
 
     /// The flops the case's time is held to: [`BenchCase::flops`] or
@@ -161,7 +161,7 @@ pub struct BenchResult {
     pub seconds: f64,
     /// The first call's wall time in this fresh process, as a user's `plstar ntk` runs it
     /// (thread-pool start, first touch of fresh memory); the operator's includes its set-up
-    /// (the forward passes it keeps).
+    /// (the factors it keeps).
     #[serde(default)]
     pub cold_seconds: Option<f64>,
     /// `flops / seconds / 1e9` (module docs).

@@ -71,17 +71,17 @@ pub enum KernelPath {
 }
 
 /// The share of the memory a run may use (`--memory-limit`, else the memory available) that
-/// the operator's kept forward passes may fill; beyond it they are recomputed in every product
-/// (about 1.5× the product's time).
+/// the operator's kept factors may fill; beyond it they are recomputed block by block in every
+/// product.
 pub const OPERATOR_CACHE_SHARE: f64 = 0.25;
 
 /// The cache limit where the memory is unknown: 2 GiB.
 pub const OPERATOR_CACHE_FALLBACK: usize = 2 << 30;
 
-/// The bytes the operator's forward passes may keep: [`OPERATOR_CACHE_SHARE`] of `memory_limit`
+/// The bytes the operator's factors may keep: [`OPERATOR_CACHE_SHARE`] of `memory_limit`
 /// (bytes) or of the memory available, [`OPERATOR_CACHE_FALLBACK`] where neither is known.
-/// On the 24 GiB development machine about 5.7 GiB: the f32 passes of n = 131 072 samples at
-/// L = 2, m = 1024 (3.2 GB) are kept.
+/// On the 24 GiB development machine about 5.7 GiB: the f32 factors of n = 131 072 samples at
+/// L = 2, m = 1024 (2.2 GB) are kept.
 pub fn operator_cache_limit(memory_limit: Option<u64>) -> usize {
     memory_limit
         .or_else(crate::experiment::resources::available_bytes)
@@ -95,7 +95,7 @@ pub fn operator_cache_limit(memory_limit: Option<u64>) -> usize {
 pub struct OperatorSummary {
     /// Products `K v` taken (the diagonal is not one).
     pub products: usize,
-    /// Whether the forward passes were kept between products.
+    /// Whether the factors were kept between products.
     pub cached: bool,
     /// Samples per block.
     pub block: usize,
@@ -107,7 +107,7 @@ pub struct OperatorSummary {
     /// ([`RoundOff::operator_product`]: 2e-15 in f64, about 1e-6 in f32), below which a
     /// residual carries no more digits.
     pub tolerance: f64,
-    /// Seconds of the set-up (the forward passes, when kept).
+    /// Seconds of the set-up (the factors, when kept).
     pub setup_seconds: f64,
     /// Seconds of the diagonal.
     pub diagonal_seconds: f64,
@@ -118,7 +118,7 @@ pub struct OperatorSummary {
 /// Options of the report.
 #[derive(Clone, Debug)]
 pub struct NtkOptions {
-    /// Bytes the operator path may keep of forward passes ([`operator_cache_limit`]).
+    /// Bytes the operator path may keep of factors ([`operator_cache_limit`]).
     pub cache_limit: usize,
     /// Dense or matrix-free.
     pub path: KernelPath,

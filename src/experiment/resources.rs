@@ -36,6 +36,7 @@ use std::path::Path;
 
 use crate::data;
 use crate::error::{Error, Result};
+use crate::measure::kernel::operator::factors_bytes;
 use crate::model::MlpConfig;
 
 /// The estimate of a run's memory.
@@ -63,14 +64,14 @@ pub enum KernelStorage {
     Dense,
     /// Applied matrix-free ([`crate::measure::kernel::operator`]): instead of `N²`, the Lanczos
     /// basis of at most `lanczos_steps` vectors and a few more, `8 N (steps + 4)`, and the
-    /// forward passes kept between products, `s n Σ_l (m_{l−1} + 2 m_l)` (`s` the working
-    /// float's bytes) up to `cache_limit` ([`crate::experiment::ntk::operator_cache_limit`]).
+    /// factors kept between products, `s n Σ_l (m_{l−1} + k m_l)` (`s` the working
+    /// float's bytes, [`crate::measure::kernel::operator::factors_bytes`]) up to `cache_limit` ([`crate::experiment::ntk::operator_cache_limit`]).
     Operator {
         /// The most Lanczos steps.
         lanczos_steps: usize,
         /// Bytes of the working float (4 or 8).
         float_bytes: usize,
-        /// The most bytes of forward passes kept.
+        /// The most bytes of factors kept.
         cache_limit: usize,
     },
 }
@@ -120,12 +121,7 @@ fn kernel_bytes(model: &MlpConfig, n: u128, equations: u128, storage: KernelStor
             float_bytes,
             cache_limit,
         } => {
-            let sizes = model.layer_sizes();
-            let per_sample: u128 = sizes
-                .windows(2)
-                .map(|w| w[0] as u128 + 2 * w[1] as u128)
-                .sum();
-            let cache = float_bytes as u128 * n * per_sample;
+            let cache = factors_bytes(model, n as usize, float_bytes);
             let cache = if cache <= cache_limit as u128 {
                 cache
             } else {

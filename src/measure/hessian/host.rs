@@ -42,8 +42,9 @@ struct Tangents<T> {
 }
 
 /// The MLP's forward pass at one point `w`, on the host, ready for many products: in `f64`
-/// (the default, and the only float of the second-order products), or in the backend's working
-/// precision `T` for the first-order products of the matrix-free tangent kernel.
+/// (the default, and the only float of the second-order products). The matrix-free tangent
+/// kernel does not use it: its products run on the Jacobian's factors
+/// ([`crate::measure::kernel::operator`]).
 pub struct HostPoint<T = f64> {
     n: usize,
     layers: Vec<HostLayer<T>>,
@@ -179,35 +180,9 @@ impl HostPoint<f64> {
 }
 
 impl<T: HostFloat> HostPoint<T> {
-    /// The forward pass without `σ''`: enough for the first-order products [`HostPoint::vjp`]
-    /// and [`HostPoint::jvp`] (the matrix-free tangent kernel), one `n × m_l` buffer per layer
-    /// less. The second-order products must not be called on it.
-    pub fn first_order<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
-        let HostForward {
-            n,
-            layers,
-            bias,
-            output,
-            ..
-        } = HostForward::<T>::at(model, x, Order::First);
-        Self {
-            n,
-            layers,
-            bias,
-            output,
-        }
-    }
-
     /// `F(w)` `[n·k]` (sample-major).
     pub fn output(&self) -> &[T] {
         &self.output
-    }
-
-    /// `DF(w) v` `[n·k]` (sample-major) for a direction `v` in parameter-vector order: the
-    /// tangent pass, `σ_out'(z⁽ᴸ⁺¹⁾) ∘ ż⁽ᴸ⁺¹⁾`. Cost: about `2 n p` multiply-adds.
-    pub fn jvp(&self, v: &[T]) -> Vec<T> {
-        let z_dot = self.tangents(v).z_dot.pop().expect("at least one layer");
-        hadamard(&self.last().slope, &z_dot)
     }
 
     /// The blocks `(V⁽ˡ⁾, v_b⁽ˡ⁾)` of a parameter vector, layer by layer.
@@ -294,58 +269,6 @@ impl<T: HostFloat> HostPoint<T> {
             Accum::Replace,
         );
         hadamard(&g, &self.layers[l - 1].slope)
-    }
-
-    /// `diag K(w)` `[n·k]` (sample-major), exactly: `K_{(i,a),(i,a)} = ‖∇_w F_{ia}‖² =
-    /// Σ_l ‖δ⁽ˡ⁾_{ia}‖² (c_l² ‖α⁽ˡ⁻¹⁾_i‖² + c_b²)` (the `c_b²` term with biases), `δ⁽ˡ⁾_{ia}`
-    /// the reverse pass of output `a` at sample `i` (each weight gradient is the outer product
-    /// `c_l δ α⁽ˡ⁻¹⁾ᵀ`). One reverse pass per output, every sample at once: about `2 n p k`
-    /// multiply-adds for `k` outputs, never a parameter-length vector per sample.
-    pub fn kernel_diagonal(&self) -> Vec<f64> {
-        let n = self.n;
-        let k = self.last().out_width;
-        let cb2 = self.bias.map_or(0.0, |cb| cb * cb);
-        let row_norms = |values: &[T], width: usize| -> Vec<f64> {
-            values
-                .chunks(width)
-                .map(|r| {
-                    r.iter()
-                        .map(|&v| {
-                            let v: f64 = v.into();
-                            v * v
-                        })
-                        .sum()
-                })
-                .collect()
-        };
-        let input_sq: Vec<Vec<f64>> = self
-            .layers
-            .iter()
-            .map(|layer| row_norms(&layer.input, layer.in_width))
-            .collect();
-        let mut diag = vec![0.0; n * k];
-        for a in 0..k {
-            let mut delta: Vec<T> = (0..n * k)
-                .map(|r| {
-                    if r % k == a {
-                        self.last().slope[r]
-                    } else {
-                        T::of(0.0)
-                    }
-                })
-                .collect();
-            for (l, layer) in self.layers.iter().enumerate().rev() {
-                let delta_sq = row_norms(&delta, layer.out_width);
-                for i in 0..n {
-                    let c2 = layer.scale * layer.scale * input_sq[l][i];
-                    diag[i * k + a] += delta_sq[i] * (c2 + cb2);
-                }
-                if l > 0 {
-                    delta = self.back_propagate(l, &delta);
-                }
-            }
-        }
-        diag
     }
 
     fn last(&self) -> &HostLayer<T> {

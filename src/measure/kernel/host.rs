@@ -34,9 +34,11 @@ use crate::model::Mlp;
 
 /// One layer's signals `Δ_l` on the host, row-major `[n·k, m_l]` (row `i·k + a`: the signal of
 /// output `a` of sample `i`).
-struct Signals<T> {
-    values: Vec<T>,
-    width: usize,
+pub(crate) struct Signals<T> {
+    /// `Δ_l` row-major `[n·k, m_l]`.
+    pub(crate) values: Vec<T>,
+    /// `m_l`.
+    pub(crate) width: usize,
 }
 
 /// `K(w)` with the Gram products on the host (module docs). The backend's float type decides the
@@ -167,7 +169,7 @@ fn write_panel<T: HostFloat>(values: &mut [f64], acc: &[T], big: usize, j0: usiz
 /// sample `i`'s `σ'`). Just below the output `Δ_{L+1} W⁽ᴸ⁺¹⁾` has rows `σ_out'(z_{ia}) W⁽ᴸ⁺¹⁾_a`
 /// and is formed in place, without a product. The same recursion as the device path's
 /// `layer_factors`.
-fn signals<T: HostFloat>(forward: &HostForward<T>) -> Vec<Signals<T>> {
+pub(crate) fn signals<T: HostFloat>(forward: &HostForward<T>) -> Vec<Signals<T>> {
     let (n, depth) = (forward.n, forward.layers.len());
     let k = forward.outputs();
     let top = &forward.last().slope;

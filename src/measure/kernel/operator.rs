@@ -1,23 +1,35 @@
 //! The tangent kernel as a matrix-free operator, `v ↦ K v = DF (DFᵀ v)` (issue 22): neither `K`
 //! (`N²` entries, `N = n·k`) nor the Jacobian (`N × p`) is ever stored.
 //!
-//! A product runs over blocks of `b` samples: for each block the host forward pass
-//! ([`HostPoint::first_order`], the model layer's one forward pass), then its reverse pass
-//! `g += DF_blockᵀ v_block` (one weight-gradient accumulation); then, for each block again, its
-//! tangent pass `(K v)_block = DF_block g`. The forward passes are kept between products when
-//! they fit in [`KernelOperator::cache_bytes`] (`s n Σ_l (m_{l−1} + 2 m_l)` bytes, `s` the
-//! float's size), else recomputed in every product.
+//! The Jacobian of an MLP is a sum of per-layer outer products: the derivative of `F_{ia}` with
+//! respect to `W⁽ˡ⁾` is `Δ_{l,ia} A_{l,i}ᵀ`, with `A_l = c_l α⁽ˡ⁻¹⁾` the layer's scaled input
+//! (`n × m_{l−1}`) and `Δ_l` its signals (`n·k × m_l`, the reverse pass of each output), the
+//! factors the dense host kernel forms its Gram products from
+//! (`K = Σ_l (A_l A_lᵀ ⊗ 1 + c_b²) ∘ Δ_l Δ_lᵀ`). A product uses them without the chain rule:
 //!
-//! Precision: the passes run in the backend's working precision, as the dense kernel's Gram
-//! products do (an `f32` model: `f32` GEMMs, twice the rate and half the cache of `f64`); the
-//! vectors stay in `f64`: `v` is rounded to the working precision block by block, the blocks'
-//! weight gradients are summed into `g` in `f64` and `g` is rounded once, and `K v` is widened
-//! back. So an `f32` operator is the `f32` kernel's product, within the round-off model's
+//! ```text
+//! M_l = Σ_a v_{·a} ∘ Δ_{l,·a}            [n, m_l]          (row i: Σ_a v_{ia} Δ_{l,ia})
+//! G_l = M_lᵀ A_l,  h_l = c_b² M_lᵀ 1     [m_l, m_{l−1}], [m_l]   (DFᵀ v, layer l)
+//! (K v)_{ia} = Σ_l ⟨Δ_{l,ia}, (A_l G_lᵀ)_i + h_l⟩                (DF (DFᵀ v))
+//! ```
+//!
+//! Two GEMMs per layer, `2 n p` multiply-adds per product for `k = 1`: half the `4 n p` of a
+//! reverse pass followed by a tangent pass, which carry `v` through the weights again in every
+//! product. The products run over blocks of `b` samples ([`OPERATOR_BLOCK`]); the factors
+//! ([`crate::measure::kernel`]'s host forward pass and signals, the model layer's one forward
+//! pass) are kept between products when they fit in [`KernelOperator::cache_bytes`]
+//! (`s n Σ_l (m_{l−1} + k m_l)` bytes, `s` the float's size), else recomputed block by block in
+//! every product (about `2 n p k` more multiply-adds).
+//!
+//! Precision: the factors and the GEMMs are in the backend's working precision, as the dense
+//! kernel's Gram products are (an `f32` model: `f32` GEMMs, twice the rate and half the cache
+//! of `f64`); the vectors stay in `f64`: `v` is rounded to the working precision block by block,
+//! the blocks' `G_l` are summed in `f64` and rounded once, and `K v` is summed over the layers in
+//! `f64`. So an `f32` operator is the `f32` kernel's product, within the round-off model's
 //! kernel error; an `f64` one is the exact kernel's up to `f64` round-off.
 //!
-//! Cost per product: about `4 n p` multiply-adds for the two passes (`+ 2 n p` when the forward
-//! passes are recomputed); memory `O(p + b Σ_l m_l)` without the cache. Tested equal to the
-//! dense kernel's `K v`.
+//! Memory `O(p + b Σ_l (m_{l−1} + k m_l))` without the cache. Tested equal to the dense
+//! kernel's `K v` (autodiff, one Jacobian row per equation) to `1e-12` in `f64`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,49 +37,99 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
 use faer::dyn_stack::{MemStack, StackReq};
 use faer::matrix_free::LinOp;
-use faer::{MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef, Par};
 
-use crate::measure::hessian::HostPoint;
+use super::host::signals;
 use crate::measure::spectrum::{
     lanczos, EigenResiduals, ExtremeVectors, KernelExtremes, LanczosSettings, SymmetricOperator,
 };
-use crate::model::host::HostFloat;
-use crate::model::Mlp;
+use crate::model::host::{gemm, rows, HostFloat, HostForward, Order, Scaling};
+use crate::model::{Mlp, MlpConfig};
 
-/// The forward passes kept between products, in the working precision.
+/// Bytes of the operator's factors of `n` samples in a float of `float_bytes` bytes:
+/// `float_bytes · n Σ_l (m_{l−1} + k m_l)` (each layer's scaled input and its `k` signals); what
+/// [`KernelOperator::new`] keeps when it fits its cache limit, and what the resource check counts.
+pub fn factors_bytes(cfg: &MlpConfig, n: usize, float_bytes: usize) -> u128 {
+    let per_sample: u128 = cfg
+        .layer_sizes()
+        .windows(2)
+        .map(|w| w[0] as u128 + cfg.outputs as u128 * w[1] as u128)
+        .sum();
+    float_bytes as u128 * n as u128 * per_sample
+}
+
+/// One layer's factors on a block of `b` samples: `A_l = c_l α⁽ˡ⁻¹⁾` `[b, m_{l−1}]` and
+/// `Δ_l` `[b·k, m_l]` (module docs).
+struct LayerFactors<T> {
+    input: Vec<T>,
+    in_width: usize,
+    signals: Vec<T>,
+    width: usize,
+}
+
+/// A block's factors, every layer (module docs).
+struct Factors<T> {
+    /// Samples `b` in the block.
+    rows: usize,
+    layers: Vec<LayerFactors<T>>,
+}
+
+impl<T: HostFloat> Factors<T> {
+    /// The host forward pass ([`Scaling::Input`]) and signals of `model` on the block `xb`;
+    /// `σ'` and the outputs are dropped once the signals are formed.
+    fn at<B: Backend>(model: &Mlp<B>, xb: &Tensor<B, 2>) -> Self {
+        let forward = HostForward::<T>::scaled(model, xb, Order::First, Scaling::Input);
+        let signals = signals(&forward);
+        let rows = forward.n;
+        let layers = forward
+            .layers
+            .into_iter()
+            .zip(signals)
+            .map(|(layer, s)| LayerFactors {
+                input: layer.input,
+                in_width: layer.in_width,
+                signals: s.values,
+                width: s.width,
+            })
+            .collect();
+        Self { rows, layers }
+    }
+}
+
+/// The factors kept between products, in the working precision.
 enum Cache {
     None,
-    F32(Vec<HostPoint<f32>>),
-    F64(Vec<HostPoint<f64>>),
+    F32(Vec<Factors<f32>>),
+    F64(Vec<Factors<f64>>),
 }
 
 /// The working precisions of the operator's passes, and where each finds its cache.
 trait Working: HostFloat {
-    fn cached(cache: &Cache) -> Option<&[HostPoint<Self>]>;
-    fn keep(points: Vec<HostPoint<Self>>) -> Cache;
+    fn cached(cache: &Cache) -> Option<&[Factors<Self>]>;
+    fn keep(factors: Vec<Factors<Self>>) -> Cache;
 }
 
 impl Working for f32 {
-    fn cached(cache: &Cache) -> Option<&[HostPoint<f32>]> {
+    fn cached(cache: &Cache) -> Option<&[Factors<f32>]> {
         match cache {
-            Cache::F32(points) => Some(points),
+            Cache::F32(factors) => Some(factors),
             _ => None,
         }
     }
-    fn keep(points: Vec<HostPoint<f32>>) -> Cache {
-        Cache::F32(points)
+    fn keep(factors: Vec<Factors<f32>>) -> Cache {
+        Cache::F32(factors)
     }
 }
 
 impl Working for f64 {
-    fn cached(cache: &Cache) -> Option<&[HostPoint<f64>]> {
+    fn cached(cache: &Cache) -> Option<&[Factors<f64>]> {
         match cache {
-            Cache::F64(points) => Some(points),
+            Cache::F64(factors) => Some(factors),
             _ => None,
         }
     }
-    fn keep(points: Vec<HostPoint<f64>>) -> Cache {
-        Cache::F64(points)
+    fn keep(factors: Vec<Factors<f64>>) -> Cache {
+        Cache::F64(factors)
     }
 }
 
@@ -76,7 +138,7 @@ pub struct KernelOperator<'a, B: Backend> {
     model: &'a Mlp<B>,
     /// The inputs in blocks of at most `block` samples.
     blocks: Vec<Tensor<B, 2>>,
-    /// Each block's forward pass, when cached.
+    /// Each block's factors, when cached.
     cache: Cache,
     /// Whether the passes run in `f32` (the backend's float), else `f64`.
     single: bool,
@@ -84,13 +146,15 @@ pub struct KernelOperator<'a, B: Backend> {
     samples: usize,
     /// Outputs `k`.
     outputs: usize,
+    /// `c_b²` with biases, else 0.
+    bias_sq: f64,
     /// Products taken so far (atomic: faer's `LinOp` applies through `&self`).
     products: AtomicUsize,
 }
 
 impl<'a, B: Backend> KernelOperator<'a, B> {
     /// The operator of `model` on `x` `[n, d]`, in blocks of `block` samples (at least 1); the
-    /// forward passes are cached when they need at most `cache_limit` bytes.
+    /// factors are cached when they need at most `cache_limit` bytes.
     pub fn new(model: &'a Mlp<B>, x: &Tensor<B, 2>, block: usize, cache_limit: usize) -> Self {
         let [n, d] = x.dims();
         let block = block.max(1);
@@ -99,41 +163,45 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
             .map(|start| x.clone().slice([start..(start + block).min(n), 0..d]))
             .collect();
         let single = x.dtype() == DType::F32;
+        let cfg = model.config();
         let mut op = Self {
             model,
             blocks,
             cache: Cache::None,
             single,
             samples: n,
-            outputs: model.config().outputs,
+            outputs: cfg.outputs,
+            bias_sq: if cfg.bias {
+                cfg.bias_multiplier().powi(2)
+            } else {
+                0.0
+            },
             products: AtomicUsize::new(0),
         };
         let float_bytes = if single { 4 } else { 8 };
         if Self::cache_bytes(model, n, float_bytes) <= cache_limit {
             op.cache = if single {
-                op.forward_passes::<f32>()
+                op.factors::<f32>()
             } else {
-                op.forward_passes::<f64>()
+                op.factors::<f64>()
             };
         }
         op
     }
 
-    fn forward_passes<T: Working>(&self) -> Cache {
+    fn factors<T: Working>(&self) -> Cache {
         T::keep(
             self.blocks
                 .iter()
-                .map(|xb| HostPoint::<T>::first_order(self.model, xb))
+                .map(|xb| Factors::<T>::at(self.model, xb))
                 .collect(),
         )
     }
 
-    /// Bytes of the forward passes of all `n` samples in a float of `float_bytes` bytes:
-    /// `float_bytes · n Σ_l (m_{l−1} + 2 m_l)` (each layer's input, `σ'` and its output).
+    /// Bytes of the factors of all `n` samples in a float of `float_bytes` bytes
+    /// ([`factors_bytes`]), saturating at `usize::MAX`.
     pub fn cache_bytes(model: &Mlp<B>, n: usize, float_bytes: usize) -> usize {
-        let sizes = model.config().layer_sizes();
-        let per_sample: usize = sizes.windows(2).map(|w| w[0] + 2 * w[1]).sum();
-        float_bytes * n * per_sample
+        usize::try_from(factors_bytes(model.config(), n, float_bytes)).unwrap_or(usize::MAX)
     }
 
     /// `"f32"` or `"f64"`: the precision of the passes (the backend's float).
@@ -150,14 +218,15 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
         self.products.load(Ordering::Relaxed)
     }
 
-    /// Whether the forward passes are cached.
+    /// Whether the factors are cached.
     pub fn cached(&self) -> bool {
         !matches!(self.cache, Cache::None)
     }
 
-    /// `diag K` `[n·k]` (sample-major), exactly ([`HostPoint::kernel_diagonal`], block by
-    /// block): the trace and the largest diagonal entry that the round-off model needs, without
-    /// forming `K`. Cost about `2 n p k` multiply-adds (half a product for `k = 1`).
+    /// `diag K` `[n·k]` (sample-major), exactly from the factors:
+    /// `K_{(i,a),(i,a)} = Σ_l (‖A_{l,i}‖² + c_b²) ‖Δ_{l,ia}‖²`, summed in `f64`, never a row of
+    /// `K`: the trace and the largest diagonal entry that the round-off model needs. Cost
+    /// `O(n k Σ_l m_l)` with the factors cached (else their forward and reverse passes).
     pub fn diagonal(&self) -> Vec<f64> {
         if self.single {
             self.diagonal_in::<f32>()
@@ -167,20 +236,37 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
     }
 
     fn diagonal_in<T: Working>(&self) -> Vec<f64> {
-        let mut diag = Vec::with_capacity(self.samples * self.outputs);
-        self.each_block::<T>(|_, point| diag.extend(point.kernel_diagonal()));
+        let k = self.outputs;
+        let mut diag = vec![0.0; self.samples * k];
+        let sq = |r: &[T]| -> f64 {
+            r.iter()
+                .map(|&v| {
+                    let v: f64 = v.into();
+                    v * v
+                })
+                .sum()
+        };
+        self.each_block::<T>(|start, f| {
+            let out = &mut diag[start * k..(start + f.rows) * k];
+            for l in &f.layers {
+                let inputs: Vec<f64> = l.input.chunks(l.in_width).map(sq).collect();
+                for (r, (d, s)) in out.iter_mut().zip(l.signals.chunks(l.width)).enumerate() {
+                    *d += (inputs[r / k] + self.bias_sq) * sq(s);
+                }
+            }
+        });
         diag
     }
 
-    /// Runs `f` on every block's forward pass with the block's first sample index.
-    fn each_block<T: Working>(&self, mut f: impl FnMut(usize, &HostPoint<T>)) {
+    /// Runs `f` on every block's factors with the block's first sample index.
+    fn each_block<T: Working>(&self, mut f: impl FnMut(usize, &Factors<T>)) {
         let mut start = 0;
         let cached = T::cached(&self.cache);
         for (i, xb) in self.blocks.iter().enumerate() {
             let rows = xb.dims()[0];
             match cached {
-                Some(points) => f(start, &points[i]),
-                None => f(start, &HostPoint::<T>::first_order(self.model, xb)),
+                Some(factors) => f(start, &factors[i]),
+                None => f(start, &Factors::<T>::at(self.model, xb)),
             }
             start += rows;
         }
@@ -188,9 +274,9 @@ impl<'a, B: Backend> KernelOperator<'a, B> {
 }
 
 impl<B: Backend> KernelOperator<'_, B> {
-    /// `K v = DF (DFᵀ v)`, `v` sample-major `[n·k]`: every block's reverse pass into one
-    /// weight gradient `g`, then every block's tangent pass `DF_block g`. Counted in
-    /// [`KernelOperator::products`].
+    /// `K v`, `v` sample-major `[n·k]`: every block's `G_l = M_lᵀ A_l` summed into `DFᵀ v`,
+    /// then every block's `(K v)_{ia} = Σ_l ⟨Δ_{l,ia}, (A_l G_lᵀ)_i + h_l⟩` (module docs).
+    /// Counted in [`KernelOperator::products`].
     pub fn product(&self, v: &[f64]) -> Vec<f64> {
         let out = if self.single {
             self.product_in::<f32>(v)
@@ -201,33 +287,123 @@ impl<B: Backend> KernelOperator<'_, B> {
         out
     }
 
-    /// [`KernelOperator::product`] with the passes in `T` (module docs: `g` summed in `f64`).
+    /// [`KernelOperator::product`] with the GEMMs in `T` (module docs: `G_l` summed in `f64`).
     fn product_in<T: Working>(&self, v: &[f64]) -> Vec<f64> {
+        use rayon::prelude::*;
         let k = self.outputs;
-        let mut g: Vec<f64> = vec![];
-        self.each_block::<T>(|start, point| {
-            let rows = point.output().len();
-            let vb: Vec<T> = v[start * k..start * k + rows]
+        // DFᵀ v, layer by layer: G_l [m_l, m_{l−1}] and the bias part M_lᵀ 1 [m_l], in f64.
+        let mut g: Vec<(Vec<f64>, Vec<f64>)> = vec![];
+        self.each_block::<T>(|start, f| {
+            let vb: Vec<T> = v[start * k..(start + f.rows) * k]
                 .iter()
                 .map(|&x| T::of(x))
                 .collect();
-            let part = point.vjp(&vb);
             if g.is_empty() {
-                g = part.into_iter().map(Into::into).collect();
-            } else {
-                g.iter_mut().zip(part).for_each(|(a, b)| *a += b.into());
+                g = f
+                    .layers
+                    .iter()
+                    .map(|l| (vec![0.0; l.width * l.in_width], vec![0.0; l.width]))
+                    .collect();
+            }
+            for (l, (gw, gb)) in f.layers.iter().zip(g.iter_mut()) {
+                let m = signal_combination(&l.signals, &vb, f.rows, k, l.width);
+                let mut part = vec![T::of(0.0); l.width * l.in_width];
+                gemm(
+                    &mut part,
+                    rows(&m, f.rows, l.width).transpose(),
+                    rows(&l.input, f.rows, l.in_width),
+                    T::of(1.0),
+                    Accum::Replace,
+                );
+                gw.par_iter_mut()
+                    .zip(part.par_iter())
+                    .with_min_len(1 << 14)
+                    .for_each(|(a, &b)| *a += b.into());
+                if self.bias_sq > 0.0 {
+                    for row in m.chunks(l.width) {
+                        gb.iter_mut().zip(row).for_each(|(a, &b)| *a += b.into());
+                    }
+                }
             }
         });
-        let g: Vec<T> = g.into_iter().map(T::of).collect();
+        let g: Vec<(Vec<T>, Vec<T>)> = g
+            .into_iter()
+            .map(|(gw, gb)| {
+                let gw = gw.into_iter().map(T::of).collect();
+                let gb = gb.into_iter().map(|b| T::of(self.bias_sq * b)).collect();
+                (gw, gb)
+            })
+            .collect();
         let mut out = vec![0.0; v.len()];
-        self.each_block::<T>(|start, point| {
-            let part = point.jvp(&g);
-            for (o, p) in out[start * k..start * k + part.len()].iter_mut().zip(part) {
-                *o = p.into();
+        self.each_block::<T>(|start, f| {
+            let out = &mut out[start * k..(start + f.rows) * k];
+            for (l, (gw, gb)) in f.layers.iter().zip(&g) {
+                // (A_l G_lᵀ)_i + h_l, then ⟨Δ_{l,ia}, ·⟩ for each output a.
+                let mut b = vec![T::of(0.0); f.rows * l.width];
+                gemm(
+                    &mut b,
+                    rows(&l.input, f.rows, l.in_width),
+                    rows(gw, l.width, l.in_width).transpose(),
+                    T::of(1.0),
+                    Accum::Replace,
+                );
+                if self.bias_sq > 0.0 {
+                    for row in b.chunks_mut(l.width) {
+                        row.iter_mut().zip(gb).for_each(|(a, &h)| *a += h);
+                    }
+                }
+                out.par_iter_mut()
+                    .zip(l.signals.par_chunks(l.width))
+                    .enumerate()
+                    .with_min_len(64)
+                    .for_each(|(r, (o, s))| {
+                        *o += dot(s, &b[(r / k) * l.width..][..l.width]);
+                    });
             }
         });
         out
     }
+}
+
+/// `M` `[b, m]`, row `i` = `Σ_a v_{ia} Δ_{ia}` for the signals `Δ` `[b·k, m]` (module docs);
+/// `v ∘ Δ` row by row for `k = 1`.
+fn signal_combination<T: HostFloat>(
+    signals: &[T],
+    v: &[T],
+    b: usize,
+    k: usize,
+    width: usize,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    let mut m = vec![T::of(0.0); b * width];
+    m.par_chunks_mut(width)
+        .enumerate()
+        .with_min_len(64)
+        .for_each(|(i, row)| {
+            for a in 0..k {
+                let va = v[i * k + a];
+                let s = &signals[(i * k + a) * width..][..width];
+                row.iter_mut().zip(s).for_each(|(m, &s)| *m += va * s);
+            }
+        });
+    m
+}
+
+/// `⟨a, b⟩` in `T` with eight partial sums (so that the loop vectorizes), widened to `f64`.
+fn dot<T: HostFloat>(a: &[T], b: &[T]) -> f64 {
+    let mut acc = [T::of(0.0); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    let mut total: f64 = acc.iter().map(|&s| s.into()).sum();
+    for (&x, &y) in ra.iter().zip(rb) {
+        total += (x * y).into();
+    }
+    total
 }
 
 impl<B: Backend> SymmetricOperator for KernelOperator<'_, B> {
