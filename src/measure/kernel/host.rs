@@ -7,8 +7,9 @@
 //! sample and output unit) follow by the backward recursion (faer products). `K` is then formed
 //! in panels of columns ([`panel_width`], 512): for each panel, each layer's Gram products
 //! `A Aᵀ = c_l² α αᵀ` (`n × n`, shared by the `k` outputs) and `Δ Δᵀ` (`nk × nk`) are computed
-//! on the panel's rows of the lower triangle only, by one rectangular faer GEMM each (the x86
-//! AVX-512 / AVX2 kernels, on every core): about half the multiply-adds of a full product, at
+//! on the panel's rows of the lower triangle only (a lower-triangular faer product on the
+//! panel's diagonal block, one rectangular GEMM below it; the x86 AVX-512 / AVX2 kernels, on
+//! every core): half the multiply-adds of a full product, at
 //! the rate of a large GEMM. The Hadamard products and the layer sum are fused into one pass
 //! per layer over the panel, in the working precision; the panel is then converted to `f64`
 //! and written to its rows and columns of `K`. Memory: `K` (`8 N²` bytes) plus three panels
@@ -109,14 +110,17 @@ fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> 
 
 /// Columns per panel: 512 (a multiple of `k`, at most `N`), so that each panel's Gram products
 /// are rectangular GEMMs at the machine's rate and the panel buffers (`3 · 512 N` floats) stay
-/// far below `N²`. The diagonal blocks are formed whole: `512/N` extra work.
+/// far below `N²`.
 fn panel_width(big: usize, k: usize) -> usize {
     let width = (512 / k).max(1) * k;
     width.min(big)
 }
 
 /// Columns `[j0, j1)` of `F Fᵀ`, rows `j0 … total`, column-major into the front of `dst`
-/// (`F` row-major `total × width`); returns that part of `dst`.
+/// (`F` row-major `total × width`); returns that part of `dst`. Only the lower triangle is
+/// computed: the panel's diagonal block by faer's lower-triangular product (half its
+/// multiply-adds, which matters where one panel is the whole kernel, n ≤ 512), the rows below
+/// it by one rectangular GEMM.
 fn panel_gram<'d, T: HostFloat>(
     dst: &'d mut [T],
     f: &[T],
@@ -125,16 +129,32 @@ fn panel_gram<'d, T: HostFloat>(
     j0: usize,
     j1: usize,
 ) -> &'d [T] {
+    use faer::linalg::matmul::triangular::{self, BlockStructure};
     let (rows, cols) = (total - j0, j1 - j0);
     let f = MatRef::from_row_major_slice(f, total, width);
     let dst = &mut dst[..rows * cols];
-    faer::linalg::matmul::matmul(
-        MatMut::from_column_major_slice_mut(dst, rows, cols),
+    let (diagonal, below) =
+        MatMut::from_column_major_slice_mut(dst, rows, cols).split_at_row_mut(cols);
+    let panel = f.subrows(j0, cols).transpose();
+    // The diagonal block's lower triangle only (its upper part is left as it was, never read).
+    triangular::matmul(
+        diagonal,
+        BlockStructure::TriangularLower,
         Accum::Replace,
-        f.subrows(j0, rows),
-        f.subrows(j0, cols).transpose(),
+        f.subrows(j0, cols),
+        BlockStructure::Rectangular,
+        panel,
+        BlockStructure::Rectangular,
         T::one_impl(),
-        parallelism(rows * cols * width),
+        parallelism(cols * cols * width / 2),
+    );
+    faer::linalg::matmul::matmul(
+        below,
+        Accum::Replace,
+        f.subrows(j1, rows - cols),
+        panel,
+        T::one_impl(),
+        parallelism((rows - cols) * cols * width),
     );
     dst
 }
