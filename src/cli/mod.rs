@@ -127,8 +127,8 @@ impl BackendArgs {
 
     /// Where `ntk` and `train` take the tangent kernel of `s`: `flag`, or with `auto` the dense
     /// path when its memory estimate fits (the available memory, or `--memory-limit`) and the
-    /// matrix-free operator otherwise (at most `lanczos_steps` Lanczos vectors, the forward
-    /// passes up to [`plstar::experiment::ntk::operator_cache_limit`], plus `extra_operator_bytes`);
+    /// matrix-free operator otherwise (at most `lanczos_steps` Lanczos vectors, the Jacobian's
+    /// factors up to [`plstar::experiment::ntk::operator_cache_limit`], plus `extra_operator_bytes`);
     /// each refused with its estimate and the other path named.
     pub fn kernel_path(
         &self,

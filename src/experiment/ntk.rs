@@ -458,7 +458,7 @@ fn operator_spectrum<B: Backend>(
     tolerance: f64,
     progress: &dyn Fn(&str),
 ) -> (KernelExtremes, Vec<f64>, OperatorSummary) {
-    progress("diag K (one reverse pass per output)");
+    progress("diag K (from the Jacobian's factors)");
     let t = Instant::now();
     let diagonal = op.diagonal();
     let diagonal_seconds = t.elapsed().as_secs_f64();

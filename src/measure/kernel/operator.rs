@@ -19,7 +19,8 @@
 //! ([`crate::measure::kernel`]'s host forward pass and signals, the model layer's one forward
 //! pass) are kept between products when they fit in [`KernelOperator::cache_bytes`]
 //! (`s n Σ_l (m_{l−1} + k m_l)` bytes, `s` the float's size), else recomputed block by block in
-//! every product (about `2 n p k` more multiply-adds).
+//! each of a product's two sweeps over the blocks (about `2 n p (k + 1)` more multiply-adds per
+//! product: the forward pass and the signals, twice).
 //!
 //! Precision: the factors and the GEMMs are in the backend's working precision, as the dense
 //! kernel's Gram products are (an `f32` model: `f32` GEMMs, twice the rate and half the cache

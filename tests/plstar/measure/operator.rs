@@ -29,7 +29,7 @@ fn data_k(n: usize, d: usize, k: usize) -> Dataset {
 #[test]
 fn operator_products_equal_the_dense_kernel_to_1e_12_in_f64() {
     // Products and the diagonal. Every activation, depth 0–3, with and without biases, both parameterizations, k = 1 and 3,
-    // n = 13 in blocks of 4 (not a multiple), cached and recomputed forward passes.
+    // n = 13 in blocks of 4 (not a multiple), cached and recomputed factors.
     let device = Default::default();
     let mut case = 0u64;
     for act in Activation::ALL {
@@ -59,7 +59,7 @@ fn operator_products_equal_the_dense_kernel_to_1e_12_in_f64() {
                 .map(|i| ((i * 7 + 3) % 11) as f64 - 5.0)
                 .collect();
             let expected = dense_product(&dense, &v);
-            // diag K from one reverse pass per output, never a row of K.
+            // diag K from the Jacobian's factors, never a row of K.
             let diagonal: Vec<f64> = (0..13 * k).map(|i| dense.get(i, i)).collect();
             let got = KernelOperator::new(&model, &x, 4, 0).diagonal();
             let err = relative_error(&got, &diagonal);
