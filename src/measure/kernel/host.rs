@@ -59,10 +59,10 @@ fn structured_in<B: Backend, T: HostFloat>(model: &Mlp<B>, x: &Tensor<B, 2>) -> 
     } else {
         0.0
     });
-    let forward = HostForward::<T>::scaled(model, x, Order::First, Scaling::Input);
+    let mut forward = HostForward::<T>::scaled(model, x, Order::First, Scaling::Input);
     let (n, k) = (forward.n, forward.outputs());
     let big = n * k;
-    let signals = signals(&forward);
+    let signals = signals(&mut forward);
     // K in f64, row-major; each panel of columns [j0, j1) of the lower triangle is summed over
     // the layers in the working precision, then written to rows j (the upper triangle) and
     // columns j (the lower) of `values`.
@@ -188,11 +188,12 @@ fn write_panel<T: HostFloat>(values: &mut [f64], acc: &[T], big: usize, j0: usiz
 /// `σ_out'(z_{ia}) e_a`, and `Δ_l = c_{l+1} (Δ_{l+1} W⁽ˡ⁺¹⁾) ∘ σ'(z⁽ˡ⁾)` (row `i·k + a` takes
 /// sample `i`'s `σ'`). Just below the output `Δ_{L+1} W⁽ᴸ⁺¹⁾` has rows `σ_out'(z_{ia}) W⁽ᴸ⁺¹⁾_a`
 /// and is formed in place, without a product. The same recursion as the device path's
-/// `layer_factors`.
-pub(crate) fn signals<T: HostFloat>(forward: &HostForward<T>) -> Vec<Signals<T>> {
+/// `layer_factors`. With `k = 1` each `Δ_l` takes over the buffer of `σ'(z⁽ˡ⁾)`, which the
+/// forward pass no longer holds afterwards.
+pub(crate) fn signals<T: HostFloat>(forward: &mut HostForward<T>) -> Vec<Signals<T>> {
     let (n, depth) = (forward.n, forward.layers.len());
     let k = forward.outputs();
-    let top = &forward.last().slope;
+    let top = forward.last().slope.clone();
     let mut out: Vec<Signals<T>> = Vec::with_capacity(depth);
     out.push(Signals {
         values: if k == 1 {
@@ -206,35 +207,64 @@ pub(crate) fn signals<T: HostFloat>(forward: &HostForward<T>) -> Vec<Signals<T>>
         },
         width: k,
     });
+    // With k = 1, Δ_l has σ'(z⁽ˡ⁾)'s shape and is formed in its buffer, taken from the forward
+    // pass (which needs it no more): one n × m_l buffer fewer to allocate and touch per layer.
+    // The products below the top go through one scratch buffer. The arithmetic is unchanged.
+    let mut scratch: Vec<T> = vec![];
     for l in (0..depth - 1).rev() {
-        let (above_layer, below) = (&forward.layers[l + 1], &forward.layers[l]);
+        let (lower, upper) = forward.layers.split_at_mut(l + 1);
+        let (above_layer, below) = (&upper[0], &mut lower[l]);
         let (w, inp) = (&above_layer.weights, below.out_width);
         let c = T::of(above_layer.scale);
         let above = &out.last().expect("the layer above").values;
-        let mut next = vec![T::of(0.0); n * k * inp];
+        let in_place = k == 1;
+        let mut next = if in_place {
+            std::mem::take(&mut below.slope)
+        } else {
+            vec![T::of(0.0); n * k * inp]
+        };
         if l + 2 == depth {
             for (r, row) in next.chunks_mut(inp).enumerate() {
                 let (i, a) = (r / k, r % k);
                 let d = top[r];
-                let (wa, slope) = (&w[a * inp..(a + 1) * inp], &below.slope[i * inp..][..inp]);
-                for ((v, &wk), &s) in row.iter_mut().zip(wa).zip(slope) {
-                    *v = c * (d * wk) * s;
+                let wa = &w[a * inp..(a + 1) * inp];
+                if in_place {
+                    for (v, &wk) in row.iter_mut().zip(wa) {
+                        *v = c * (d * wk) * *v;
+                    }
+                } else {
+                    let slope = &below.slope[i * inp..][..inp];
+                    for ((v, &wk), &s) in row.iter_mut().zip(wa).zip(slope) {
+                        *v = c * (d * wk) * s;
+                    }
                 }
             }
         } else {
             let out_width = above_layer.out_width;
+            let product = if in_place {
+                scratch.resize(n * inp, T::of(0.0));
+                &mut scratch
+            } else {
+                &mut next
+            };
             gemm(
-                &mut next,
+                product,
                 rows(above, n * k, out_width),
                 rows(w, out_width, inp),
                 T::one_impl(),
                 Accum::Replace,
             );
-            for (r, row) in next.chunks_mut(inp).enumerate() {
-                let slope = &below.slope[(r / k) * inp..][..inp];
-                row.iter_mut()
-                    .zip(slope)
-                    .for_each(|(v, &s)| *v = c * *v * s);
+            if in_place {
+                next.iter_mut()
+                    .zip(&scratch)
+                    .for_each(|(v, &g)| *v = c * g * *v);
+            } else {
+                for (r, row) in next.chunks_mut(inp).enumerate() {
+                    let slope = &below.slope[(r / k) * inp..][..inp];
+                    row.iter_mut()
+                        .zip(slope)
+                        .for_each(|(v, &s)| *v = c * *v * s);
+                }
             }
         }
         out.push(Signals {

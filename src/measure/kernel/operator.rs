@@ -79,8 +79,8 @@ impl<T: HostFloat> Factors<T> {
     /// The host forward pass ([`Scaling::Input`]) and signals of `model` on the block `xb`;
     /// `σ'` and the outputs are dropped once the signals are formed.
     fn at<B: Backend>(model: &Mlp<B>, xb: &Tensor<B, 2>) -> Self {
-        let forward = HostForward::<T>::scaled(model, xb, Order::First, Scaling::Input);
-        let signals = signals(&forward);
+        let mut forward = HostForward::<T>::scaled(model, xb, Order::First, Scaling::Input);
+        let signals = signals(&mut forward);
         let rows = forward.n;
         let layers = forward
             .layers
