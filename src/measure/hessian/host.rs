@@ -31,30 +31,30 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use faer::Accum;
 
-use crate::model::host::{gemm, rows, HostFloat, HostForward, HostLayer, Order};
+use crate::model::host::{gemm, rows, HostForward, HostLayer, Order};
 use crate::model::Mlp;
 
 /// The first-order forward pass along a direction: `ż⁽ˡ⁾` of every layer and `α̇⁽ˡ⁾` of every
 /// hidden layer, row-major `[n, m_l]`.
-struct Tangents<T> {
-    z_dot: Vec<Vec<T>>,
-    a_dot: Vec<Vec<T>>,
+struct Tangents {
+    z_dot: Vec<Vec<f64>>,
+    a_dot: Vec<Vec<f64>>,
 }
 
 /// The MLP's forward pass at one point `w`, on the host, ready for many products: in `f64`
 /// (the default, and the only float of the second-order products). The matrix-free tangent
 /// kernel does not use it: its products run on the Jacobian's factors
 /// ([`crate::measure::kernel::operator`]).
-pub struct HostPoint<T = f64> {
+pub struct HostPoint {
     n: usize,
-    layers: Vec<HostLayer<T>>,
+    layers: Vec<HostLayer<f64>>,
     /// `c_b` when the model has biases.
     bias: Option<f64>,
     /// `F(w)` `[n·k]` (sample-major).
-    output: Vec<T>,
+    output: Vec<f64>,
 }
 
-impl HostPoint<f64> {
+impl HostPoint {
     /// The forward pass of `model` on `x` `[n, d]` ([`HostForward`] in `f64`, keeping `σ''`).
     pub fn at<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>) -> Self {
         let HostForward {
@@ -179,14 +179,14 @@ impl HostPoint<f64> {
     }
 }
 
-impl<T: HostFloat> HostPoint<T> {
+impl HostPoint {
     /// `F(w)` `[n·k]` (sample-major).
-    pub fn output(&self) -> &[T] {
+    pub fn output(&self) -> &[f64] {
         &self.output
     }
 
     /// The blocks `(V⁽ˡ⁾, v_b⁽ˡ⁾)` of a parameter vector, layer by layer.
-    fn blocks<'v>(&self, v: &'v [T]) -> Vec<(&'v [T], &'v [T])> {
+    fn blocks<'v>(&self, v: &'v [f64]) -> Vec<(&'v [f64], &'v [f64])> {
         let mut at = 0;
         self.layers
             .iter()
@@ -206,7 +206,7 @@ impl<T: HostFloat> HostPoint<T> {
 
     /// The first-order forward pass along `v`: `ż⁽ˡ⁾` of every layer, and `α̇⁽ˡ⁾` of every
     /// hidden layer (the reverse pass of [`HostPoint::hvp`] needs both).
-    fn tangents(&self, v: &[T]) -> Tangents<T> {
+    fn tangents(&self, v: &[f64]) -> Tangents {
         let n = self.n;
         let depth = self.layers.len();
         let mut t = Tangents {
@@ -214,12 +214,12 @@ impl<T: HostFloat> HostPoint<T> {
             a_dot: Vec::with_capacity(depth - 1),
         };
         for (l, (layer, (vw, vb))) in self.layers.iter().zip(self.blocks(v)).enumerate() {
-            let mut zd = vec![T::of(0.0); n * layer.out_width];
+            let mut zd = vec![0.0; n * layer.out_width];
             gemm(
                 &mut zd,
                 rows(&layer.input, n, layer.in_width),
                 rows(vw, layer.out_width, layer.in_width).transpose(),
-                T::of(layer.scale),
+                layer.scale,
                 Accum::Replace,
             );
             if l > 0 {
@@ -227,12 +227,12 @@ impl<T: HostFloat> HostPoint<T> {
                     &mut zd,
                     rows(&t.a_dot[l - 1], n, layer.in_width),
                     rows(&layer.weights, layer.out_width, layer.in_width).transpose(),
-                    T::of(layer.scale),
+                    layer.scale,
                     Accum::Add,
                 );
             }
             if let Some(cb) = self.bias {
-                add_rows(&mut zd, vb, T::of(cb));
+                add_rows(&mut zd, vb, cb);
             }
             if l + 1 < depth {
                 t.a_dot.push(hadamard(&layer.slope, &zd));
@@ -243,9 +243,9 @@ impl<T: HostFloat> HostPoint<T> {
     }
 
     /// `DF(w)ᵀ c` in parameter-vector order: the reverse pass with cotangent `c`.
-    pub fn vjp(&self, c: &[T]) -> Vec<T> {
+    pub fn vjp(&self, c: &[f64]) -> Vec<f64> {
         let mut delta = hadamard(c, &self.last().slope);
-        let mut blocks: Vec<Vec<T>> = Vec::with_capacity(self.layers.len());
+        let mut blocks: Vec<Vec<f64>> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate().rev() {
             let block = self.parameter_block(layer, &delta);
             if l > 0 {
@@ -258,39 +258,38 @@ impl<T: HostFloat> HostPoint<T> {
 
     /// One step of the reverse pass: `δ⁽ˡ⁻¹⁾ = (c_l δ⁽ˡ⁾ W⁽ˡ⁾) ∘ σ'(z⁽ˡ⁻¹⁾)` `[n, m_{l−1}]`
     /// from `δ⁽ˡ⁾` `[n, m_l]` (`l ≥ 1`, 0-based layer index).
-    fn back_propagate(&self, l: usize, delta: &[T]) -> Vec<T> {
+    fn back_propagate(&self, l: usize, delta: &[f64]) -> Vec<f64> {
         let (n, layer) = (self.n, &self.layers[l]);
-        let mut g = vec![T::of(0.0); n * layer.in_width];
+        let mut g = vec![0.0; n * layer.in_width];
         gemm(
             &mut g,
             rows(delta, n, layer.out_width),
             rows(&layer.weights, layer.out_width, layer.in_width),
-            T::of(layer.scale),
+            layer.scale,
             Accum::Replace,
         );
         hadamard(&g, &self.layers[l - 1].slope)
     }
 
-    fn last(&self) -> &HostLayer<T> {
+    fn last(&self) -> &HostLayer<f64> {
         self.layers.last().expect("at least one layer")
     }
 
     /// A layer's parameter block of a reverse pass with signal `delta` `[n, out]`:
     /// `c_l deltaᵀ α⁽ˡ⁻¹⁾` and, with biases, `c_b Σ_rows delta`.
-    fn parameter_block(&self, layer: &HostLayer<T>, delta: &[T]) -> Vec<T> {
+    fn parameter_block(&self, layer: &HostLayer<f64>, delta: &[f64]) -> Vec<f64> {
         let n = self.n;
         let w_len = layer.out_width * layer.in_width;
-        let mut block = vec![T::of(0.0); w_len + self.bias.map_or(0, |_| layer.out_width)];
+        let mut block = vec![0.0; w_len + self.bias.map_or(0, |_| layer.out_width)];
         gemm(
             &mut block[..w_len],
             rows(delta, n, layer.out_width).transpose(),
             rows(&layer.input, n, layer.in_width),
-            T::of(layer.scale),
+            layer.scale,
             Accum::Replace,
         );
         if let Some(cb) = self.bias {
             let b = &mut block[w_len..];
-            let cb = T::of(cb);
             for row in delta.chunks(layer.out_width) {
                 b.iter_mut().zip(row).for_each(|(b, &d)| *b += cb * d);
             }
@@ -300,13 +299,13 @@ impl<T: HostFloat> HostPoint<T> {
 }
 
 /// `z ← z + scale · b` on every row of `z` `[n, b.len()]`.
-fn add_rows<T: HostFloat>(z: &mut [T], b: &[T], scale: T) {
+fn add_rows(z: &mut [f64], b: &[f64], scale: f64) {
     for row in z.chunks_mut(b.len()) {
         row.iter_mut().zip(b).for_each(|(v, &b)| *v += scale * b);
     }
 }
 
 /// `a ∘ b`.
-fn hadamard<T: HostFloat>(a: &[T], b: &[T]) -> Vec<T> {
+fn hadamard(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().zip(b).map(|(&a, &b)| a * b).collect()
 }
