@@ -24,12 +24,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::hessian::{hessian_operator_norm, HessianNormSettings};
 use crate::measure::kernel::operator::{
-    operator_extremes, rademacher_probes, relative_gap_estimate, KernelOperator, GAP_PROBES,
-    GAP_PROBE_SALT, OPERATOR_BLOCK, OPERATOR_LANCZOS_TOL,
+    operator_extremes, operator_tolerance, rademacher_probes, relative_gap_estimate,
+    KernelOperator, GAP_PROBES, GAP_PROBE_SALT, OPERATOR_BLOCK,
 };
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::{loss_gradient, sum_of_squares, LossGradient};
-use crate::measure::roundoff::RoundOff;
 use crate::measure::spectrum::{kernel_extremes, symmetric_eigen, EXTREMES_DENSE_LIMIT};
 use crate::model::{download, machine_epsilon, Mlp};
 
@@ -529,12 +528,11 @@ fn evaluate_kernel_operator<B: Backend>(
     record: &mut StepRecord,
 ) {
     let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, cache_limit);
-    let tolerance = RoundOff::for_backend::<B>(model.config())
-        .operator_product()
-        .max(OPERATOR_LANCZOS_TOL);
+    let tolerance = operator_tolerance::<B>(model);
     let e = operator_extremes(&mut op, lanczos_steps, tolerance);
     if let Some(r) = &e.residuals {
-        if r.max_converged_at.is_some() {
+        // Both ends converged (an invariant subspace included) or λ_max alone did.
+        if r.converged || r.max_converged_at.is_some() {
             record.lambda_max = Some(e.lambda_max);
         }
         if r.converged {

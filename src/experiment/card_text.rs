@@ -6,6 +6,9 @@ use crate::theorem::card::TheoremCard;
 
 /// Where each figure of the card came from.
 pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
+    if c.operator_residuals0.is_some() {
+        return operator_card_sources();
+    }
     let searched = c.profile.iter().filter(|e| e.searched).count();
     vec![
         (
@@ -47,6 +50,38 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
     ]
 }
 
+/// [`card_sources`] of the operator path's card ([`crate::theorem::card::operator_card`]).
+fn operator_card_sources() -> Vec<(String, String)> {
+    vec![
+        (
+            "lambda0, lambda_max0, operator_residuals0".into(),
+            "w0, Lanczos on the matrix-free operator v ↦ K v: lambda0 is the bottom Ritz value, \
+             an upper estimate of λ_min(K(w0)), with its residual ‖Kv − λv‖"
+                .into(),
+        ),
+        (
+            "trace0, lipschitz_f0, hessian_norm0, residual_norm0, loss0, rho, radius0, eta_star0"
+                .into(),
+            "w0 (tr K exact from the Jacobian's factors; ‖H_F‖ by alternating maximization on \
+             Hessian-vector products over sample blocks, at most 6 rounds, a lower estimate); \
+             radius0 = 2 L_F(w0) ‖r0‖ / lambda0, a lower estimate since lambda0 is an upper one"
+                .into(),
+        ),
+        (
+            "certificate, proved".into(),
+            "none on the operator path: no ball search (each point would cost a Lanczos run on \
+             the operator) and no proof (no lower bound on lambda0); the reasons say so"
+                .into(),
+        ),
+        (
+            "verdicts.travelled".into(),
+            "B(w0, r_T), r_T = max_t ‖w_t − w0‖: w0 and the trajectory's kernel evaluations \
+             (Lanczos Ritz values), no search"
+                .into(),
+        ),
+    ]
+}
+
 /// The card as `(label, value, source)` rows, for the terminal ([`aligned_rows`]) and the
 /// report. The step size's row names where `η` came from in its source column (`config`,
 /// `--learning-rate`, or the card's rule for `auto`).
@@ -73,8 +108,28 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
                 "config",
             ),
         },
-        ("λ₀ = λ_min(K(w₀))".into(), f(c.lambda0), "w₀"),
-        ("λ_max(K(w₀))".into(), f(c.lambda_max0), "w₀"),
+        match &c.operator_residuals0 {
+            None => ("λ₀ = λ_min(K(w₀))".into(), f(c.lambda0), "w₀"),
+            Some(r) => (
+                "λ₀ = λ_min(K(w₀))".into(),
+                format!(
+                    "{} (Ritz value, an upper estimate: residual {:.1e}, {} steps{})",
+                    f(c.lambda0),
+                    r.min,
+                    r.iterations,
+                    if r.converged { "" } else { ", unconverged" }
+                ),
+                "w₀, Lanczos on the operator",
+            ),
+        },
+        match &c.operator_residuals0 {
+            None => ("λ_max(K(w₀))".into(), f(c.lambda_max0), "w₀"),
+            Some(r) => (
+                "λ_max(K(w₀))".into(),
+                format!("{} (residual {:.1e})", f(c.lambda_max0), r.max),
+                "w₀, Lanczos on the operator",
+            ),
+        },
         (
             "‖H_F(w₀)‖".into(),
             hessian(c.hessian_norm0, c.hessian_norm0_converged),
@@ -84,7 +139,11 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
         ("ρ = min |σ_out'|".into(), f(c.rho), "w₀"),
         (
             "GD distance, linearized √(r₀ᵀK₀⁻¹r₀)".into(),
-            f(c.linearized_distance),
+            if c.operator_residuals0.is_some() {
+                "— (not computed on the operator path)".into()
+            } else {
+                f(c.linearized_distance)
+            },
             "w₀",
         ),
         ("R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀".into(), f(c.radius0), "w₀"),

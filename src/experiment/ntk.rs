@@ -35,7 +35,7 @@ use crate::measure::hessian::{
 };
 use crate::measure::kernel::operator::rademacher_probes;
 use crate::measure::kernel::operator::{
-    operator_extremes, KernelOperator, GAP_PROBES, GAP_PROBE_SALT,
+    operator_extremes, operator_tolerance, KernelOperator, GAP_PROBES, GAP_PROBE_SALT,
 };
 pub use crate::measure::kernel::operator::{OPERATOR_BLOCK, OPERATOR_LANCZOS_TOL};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
@@ -49,7 +49,7 @@ use crate::model::{download, Mlp, MlpConfig};
 use crate::report::figures::spectrum::spectrum_figure;
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
-use crate::theorem::card::{theorem_card, Certificate};
+use crate::theorem::card::{operator_card, theorem_card, Certificate, OperatorKernel0};
 
 mod limit;
 pub use limit::{InfiniteWidth, LimitOperatorSummary};
@@ -66,7 +66,8 @@ pub enum KernelPath {
     /// `--export`), the two extremes by Lanczos above.
     Dense,
     /// `v ↦ K v` ([`KernelOperator`]): `λ_min`, `λ_max` by Lanczos on the operator, `diag K`
-    /// exactly; `K∞` matrix-free (with `--infinite`); no `kernel.npy`, no card.
+    /// exactly; `K∞` matrix-free (with `--infinite`); no `kernel.npy`; the card's constants at
+    /// the point only ([`operator_card`]: no search, no proof).
     Operator,
 }
 
@@ -262,6 +263,13 @@ impl BackendJob for NtkJob<'_> {
         progress("tangent kernel and its extremes");
         let started = Instant::now();
         let parts = kernel_and_extremes(&model, &x, &opts, big, s.config.seed, progress)?;
+        let kernel_seconds = started.elapsed().as_secs_f64();
+        // The card at this point on the operator path starts from K as measured here.
+        let operator_kernel = (opts.certify && parts.operator.is_some()).then(|| OperatorKernel0 {
+            extremes: parts.extremes.clone(),
+            diagonal: parts.diagonal.clone(),
+            seconds: kernel_seconds,
+        });
         let KernelParts {
             kernel,
             extremes,
@@ -278,7 +286,6 @@ impl BackendJob for NtkJob<'_> {
             residuals: eigen_residuals,
             ..
         } = extremes;
-        let kernel_seconds = started.elapsed().as_secs_f64();
 
         let outputs = download(model.forward(x.clone()));
         let (residual_norm, loss, grad_norm_sq) = fit_at(&model, &x, &y);
@@ -293,9 +300,16 @@ impl BackendJob for NtkJob<'_> {
             limit::infinite_width(s, &opts, kernel.as_ref(), &probes, progress)?;
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
         let certificate = if opts.certify {
-            progress("theorem card (searches of balls around the point)");
-            let settings = s.config.card.settings(s.config.seed);
-            Some(theorem_card(&model, &x, &y, &settings)?.certificate)
+            progress(if operator_kernel.is_some() {
+                "theorem card at the point (operator path: ‖H_F‖ over sample blocks, no search)"
+            } else {
+                "theorem card (searches of balls around the point)"
+            });
+            let card = match operator_kernel {
+                Some(kernel0) => operator_card(&model, &x, &y, kernel0, &mut |_| {})?,
+                None => theorem_card(&model, &x, &y, &s.config.card.settings(s.config.seed))?,
+            };
+            Some(card.certificate)
         } else {
             None
         };
@@ -420,9 +434,7 @@ fn kernel_and_extremes<B: Backend>(
             let t = Instant::now();
             let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, opts.cache_limit);
             let setup_seconds = t.elapsed().as_secs_f64();
-            let tolerance = RoundOff::for_backend::<B>(model.config())
-                .operator_product()
-                .max(OPERATOR_LANCZOS_TOL);
+            let tolerance = operator_tolerance::<B>(model);
             let (extremes, diagonal, summary) = operator_spectrum(
                 &mut op,
                 opts.lanczos_steps,

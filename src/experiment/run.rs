@@ -26,7 +26,10 @@ use crate::measure::roundoff::RoundOff;
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
-use crate::theorem::card::{theorem_card_with_progress, travelled_ball, CardProgress, TheoremCard};
+use crate::theorem::card::{
+    operator_card, theorem_card_with_progress, travelled_ball, CardProgress, OperatorKernel0,
+    TheoremCard,
+};
 use crate::theorem::search::{PointKind, PointMeasure};
 use crate::theorem::verdict::{judge, RunRecords, RunVerdicts, KERNEL_REGIME_GAP};
 use crate::train::{
@@ -262,7 +265,9 @@ impl BackendJob for TrainRun<'_> {
 }
 
 /// The theorem card around `model`'s point with the config's `[card]` settings (the searches
-/// seeded with the run's seed), or `None` with `card.enabled = false`.
+/// seeded with the run's seed), or `None` with `card.enabled = false`. Where the kernel
+/// evaluations take the operator path, the card's constants at `w₀` from the operator
+/// ([`operator_card`]: no search, no proof).
 fn card_at<B: Backend>(
     s: &Settings,
     model: &Mlp<B>,
@@ -272,6 +277,18 @@ fn card_at<B: Backend>(
 ) -> Result<Option<TheoremCard>> {
     if !s.config.card.enabled {
         return Ok(None);
+    }
+    if let crate::train::KernelEvaluation::Operator {
+        lanczos_steps,
+        cache_limit,
+    } = s.train.kernel_evaluation
+    {
+        on_progress(&CardProgress::Init {
+            stage: "λ_min, λ_max of K(w₀) by Lanczos on the matrix-free operator",
+            estimate_seconds: None,
+        });
+        let kernel0 = OperatorKernel0::at(model, x, lanczos_steps, cache_limit);
+        return Ok(Some(operator_card(model, x, y, kernel0, on_progress)?));
     }
     Ok(Some(theorem_card_with_progress(
         model,

@@ -112,7 +112,7 @@ pub fn dense_spectrum(k: &TangentKernel) -> Result<Spectrum> {
 pub const EXTREMES_DENSE_LIMIT: usize = 1024;
 
 /// The residuals of a Lanczos run on the kernel.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EigenResiduals {
     /// `‖K v − λ_min v‖`.
     pub min: f64,

@@ -42,13 +42,17 @@ use crate::measure::kernel::{tangent_kernel, KernelMethod};
 use crate::measure::loss::loss_gradient;
 use crate::measure::roundoff::{condition_number, RoundOff};
 use crate::measure::spectrum::{
-    inverse_quadratic_form, kernel_extremes, symmetric_eigen, LanczosSettings, EXTREMES_DENSE_LIMIT,
+    inverse_quadratic_form, kernel_extremes, symmetric_eigen, EigenResiduals, LanczosSettings,
+    EXTREMES_DENSE_LIMIT,
 };
 use crate::model::{download, machine_epsilon, Activation, Mlp};
 use crate::theorem::bound::smoothness_bound;
 pub use crate::theorem::certificate::{Certificate, CertificateState};
+
+mod operator;
 use crate::theorem::proved::{prove, ProvedCertificate};
 use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
+pub use operator::{operator_card, OperatorKernel0};
 
 /// How the card searches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -186,6 +190,11 @@ pub struct TheoremCard {
     /// The best `λ_min` point of each searched radius (warm starts for later searches).
     #[serde(skip)]
     pub bottom_points: Vec<(f64, Vec<f64>)>,
+    /// On the operator path ([`operator_card`]): the Lanczos residuals `‖K v − λ v‖` of `λ₀`
+    /// and `λ_max(K(w₀))`; `λ₀` is then a Ritz value, an upper estimate of `λ_min(K(w₀))`.
+    /// `None` on the dense path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_residuals0: Option<EigenResiduals>,
 }
 
 fn one_output() -> usize {
@@ -293,80 +302,20 @@ pub fn theorem_card_with_progress<B: Backend>(
     settings: &CardSettings,
     progress: &mut dyn FnMut(&CardProgress),
 ) -> Result<TheoremCard> {
-    let cfg = model.config().clone();
-    // N = n·k: the equations of the system F(w) = y, the size of K.
-    let n = x.dims()[0] * cfg.outputs;
-    let w0 = model.to_vector();
-    let p = w0.len();
     let init = InitMeasures::at(model, x, y, settings.per_output_hessian, progress)?;
-    let eps = machine_epsilon::<B>();
-    let round_off = RoundOff::for_backend::<B>(&cfg);
-    let threshold =
-        round_off.eigenvalue_floor(n, init.max_kernel_diagonal0, init.trace0, init.lambda_max0);
-    let mut card = TheoremCard {
-        n,
-        outputs: cfg.outputs,
-        p,
-        width: cfg.min_width(),
-        depth: cfg.depth(),
-        machine_epsilon: eps,
-        round_off,
-        positivity_threshold: threshold,
-        lambda0: init.lambda0,
-        lambda_max0: init.lambda_max0,
-        condition_number0: condition_number(init.lambda0, init.lambda_max0, threshold),
-        trace0: init.trace0,
-        max_abs_parameter0: w0.iter().map(|v| v.abs()).fold(0.0, f64::max),
-        lipschitz_f0: init.lambda_max0.sqrt(),
-        hessian_norm0: init.hessian0.value,
-        hessian_norm0_converged: init.hessian0.converged,
-        residual_norm0: norm(&init.r0),
-        loss0: 0.5 * init.r0.iter().map(|v| v * v).sum::<f64>(),
-        max_kernel_diagonal0: init.max_kernel_diagonal0,
-        max_abs_residual0: init.r0.iter().map(|v| v.abs()).fold(0.0, f64::max),
-        rho: init.rho,
-        linearized_distance: init.linearized_distance,
-        radius0: f64::INFINITY,
-        eta_star0: 1.0 / (init.lambda_max0 + init.hessian0.value * norm(&init.r0)),
-        profile: vec![],
-        certificate: Certificate::none(String::new()),
-        proved: None,
-        points: vec![PointMeasure {
-            kind: PointKind::Init,
-            distance: 0.0,
-            lambda_min: init.lambda0,
-            lambda_max: init.lambda_max0,
-        }],
-        diagnosis: String::new(),
-        bottom_points: vec![],
-    };
+    let mut card = TheoremCard::at_init(model, x, init);
     card.proved = Some(prove(
         smoothness_bound(model, x),
         card.lambda0,
         card.lambda_max0,
-        threshold,
+        card.positivity_threshold,
         card.residual_norm0,
     ));
-    if card.is_positive(card.lambda0) {
-        card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
-    }
-    if p < n {
-        let equations = match cfg.outputs {
-            1 => format!("n = {n}"),
-            k => format!("N = n·k = {}·{k} = {n}", n / k),
-        };
-        card.certificate = Certificate::none(format!(
-            "not certifiable: rank K ≤ p = {p} < {equations}, so λ_min(K) = 0 everywhere (measured \
-             λ₀ = {:.3e}, round-off floor {threshold:.1e})",
-            card.lambda0
-        ));
-    } else if !card.is_positive(card.lambda0) {
-        card.certificate = Certificate::none(format!(
-            "not certifiable: λ₀ = {:.3e} is at or below the round-off floor {threshold:.1e} \
-             although p = {p} ≥ n = {n} (duplicated inputs or a degenerate architecture)",
-            card.lambda0
-        ));
+    if let Some(why) = card.not_certifiable() {
+        card.certificate = Certificate::none(why);
     } else {
+        let cfg = model.config().clone();
+        let w0 = model.to_vector();
         let loss_grad = loss_gradient(model, x, y).to_vector();
         let mut search = BallSearch::new(&cfg, &w0, x, &loss_grad, &settings.search);
         search_profile(&mut card, &mut search, &w0, x, settings, progress)?;
@@ -374,6 +323,87 @@ pub fn theorem_card_with_progress<B: Backend>(
     }
     card.diagnosis = card.certificate.reason.clone();
     Ok(card)
+}
+
+impl TheoremCard {
+    /// The card's constants at `w₀` from `init`, with no profile, no certificate and no proof
+    /// yet.
+    fn at_init<B: Backend>(model: &Mlp<B>, x: &Tensor<B, 2>, init: InitMeasures) -> Self {
+        let cfg = model.config();
+        // N = n·k: the equations of the system F(w) = y, the size of K.
+        let n = x.dims()[0] * cfg.outputs;
+        let w0 = model.to_vector();
+        let round_off = RoundOff::for_backend::<B>(cfg);
+        let threshold =
+            round_off.eigenvalue_floor(n, init.max_kernel_diagonal0, init.trace0, init.lambda_max0);
+        let mut card = TheoremCard {
+            n,
+            outputs: cfg.outputs,
+            p: w0.len(),
+            width: cfg.min_width(),
+            depth: cfg.depth(),
+            machine_epsilon: machine_epsilon::<B>(),
+            round_off,
+            positivity_threshold: threshold,
+            lambda0: init.lambda0,
+            lambda_max0: init.lambda_max0,
+            condition_number0: condition_number(init.lambda0, init.lambda_max0, threshold),
+            trace0: init.trace0,
+            max_abs_parameter0: w0.iter().map(|v| v.abs()).fold(0.0, f64::max),
+            lipschitz_f0: init.lambda_max0.sqrt(),
+            hessian_norm0: init.hessian0.value,
+            hessian_norm0_converged: init.hessian0.converged,
+            residual_norm0: norm(&init.r0),
+            loss0: 0.5 * init.r0.iter().map(|v| v * v).sum::<f64>(),
+            max_kernel_diagonal0: init.max_kernel_diagonal0,
+            max_abs_residual0: init.r0.iter().map(|v| v.abs()).fold(0.0, f64::max),
+            rho: init.rho,
+            linearized_distance: init.linearized_distance,
+            radius0: f64::INFINITY,
+            eta_star0: 1.0 / (init.lambda_max0 + init.hessian0.value * norm(&init.r0)),
+            profile: vec![],
+            certificate: Certificate::none(String::new()),
+            proved: None,
+            points: vec![PointMeasure {
+                kind: PointKind::Init,
+                distance: 0.0,
+                lambda_min: init.lambda0,
+                lambda_max: init.lambda_max0,
+            }],
+            diagnosis: String::new(),
+            bottom_points: vec![],
+            operator_residuals0: init.operator_residuals,
+        };
+        if card.is_positive(card.lambda0) {
+            card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
+        }
+        card
+    }
+
+    /// Why no ball can be certified whatever the search finds, if so: an under-parameterized
+    /// model (`p < N`, so `rank K ≤ p < N`), or `λ₀` at or below the round-off floor.
+    fn not_certifiable(&self) -> Option<String> {
+        let (n, p, threshold) = (self.n, self.p, self.positivity_threshold);
+        if p < n {
+            let equations = match self.outputs {
+                1 => format!("n = {n}"),
+                k => format!("N = n·k = {}·{k} = {n}", n / k),
+            };
+            Some(format!(
+                "not certifiable: rank K ≤ p = {p} < {equations}, so λ_min(K) = 0 everywhere \
+                 (measured λ₀ = {:.3e}, round-off floor {threshold:.1e})",
+                self.lambda0
+            ))
+        } else if !self.is_positive(self.lambda0) {
+            Some(format!(
+                "not certifiable: λ₀ = {:.3e} is at or below the round-off floor {threshold:.1e} \
+                 although p = {p} ≥ n = {n} (duplicated inputs or a degenerate architecture)",
+                self.lambda0
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// The grid of radii: geometric from `d_lin / 4` to `8 R(w₀)`, with the extra radii.
@@ -515,7 +545,8 @@ pub struct TravelledBall {
     pub mu: f64,
     /// Measured points inside `B(w₀, r_T)`.
     pub points: usize,
-    /// Whether a search ran at `r_T` (not when `r_T = 0` or `λ₀` is already not positive).
+    /// Whether a search ran at `r_T` (not when `r_T = 0`, `λ₀` is already not positive, or the
+    /// card is the operator path's).
     pub searched: bool,
 }
 
@@ -538,7 +569,11 @@ pub fn travelled_ball<B: Backend>(
         .filter(|q| inside(q.distance))
         .cloned()
         .collect();
-    let searched = radius > 0.0 && card.p >= card.n && card.is_positive(card.lambda0);
+    // No search on the operator path: each point would cost a Lanczos run on the operator.
+    let searched = radius > 0.0
+        && card.p >= card.n
+        && card.is_positive(card.lambda0)
+        && card.operator_residuals0.is_none();
     if searched {
         let cfg = model.config().clone();
         let w0 = model.to_vector();
@@ -563,8 +598,10 @@ pub fn travelled_ball<B: Backend>(
     })
 }
 
-/// `‖H_F‖` settings at the searched points: fewer rounds than at `w₀`.
-fn searched_hessian_settings() -> HessianNormSettings {
+/// `‖H_F‖` settings at the searched points (and at `w₀` on the operator path,
+/// [`operator_card`]): at most 6 rounds of 20 Lanczos steps, against 30 of 30 at `w₀` on the
+/// dense path.
+pub fn searched_hessian_settings() -> HessianNormSettings {
     HessianNormSettings {
         lanczos: LanczosSettings {
             max_iter: 20,
@@ -597,6 +634,8 @@ struct InitMeasures {
     r0: Vec<f64>,
     linearized_distance: f64,
     rho: f64,
+    /// The Lanczos residuals of `λ₀` and `λ_max` on the operator path.
+    operator_residuals: Option<EigenResiduals>,
 }
 
 impl InitMeasures {
@@ -661,6 +700,7 @@ impl InitMeasures {
                 f64::INFINITY
             },
             rho: output_rho(model, x),
+            operator_residuals: None,
         })
     }
 }

@@ -417,6 +417,8 @@ fn travelled_checks(
         t.points,
         if t.searched {
             " (with a search at r_T)"
+        } else if card.operator_residuals0.is_some() {
+            " (operator path: Lanczos Ritz values, upper estimates of λ_min, and no search)"
         } else {
             ""
         },

@@ -14,6 +14,7 @@ mod house;
 mod labels;
 mod measure;
 mod model;
+mod operator_card;
 mod precision;
 mod proved;
 mod theorem;

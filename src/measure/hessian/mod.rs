@@ -7,7 +7,9 @@
 //!   ([`hessian_vector_product`]);
 //! - **host**, the CPU specialization (`host.rs`): the forward pass at `w` is kept in `f64` and
 //!   each product is a forward tangent pass and a differentiated reverse pass written out for the
-//!   MLP, with no activation evaluated again. The tests hold it equal to the device path.
+//!   MLP, with no activation evaluated again. The tests hold it equal to the device path. Where
+//!   the kept pass of all `n` samples would not fit, the same passes run over blocks of samples,
+//!   each block's forward pass recomputed per product ([`DerivativePath::HostBlocks`]).
 //!
 //! No finite differences are involved in `H v` on either path.
 //!
@@ -44,15 +46,44 @@ pub enum DerivativePath {
     /// The MLP's own tangent and reverse passes on the host, in `f64`, from one forward pass kept
     /// per point ([`HostPoint`]): the CPU specialization.
     Host,
+    /// The host passes over blocks of `block` samples, each block's forward pass recomputed in
+    /// every product and dropped after it: the CPU specialization where one kept forward pass
+    /// of all `n` samples would not fit in
+    /// [`HOST_FACTOR_LIMIT`](crate::measure::kernel::HOST_FACTOR_LIMIT). Every product is a sum
+    /// over samples (`H(z) v = Σ_i z_i ∇²f_i v`, `DFᵀz = Σ_i z_i ∇f_i`) or a per-sample value
+    /// (`DF v`, `D²F[u, u]`), so the blocks give the same products up to the order of the sums.
+    /// Memory: one block's forward pass, at most [`HOST_BLOCK_BYTES`]; cost per product: one more
+    /// forward pass than [`DerivativePath::Host`].
+    HostBlocks {
+        /// Samples per block.
+        block: usize,
+    },
 }
 
+/// The most bytes one block's kept forward pass holds on [`DerivativePath::HostBlocks`]
+/// (512 MiB: 3 200 samples of an L = 2, m = 1024 network).
+pub const HOST_BLOCK_BYTES: u64 = 512 << 20;
+
+/// `f64` values the host path keeps per sample and unit (forward pass and a product's
+/// intermediates).
+const HOST_VALUES_PER_UNIT: usize = 10;
+
 impl DerivativePath {
-    /// [`DerivativePath::Host`] for the backends whose tensors live in host memory (burn-ndarray)
-    /// when the kept forward pass and a product's intermediates (about ten `f64` values per sample
-    /// and unit) fit in [`HOST_FACTOR_LIMIT`](crate::measure::kernel::HOST_FACTOR_LIMIT); [`DerivativePath::Device`] otherwise.
+    /// For the backends whose tensors live in host memory (burn-ndarray):
+    /// [`DerivativePath::Host`] when the kept forward pass and a product's intermediates (about
+    /// ten `f64` values per sample and unit) fit in
+    /// [`HOST_FACTOR_LIMIT`](crate::measure::kernel::HOST_FACTOR_LIMIT), else
+    /// [`DerivativePath::HostBlocks`] with blocks of [`HOST_BLOCK_BYTES`]. [`DerivativePath::Device`]
+    /// for the others.
     pub fn for_backend<B: Backend>(model: &Mlp<B>, n: usize) -> DerivativePath {
-        if fits_on_host(model, n, 10 * size_of::<f64>()) {
+        let per_sample = HOST_VALUES_PER_UNIT * size_of::<f64>();
+        if fits_on_host(model, n, per_sample) {
             DerivativePath::Host
+        } else if crate::model::backend::in_host_memory::<B>() {
+            let units: usize = model.config().layer_sizes().iter().sum();
+            let block =
+                (HOST_BLOCK_BYTES as usize / (units * per_sample).max(1)).clamp(1, n.max(1));
+            DerivativePath::HostBlocks { block }
         } else {
             DerivativePath::Device
         }
@@ -64,7 +95,17 @@ impl DerivativePath {
 pub struct Derivatives<'a, B: Backend> {
     model: &'a Mlp<B>,
     x: &'a Tensor<B, 2>,
-    host: Option<HostPoint>,
+    host: Host,
+}
+
+/// The host side of [`Derivatives`].
+enum Host {
+    /// [`DerivativePath::Device`].
+    None,
+    /// [`DerivativePath::Host`]: the forward pass of every sample, kept.
+    Whole(HostPoint),
+    /// [`DerivativePath::HostBlocks`]: samples per block.
+    Blocks(usize),
 }
 
 impl<'a, B: Backend> Derivatives<'a, B> {
@@ -75,15 +116,41 @@ impl<'a, B: Backend> Derivatives<'a, B> {
 
     /// The derivatives at `model` on `x`, on `path` (the host path runs the forward pass now).
     pub fn on(model: &'a Mlp<B>, x: &'a Tensor<B, 2>, path: DerivativePath) -> Self {
-        let host = (path == DerivativePath::Host).then(|| HostPoint::at(model, x));
+        let host = match path {
+            DerivativePath::Device => Host::None,
+            DerivativePath::Host => Host::Whole(HostPoint::at(model, x)),
+            DerivativePath::HostBlocks { block } => Host::Blocks(block.max(1)),
+        };
         Self { model, x, host }
     }
 
     /// The path the products take.
     pub fn path(&self) -> DerivativePath {
         match self.host {
-            Some(_) => DerivativePath::Host,
-            None => DerivativePath::Device,
+            Host::None => DerivativePath::Device,
+            Host::Whole(_) => DerivativePath::Host,
+            Host::Blocks(block) => DerivativePath::HostBlocks { block },
+        }
+    }
+
+    /// `f(first sample, point)` for every host block in order (one block on
+    /// [`DerivativePath::Host`]); `None` on the device path.
+    fn on_host<T>(&self, mut f: impl FnMut(usize, &HostPoint) -> T) -> Option<Vec<T>> {
+        match &self.host {
+            Host::None => None,
+            Host::Whole(point) => Some(vec![f(0, point)]),
+            Host::Blocks(block) => {
+                let [n, d] = self.x.dims();
+                Some(
+                    (0..n)
+                        .step_by(*block)
+                        .map(|start| {
+                            let rows = self.x.clone().slice([start..(start + block).min(n), 0..d]);
+                            f(start, &HostPoint::at(self.model, &rows))
+                        })
+                        .collect(),
+                )
+            }
         }
     }
 
@@ -104,27 +171,49 @@ impl<'a, B: Backend> Derivatives<'a, B> {
 
     /// `∇²g(w) v` for `objective` (and `DF(w) v` for a contraction).
     pub fn product(&self, objective: &Objective<B>, v: &[f64]) -> HessianVectorProduct {
-        let Some(host) = &self.host else {
+        let k = self.model.config().outputs;
+        let targets = match objective {
+            Objective::Loss(y) => Some(download(y.clone())),
+            Objective::Contraction(_) => None,
+        };
+        let parts = self.on_host(|start, point| {
+            let rows = start * k..start * k + point.output().len();
+            match (objective, &targets) {
+                (Objective::Contraction(z), _) => point.hvp(&z[rows], false, v),
+                (Objective::Loss(_), Some(y)) => {
+                    let r: Vec<f64> = point
+                        .output()
+                        .iter()
+                        .zip(&y[rows])
+                        .map(|(f, y)| f - y)
+                        .collect();
+                    point.hvp(&r, true, v)
+                }
+                (Objective::Loss(_), None) => unreachable!("the loss has targets"),
+            }
+        });
+        let Some(parts) = parts else {
             return hessian_vector_product(self.model, self.x, objective, v);
         };
-        match objective {
-            Objective::Contraction(z) => {
-                let (hv, jv) = host.hvp(z, false, v);
-                HessianVectorProduct { hv, jv: Some(jv) }
-            }
-            Objective::Loss(y) => {
-                let y = download(y.clone());
-                let r: Vec<f64> = host.output().iter().zip(&y).map(|(f, y)| f - y).collect();
-                let (hv, _) = host.hvp(&r, true, v);
-                HessianVectorProduct { hv, jv: None }
-            }
+        let mut hv = vec![0.0; v.len()];
+        let mut jv = Vec::with_capacity(self.equations());
+        for (h, j) in parts {
+            hv.iter_mut().zip(&h).for_each(|(a, b)| *a += b);
+            jv.extend(j);
+        }
+        HessianVectorProduct {
+            hv,
+            jv: matches!(objective, Objective::Contraction(_)).then_some(jv),
         }
     }
 
     /// `DF(w)ᵀ z = ∇_w (zᵀF)`, parameter-vector order.
     pub fn gradient(&self, z: &[f64]) -> Vec<f64> {
-        match &self.host {
-            Some(host) => host.vjp(z),
+        let k = self.model.config().outputs;
+        let parts =
+            self.on_host(|start, point| point.vjp(&z[start * k..start * k + point.output().len()]));
+        match parts {
+            Some(parts) => sum_vectors(parts),
             None => contraction_gradient(self.model, self.x, z),
         }
     }
@@ -133,8 +222,8 @@ impl<'a, B: Backend> Derivatives<'a, B> {
     /// on the device path the central difference `(DF(w + hu)u − DF(w − hu)u) / 2h` of exact
     /// Jacobian-vector products, `h = step`.
     pub fn second_derivative(&self, u: &[f64], step: f64) -> Vec<f64> {
-        if let Some(host) = &self.host {
-            return host.second_derivative(u);
+        if let Some(parts) = self.on_host(|_, point| point.second_derivative(u)) {
+            return parts.concat();
         }
         let n = self.equations();
         let w = self.model.to_vector();
@@ -152,6 +241,16 @@ impl<'a, B: Backend> Derivatives<'a, B> {
             .map(|(a, b)| (a - b) / (2.0 * step))
             .collect()
     }
+}
+
+/// The element-wise sum of equal-length vectors (empty input: empty).
+fn sum_vectors(parts: Vec<Vec<f64>>) -> Vec<f64> {
+    let mut parts = parts.into_iter();
+    let mut sum = parts.next().unwrap_or_default();
+    for part in parts {
+        sum.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+    }
+    sum
 }
 
 type Inner<B> = Autodiff<B>;

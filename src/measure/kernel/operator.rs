@@ -41,6 +41,7 @@ use faer::matrix_free::LinOp;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::host::signals;
+use crate::measure::roundoff::RoundOff;
 use crate::measure::spectrum::{
     lanczos, EigenResiduals, ExtremeVectors, KernelExtremes, LanczosSettings, SymmetricOperator,
 };
@@ -475,6 +476,15 @@ where
 /// no verdict, positivity or equality rests on it (positivity is judged against the round-off
 /// floor, and the residuals are reported with the values), so a literal is right here.
 pub const OPERATOR_LANCZOS_TOL: f64 = 1e-8;
+
+/// The Lanczos tolerance on the operator for `model`'s working precision: the round-off model's
+/// relative error of one product ([`RoundOff::operator_product`]: 2e-15 in f64, about 1e-6 in
+/// f32), at least [`OPERATOR_LANCZOS_TOL`].
+pub fn operator_tolerance<B: Backend>(model: &Mlp<B>) -> f64 {
+    RoundOff::for_backend::<B>(model.config())
+        .operator_product()
+        .max(OPERATOR_LANCZOS_TOL)
+}
 
 /// Samples per block of the operator's passes.
 pub const OPERATOR_BLOCK: usize = 1024;

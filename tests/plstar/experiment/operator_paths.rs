@@ -159,3 +159,62 @@ fn ntk_infinite_on_the_operator_path_says_why_there_is_no_limit_kernel() {
         .unwrap()
         .contains("standard parameterization"));
 }
+
+/// `train --kernel-path operator` with the theorem card on (issue 22, point 5: "the card at
+/// w₀"): it runs, stderr says what the card does there, and summary.json's card has the dense
+/// run's λ₀, λ_max and ‖r₀‖ to 1e-8 (n = 20: Lanczos spans the whole space), the Lanczos
+/// residuals, a certificate `none` ("not searched"), a proof `not_applicable`, and verdicts on
+/// the certified ball that are not applicable rather than passed.
+#[test]
+fn train_on_the_operator_path_gives_the_card_at_w0_and_claims_no_certificate() {
+    let dir = crate::scratch("operator_paths", "train_card");
+    let cfg = dir.join("op.toml");
+    std::fs::write(
+        &cfg,
+        config(20, 6).replace("enabled = false", "enabled = true"),
+    )
+    .unwrap();
+    let run = |path: &str| {
+        let out = dir.join(path);
+        let o = crate::plstar(&[
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--no-linearized",
+            "--kernel-path",
+            path,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", crate::stderr(&o));
+        (o, json(&out.join("op/summary.json")))
+    };
+    let (o, op) = run("operator");
+    assert!(crate::stderr(&o).contains("theorem card on the operator path"));
+    let (_, dense) = run("dense");
+    let (c, d) = (&op["card"], &dense["card"]);
+    for key in ["lambda0", "lambda_max0", "residual_norm0"] {
+        let (a, b) = (c[key].as_f64().unwrap(), d[key].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-8 * b.abs(), "{key}: {a} vs dense {b}");
+    }
+    assert!(c["operator_residuals0"]["converged"].as_bool().unwrap());
+    assert!(d["operator_residuals0"].is_null());
+    assert_eq!(c["certificate"]["state"], "none");
+    assert!(c["certificate"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not searched"));
+    assert_eq!(c["proved"]["state"], "not_applicable");
+    let verdicts = op["verdicts"]["verdicts"].as_array().unwrap();
+    let ball = verdicts
+        .iter()
+        .find(|v| {
+            v["check"]
+                .as_str()
+                .unwrap()
+                .starts_with("stayed in the certified ball")
+        })
+        .expect("the certified-ball verdict");
+    assert_eq!(ball["state"], "not_applicable", "{ball}");
+}

@@ -122,7 +122,8 @@ fn operator_extremes_by_lanczos_equal_the_dense_eigensolver() {
 /// `plstar ntk --kernel-path operator` as a user runs it, against the dense path of the same
 /// binary on the same point: λ_max to 1e-10, tr K to 1e-12 (the diagonal), λ_min to 1e-8 (N = 60,
 /// so Lanczos spans the whole space). The bundle has no kernel.npy and the manifest says why;
-/// `--certify` is refused naming the dense path; `auto` takes the operator when only it fits
+/// `--certify` gives a certificate whose state says it was not searched; `auto` takes the
+/// operator when only it fits
 /// `--memory-limit` (n = 3 000: a dense K is 288 MB against 0.1 GiB).
 #[test]
 fn ntk_on_the_operator_path_matches_the_dense_path_and_says_what_it_skipped() {
@@ -173,8 +174,16 @@ fn ntk_on_the_operator_path_matches_the_dense_path_and_says_what_it_skipped() {
     let manifest = std::fs::read_to_string(bundle.join("manifest.json")).unwrap();
     assert!(manifest.contains("kernel.npy not written"), "{manifest}");
 
-    let (o, _) = run("operator", "certify", &["--certify"]);
-    assert!(!o.status.success() && crate::stderr(&o).contains("--kernel-path dense"));
+    // --certify on the operator path: the card's constants at the point, and a certificate
+    // whose state says it was not searched (stderr names the dense path that searches).
+    let (o, certify_dir) = run("operator", "certify", &["--certify"]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    assert!(crate::stderr(&o).contains("--kernel-path dense"));
+    let certificate = &json(&certify_dir)["certificate"];
+    assert_eq!(certificate["state"], "none");
+    assert!(!certificate["certified"].as_bool().unwrap());
+    let reason = certificate["reason"].as_str().unwrap();
+    assert!(reason.contains("not searched"), "{reason}");
 
     std::fs::write(dir.join("op.toml"), config(3000, 2)).unwrap();
     let (o, auto_dir) = run("auto", "auto", &["--memory-limit", "0.1"]);
