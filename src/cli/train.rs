@@ -206,10 +206,20 @@ fn kernel_evaluation(args: &TrainArgs, s: &Settings) -> Result<plstar::train::Ke
     }
     let big = s.data.equations();
     if s.config.card.enabled {
+        let seconds = plstar::theorem::card::operator_card_seconds(
+            big,
+            s.model.parameter_count(),
+            lanczos_steps,
+            match args.backend.resolve().1 {
+                plstar::model::backend::Precision::F32 => 4,
+                _ => 8,
+            },
+        );
         eprintln!(
             "theorem card on the operator path: the constants at w₀ (λ₀ a Lanczos Ritz value, an \
-             upper estimate), no ball search and no proof (N = {big}); --kernel-path dense \
-             searches where K fits, --no-card skips it"
+             upper estimate), no ball search and no proof (N = {big}); about {} on the 2-core \
+             development machine. --kernel-path dense searches where K fits, --no-card skips it",
+            duration(seconds)
         );
     }
     let linearized = s.train.linearized && s.train.optimizer == plstar::train::Optimizer::Gd;

@@ -264,12 +264,7 @@ impl BackendJob for NtkJob<'_> {
         let started = Instant::now();
         let parts = kernel_and_extremes(&model, &x, &opts, big, s.config.seed, progress)?;
         let kernel_seconds = started.elapsed().as_secs_f64();
-        // The card at this point on the operator path starts from K as measured here.
-        let operator_kernel = (opts.certify && parts.operator.is_some()).then(|| OperatorKernel0 {
-            extremes: parts.extremes.clone(),
-            diagonal: parts.diagonal.clone(),
-            seconds: kernel_seconds,
-        });
+        let operator_kernel = parts.operator_kernel(opts.certify, kernel_seconds);
         let KernelParts {
             kernel,
             extremes,
@@ -299,20 +294,10 @@ impl BackendJob for NtkJob<'_> {
         let (infinite_width, kernel_infinite) =
             limit::infinite_width(s, &opts, kernel.as_ref(), &probes, progress)?;
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
-        let certificate = if opts.certify {
-            progress(if operator_kernel.is_some() {
-                "theorem card at the point (operator path: ‖H_F‖ over sample blocks, no search)"
-            } else {
-                "theorem card (searches of balls around the point)"
-            });
-            let card = match operator_kernel {
-                Some(kernel0) => operator_card(&model, &x, &y, kernel0, &mut |_| {})?,
-                None => theorem_card(&model, &x, &y, &s.config.card.settings(s.config.seed))?,
-            };
-            Some(card.certificate)
-        } else {
-            None
-        };
+        let certificate = opts
+            .certify
+            .then(|| certificate_at(s, &model, (&x, &y), operator_kernel, progress))
+            .transpose()?;
 
         let report = NtkReport {
             plstar_version: VERSION.into(),
@@ -365,6 +350,28 @@ impl BackendJob for NtkJob<'_> {
     }
 }
 
+/// The theorem card's certificate around the evaluated point (the config's `[card]` settings):
+/// on the operator path from `operator_kernel`, the point's `K` as measured there
+/// ([`operator_card`]: constants at the point, no search).
+fn certificate_at<B: Backend>(
+    s: &Settings,
+    model: &Mlp<B>,
+    (x, y): (&Tensor<B, 2>, &Tensor<B, 1>),
+    operator_kernel: Option<OperatorKernel0>,
+    progress: &dyn Fn(&str),
+) -> Result<Certificate> {
+    progress(if operator_kernel.is_some() {
+        "theorem card at the point (operator path: ‖H_F‖ over sample blocks, no search)"
+    } else {
+        "theorem card (searches of balls around the point)"
+    });
+    let card = match operator_kernel {
+        Some(kernel0) => operator_card(model, x, y, kernel0, &mut |_| {})?,
+        None => theorem_card(model, x, y, &s.config.card.settings(s.config.seed))?,
+    };
+    Ok(card.certificate)
+}
+
 /// The network to evaluate, at `parameters` (a saved vector and its file) or at the seeded
 /// `w₀`, and how the report names that point.
 fn evaluation_point<B: Backend>(
@@ -397,6 +404,18 @@ struct KernelParts {
     form_seconds: f64,
     /// Operator path with `K∞`: the Rademacher probes `z` of the gap estimate and `K z`.
     probes: limit::Probes,
+}
+
+impl KernelParts {
+    /// `K` as the operator path measured it, for the card at this point (`certify`, operator
+    /// path only), `seconds` its time.
+    fn operator_kernel(&self, certify: bool, seconds: f64) -> Option<OperatorKernel0> {
+        (certify && self.operator.is_some()).then(|| OperatorKernel0 {
+            extremes: self.extremes.clone(),
+            diagonal: self.diagonal.clone(),
+            seconds,
+        })
+    }
 }
 
 /// The kernel and its extremes by the path `opts` names; on the operator path with `K∞`, also

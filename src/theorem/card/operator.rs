@@ -76,6 +76,23 @@ impl OperatorKernel0 {
     }
 }
 
+/// The expected seconds of [`operator_card`] with [`OperatorKernel0::at`] on the 2-core
+/// development machine, for `N` equations, `p` parameters, at most `lanczos_steps` operator
+/// products in `precision_bytes`-byte floats, and at most 120 Hessian-vector products in f64:
+/// `(2.4e-11 s · (bytes / 4) · steps + 1.5e-10 s · 120) · N p`. Measured 2026-12-01 on
+/// `configs/large-n.toml` at n = 32 768 in f32 (N p = 3.5e10): 0.85 s per product, 5.3 s per
+/// Hessian-vector product, 14 min in all. A guide for progress displays, not a promise.
+pub fn operator_card_seconds(
+    equations: usize,
+    parameters: usize,
+    lanczos_steps: usize,
+    precision_bytes: usize,
+) -> f64 {
+    let np = equations as f64 * parameters as f64;
+    let product = 2.4e-11 * precision_bytes as f64 / 4.0;
+    (product * lanczos_steps as f64 + 1.5e-10 * 120.0) * np
+}
+
 /// The card of `model` (at `w₀`) on inputs `x` `[n, d]`, targets `y`, on the operator path, from
 /// `kernel0` measured at the same point (module docs: constants at `w₀`, no search, no proof).
 ///
