@@ -68,8 +68,8 @@ pub struct NtkArgs {
     #[arg(long)]
     overwrite: bool,
     /// Also search balls around the point for the theorem's certificate (the config's [card]
-    /// settings) and add it to ntk.json (on the operator path: the card's constants at the
-    /// point, ‖H_F‖ included, and no search: the certificate's state says so).
+    /// settings) and add it to ntk.json (on the operator path: no search, as the certificate's
+    /// state says, and the card's constants at the point in card_at_point, ‖H_F‖ included).
     #[arg(long)]
     certify: bool,
     /// Also compute the infinite-width kernel K∞ of the architecture (any depth, NTK

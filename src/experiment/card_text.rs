@@ -50,6 +50,16 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
     ]
 }
 
+/// On the operator path, the note that a value divided by `λ₀` (an upper estimate there) is a
+/// lower estimate; empty on the dense path.
+fn lower_estimate(c: &TheoremCard) -> &'static str {
+    if c.operator_residuals0.is_some() {
+        " (lower estimate: λ₀ is an upper one)"
+    } else {
+        ""
+    }
+}
+
 /// [`card_sources`] of the operator path's card ([`crate::theorem::card::operator_card`]).
 fn operator_card_sources() -> Vec<(String, String)> {
     vec![
@@ -75,8 +85,8 @@ fn operator_card_sources() -> Vec<(String, String)> {
         ),
         (
             "verdicts.travelled".into(),
-            "B(w0, r_T), r_T = max_t ‖w_t − w0‖: w0 and the trajectory's kernel evaluations \
-             (Lanczos Ritz values), no search"
+            "not applicable on the operator path: μ̂(r_T) would rest on Lanczos Ritz values, \
+             upper estimates of λ_min"
                 .into(),
         ),
     ]
@@ -146,10 +156,14 @@ pub fn card_rows(c: &TheoremCard, step: &StepSize) -> Vec<(String, String, Strin
             },
             "w₀",
         ),
-        ("R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀".into(), f(c.radius0), "w₀"),
+        (
+            "R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀".into(),
+            format!("{}{}", f(c.radius0), lower_estimate(c)),
+            "w₀",
+        ),
         (
             "κ(w₀) = λ_max/λ₀".into(),
-            condition(c.condition_number0),
+            format!("{}{}", condition(c.condition_number0), lower_estimate(c)),
             "w₀",
         ),
         (

@@ -49,7 +49,9 @@ use crate::model::{download, Mlp, MlpConfig};
 use crate::report::figures::spectrum::spectrum_figure;
 use crate::report::files::{git_revision, utc_now, write_json, VERSION};
 use crate::report::npy;
-use crate::theorem::card::{operator_card, theorem_card, Certificate, OperatorKernel0};
+use crate::theorem::card::{
+    operator_card, theorem_card, Certificate, OperatorKernel0, TheoremCard,
+};
 
 mod limit;
 pub use limit::{InfiniteWidth, LimitOperatorSummary};
@@ -232,6 +234,10 @@ pub struct NtkReport {
     /// The certificate around the evaluated point, with `--certify`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
+    /// With `--certify` on the operator path: the whole card at the point
+    /// ([`operator_card`]: `‖H_F‖`, `R`, `η*` and the proof's state at the point; no profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_at_point: Option<TheoremCard>,
     /// `K∞` against `K(w)`, with [`NtkOptions::infinite`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub infinite_width: Option<InfiniteWidth>,
@@ -264,7 +270,7 @@ impl BackendJob for NtkJob<'_> {
         let started = Instant::now();
         let parts = kernel_and_extremes(&model, &x, &opts, big, s.config.seed, progress)?;
         let kernel_seconds = started.elapsed().as_secs_f64();
-        let operator_kernel = parts.operator_kernel(opts.certify, kernel_seconds);
+        let operator_kernel = parts.operator_kernel(opts.certify);
         let KernelParts {
             kernel,
             extremes,
@@ -294,10 +300,12 @@ impl BackendJob for NtkJob<'_> {
         let (infinite_width, kernel_infinite) =
             limit::infinite_width(s, &opts, kernel.as_ref(), &probes, progress)?;
         let hessian = opts.hessian.then(|| hessian_summary(&model, &x, progress));
-        let certificate = opts
+        let card = opts
             .certify
-            .then(|| certificate_at(s, &model, (&x, &y), operator_kernel, progress))
+            .then(|| card_at(s, &model, (&x, &y), operator_kernel, progress))
             .transpose()?;
+        let certificate = card.as_ref().map(|c| c.certificate.clone());
+        let card_at_point = card.filter(|c| c.operator_residuals0.is_some());
 
         let report = NtkReport {
             plstar_version: VERSION.into(),
@@ -333,6 +341,7 @@ impl BackendJob for NtkJob<'_> {
             kernel_seconds,
             kernel_form_seconds,
             certificate,
+            card_at_point,
             infinite_width,
         };
 
@@ -350,26 +359,25 @@ impl BackendJob for NtkJob<'_> {
     }
 }
 
-/// The theorem card's certificate around the evaluated point (the config's `[card]` settings):
-/// on the operator path from `operator_kernel`, the point's `K` as measured there
-/// ([`operator_card`]: constants at the point, no search).
-fn certificate_at<B: Backend>(
+/// The theorem card around the evaluated point (the config's `[card]` settings): on the
+/// operator path from `operator_kernel`, the point's `K` as measured there ([`operator_card`]:
+/// constants at the point, no search).
+fn card_at<B: Backend>(
     s: &Settings,
     model: &Mlp<B>,
     (x, y): (&Tensor<B, 2>, &Tensor<B, 1>),
     operator_kernel: Option<OperatorKernel0>,
     progress: &dyn Fn(&str),
-) -> Result<Certificate> {
+) -> Result<TheoremCard> {
     progress(if operator_kernel.is_some() {
         "theorem card at the point (operator path: ‖H_F‖ over sample blocks, no search)"
     } else {
         "theorem card (searches of balls around the point)"
     });
-    let card = match operator_kernel {
-        Some(kernel0) => operator_card(model, x, y, kernel0, &mut |_| {})?,
-        None => theorem_card(model, x, y, &s.config.card.settings(s.config.seed))?,
-    };
-    Ok(card.certificate)
+    match operator_kernel {
+        Some(kernel0) => operator_card(model, x, y, kernel0, &mut |_| {}),
+        None => theorem_card(model, x, y, &s.config.card.settings(s.config.seed)),
+    }
 }
 
 /// The network to evaluate, at `parameters` (a saved vector and its file) or at the seeded
@@ -408,12 +416,15 @@ struct KernelParts {
 
 impl KernelParts {
     /// `K` as the operator path measured it, for the card at this point (`certify`, operator
-    /// path only), `seconds` its time.
-    fn operator_kernel(&self, certify: bool, seconds: f64) -> Option<OperatorKernel0> {
-        (certify && self.operator.is_some()).then(|| OperatorKernel0 {
+    /// path only), with the seconds of its set-up, diagonal and Lanczos products.
+    fn operator_kernel(&self, certify: bool) -> Option<OperatorKernel0> {
+        let summary = self.operator.as_ref().filter(|_| certify)?;
+        Some(OperatorKernel0 {
             extremes: self.extremes.clone(),
             diagonal: self.diagonal.clone(),
-            seconds,
+            seconds: summary.setup_seconds
+                + summary.diagonal_seconds
+                + summary.seconds_per_product * summary.products as f64,
         })
     }
 }

@@ -409,6 +409,12 @@ fn travelled_checks(
     if run.steps_taken() == 0 {
         return both_not_applicable(NO_STEP);
     }
+    if card.operator_residuals0.is_some() {
+        return both_not_applicable(
+            "operator path: μ̂(r_T) would rest on Lanczos Ritz values, upper estimates of λ_min, \
+             and no search; a positive upper estimate cannot show λ_min > 0",
+        );
+    }
     let positive = card.is_positive(t.mu);
     let detail = format!(
         "r_T = {:.4e}, μ̂(r_T) = {:.4e} over {} points{}, round-off floor {:.1e}",
@@ -417,8 +423,6 @@ fn travelled_checks(
         t.points,
         if t.searched {
             " (with a search at r_T)"
-        } else if card.operator_residuals0.is_some() {
-            " (operator path: Lanczos Ritz values, upper estimates of λ_min, and no search)"
         } else {
             ""
         },

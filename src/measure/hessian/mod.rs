@@ -172,9 +172,9 @@ impl<'a, B: Backend> Derivatives<'a, B> {
     /// `∇²g(w) v` for `objective` (and `DF(w) v` for a contraction).
     pub fn product(&self, objective: &Objective<B>, v: &[f64]) -> HessianVectorProduct {
         let k = self.model.config().outputs;
-        let targets = match objective {
-            Objective::Loss(y) => Some(download(y.clone())),
-            Objective::Contraction(_) => None,
+        let targets = match (objective, &self.host) {
+            (_, Host::None) | (Objective::Contraction(_), _) => None,
+            (Objective::Loss(y), _) => Some(download(y.clone())),
         };
         let parts = self.on_host(|start, point| {
             let rows = start * k..start * k + point.output().len();

@@ -17,8 +17,9 @@
 //! **Certificates.** The search (state *estimated*) measures `λ_min(K)` at every point it
 //! visits, hundreds of operator products each: it is not run, and the certificate's state is
 //! *none* with that reason. The proof (state *proved*) needs a lower bound on `λ₀`, which the
-//! dense path gets from its eigensolver; here its state is *not applicable*, with the reason, and
-//! `λ₀⁻ = 0` (the only lower bound known for a positive semi-definite `K`). The step size
+//! dense path gets from its eigensolver; here its state is *not applicable*, with the reason,
+//! `λ₀⁻ = 0` (the only lower bound known for a positive semi-definite `K`) and `λ_max⁺ = ∞` (a
+//! Ritz `λ_max` is a lower estimate; JSON `null`). The step size
 //! `auto` is then `η*(w₀) = 1 / (λ_max(K(w₀)) + ‖H_F(w₀)‖ ‖r₀‖)`, constants at `w₀`
 //! (THEORY.md, "What is measured, and how honest it is").
 
@@ -142,23 +143,27 @@ pub fn operator_card<B: Backend>(
         card.positivity_threshold,
         card.residual_norm0,
     );
-    card.proved = Some(if proved.state == ProofState::NotApplicable {
-        proved
-    } else {
-        ProvedCertificate {
-            state: ProofState::NotApplicable,
-            lambda0_lower: 0.0,
-            radius: None,
-            mu_lower_bound: None,
-            lipschitz_bound: None,
-            beta_bound: None,
-            eta_star: None,
-            reason: format!(
-                "no lower bound on λ₀: {ritz}, and a Krylov space proves no lower bound; the \
-                 dense path's eigensolver gives one where K fits (--kernel-path dense)"
-            ),
-            ..proved
-        }
+    // Neither λ₀ − φ (λ₀ is an upper estimate) nor λ_max + φ (a Ritz λ_max is a lower one) is
+    // a bound here: the only lower bound on λ_min of a PSD K is 0, and no upper bound is known.
+    let no_lower_bound = format!(
+        "no lower bound on λ₀: {ritz}, and a Krylov space proves no lower bound; the dense \
+         path's eigensolver gives one where K fits (--kernel-path dense)"
+    );
+    card.proved = Some(ProvedCertificate {
+        state: ProofState::NotApplicable,
+        lambda0_lower: 0.0,
+        lambda_max_upper: f64::INFINITY,
+        radius: None,
+        mu_lower_bound: None,
+        lipschitz_bound: None,
+        beta_bound: None,
+        eta_star: None,
+        reason: if proved.state == ProofState::NotApplicable {
+            format!("{}; besides, {no_lower_bound}", proved.reason)
+        } else {
+            no_lower_bound
+        },
+        ..proved
     });
     card.certificate = Certificate::none(card.not_certifiable().unwrap_or_else(|| {
         format!(

@@ -184,6 +184,13 @@ fn ntk_on_the_operator_path_matches_the_dense_path_and_says_what_it_skipped() {
     assert!(!certificate["certified"].as_bool().unwrap());
     let reason = certificate["reason"].as_str().unwrap();
     assert!(reason.contains("not searched"), "{reason}");
+    let card = &json(&certify_dir)["card_at_point"];
+    let lambda0 = card["lambda0"].as_f64().unwrap();
+    assert!(
+        (lambda0 - f(&op, "lambda_min")).abs() <= 1e-12 * lambda0,
+        "{card}"
+    );
+    assert!(card["hessian_norm0"].as_f64().unwrap() > 0.0);
 
     std::fs::write(dir.join("op.toml"), config(3000, 2)).unwrap();
     let (o, auto_dir) = run("auto", "auto", &["--memory-limit", "0.1"]);
