@@ -29,7 +29,9 @@ use crate::measure::kernel::operator::{
 };
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::{loss_gradient, sum_of_squares, LossGradient};
-use crate::measure::spectrum::{kernel_extremes, symmetric_eigen, EXTREMES_DENSE_LIMIT};
+use crate::measure::spectrum::{
+    kernel_extremes, symmetric_eigen, KernelExtremes, EXTREMES_DENSE_LIMIT,
+};
 use crate::model::{download, machine_epsilon, Mlp};
 
 /// The optimizer.
@@ -98,6 +100,12 @@ pub struct TrainSettings {
     /// Where the kernel evaluations take `K`.
     #[serde(default)]
     pub kernel_evaluation: KernelEvaluation,
+    /// On the operator path, `K(w₀)`'s extremes as already measured at this `w₀` with the same
+    /// Lanczos steps and tolerance (the card's run, [`crate::theorem::card::OperatorKernel0`]):
+    /// the first evaluation takes them instead of running Lanczos again (minutes at large `N`).
+    /// Not part of the config.
+    #[serde(skip)]
+    pub operator_extremes0: Option<KernelExtremes>,
 }
 
 impl TrainSettings {
@@ -123,6 +131,7 @@ impl TrainSettings {
             kernel_stage: None,
             seed: 0,
             kernel_evaluation: KernelEvaluation::Dense,
+            operator_extremes0: None,
         }
     }
 }
@@ -484,7 +493,12 @@ fn evaluate<B: Backend>(
             cache_limit,
         } => {
             let limits = (lanczos_steps, cache_limit, settings.seed);
-            evaluate_kernel_operator(model, x, limits, kernel0, record);
+            // The first evaluation is w₀'s: its extremes may be known already.
+            let known = match kernel0 {
+                KernelZero::None => settings.operator_extremes0.as_ref(),
+                _ => None,
+            };
+            evaluate_kernel_operator(model, x, limits, known, kernel0, record);
         }
     }
 }
@@ -518,18 +532,22 @@ fn evaluate_kernel<B: Backend>(
 /// [`evaluate_kernel`] on the matrix-free operator, `(lanczos_steps, cache_limit, seed)`:
 /// `λ_max` recorded once it met the tolerance, `λ_min` once both ends did (an unconverged
 /// bottom Ritz value is only an upper estimate), and the kernel change estimated from the
-/// probes' products (`K₀ z` kept from the first evaluation). Cost: at most `lanczos_steps` +
-/// [`GAP_PROBES`] products.
+/// probes' products (`K₀ z` kept from the first evaluation). `known`: the extremes at this
+/// point measured already (then no Lanczos run). Cost: at most `lanczos_steps` + [`GAP_PROBES`]
+/// products.
 fn evaluate_kernel_operator<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
     (lanczos_steps, cache_limit, seed): (usize, usize, u64),
+    known: Option<&KernelExtremes>,
     kernel0: &mut KernelZero,
     record: &mut StepRecord,
 ) {
     let mut op = KernelOperator::new(model, x, OPERATOR_BLOCK, cache_limit);
-    let tolerance = operator_tolerance::<B>(model);
-    let e = operator_extremes(&mut op, lanczos_steps, tolerance);
+    let e = match known {
+        Some(e) => e.clone(),
+        None => operator_extremes(&mut op, lanczos_steps, operator_tolerance::<B>(model)),
+    };
     if let Some(r) = &e.residuals {
         // Both ends converged (an invariant subspace included) or λ_max alone did.
         if r.converged || r.max_converged_at.is_some() {

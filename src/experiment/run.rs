@@ -23,6 +23,7 @@ use crate::experiment::card_text::{card_rows, card_sources, profile_markdown};
 use crate::experiment::config::{RunConfig, Settings};
 use crate::experiment::step::{resolve_step_size, StepSize};
 use crate::measure::roundoff::RoundOff;
+use crate::measure::spectrum::KernelExtremes;
 use crate::model::backend::{BackendInfo, BackendJob};
 use crate::model::Mlp;
 use crate::report::files::{git_revision, utc_now, write_atomic, write_json, PartialFile, VERSION};
@@ -179,7 +180,7 @@ impl BackendJob for TrainRun<'_> {
             Some((w, _)) => Mlp::<B>::from_vector(&s.model, w, &device)?,
             None => s.model.init::<B>(s.config.seed, &device),
         };
-        let card = card_at(s, &model, &x, &y, self.on_card_progress)?;
+        let (card, operator_extremes0) = card_at(s, &model, &x, &y, self.on_card_progress)?;
         let mut step_size = resolve_step_size(s.learning_rate, &s.train.optimizer, card.as_ref())?;
         if self.eta_from_flag && step_size.source == "config" {
             step_size.source = "--learning-rate".into();
@@ -189,6 +190,7 @@ impl BackendJob for TrainRun<'_> {
         write_json(&run_json, &record)?;
         let mut train_settings = s.train.clone();
         train_settings.learning_rate = step_size.value;
+        train_settings.operator_extremes0 = operator_extremes0;
         let theorem = card.as_ref().and_then(theorem_reference);
         let outcome = train_with_metrics(
             model.clone(),
@@ -267,16 +269,17 @@ impl BackendJob for TrainRun<'_> {
 /// The theorem card around `model`'s point with the config's `[card]` settings (the searches
 /// seeded with the run's seed), or `None` with `card.enabled = false`. Where the kernel
 /// evaluations take the operator path, the card's constants at `w₀` from the operator
-/// ([`operator_card`]: no search, no proof).
+/// ([`operator_card`]: no search, no proof), returned with `K(w₀)`'s extremes for the first
+/// kernel evaluation.
 fn card_at<B: Backend>(
     s: &Settings,
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
     y: &Tensor<B, 1>,
     on_progress: &mut dyn FnMut(&CardProgress),
-) -> Result<Option<TheoremCard>> {
+) -> Result<(Option<TheoremCard>, Option<KernelExtremes>)> {
     if !s.config.card.enabled {
-        return Ok(None);
+        return Ok((None, None));
     }
     if let crate::train::KernelEvaluation::Operator {
         lanczos_steps,
@@ -288,15 +291,18 @@ fn card_at<B: Backend>(
             estimate_seconds: None,
         });
         let kernel0 = OperatorKernel0::at(model, x, lanczos_steps, cache_limit);
-        return Ok(Some(operator_card(model, x, y, kernel0, on_progress)?));
+        let extremes = kernel0.extremes.clone();
+        let card = operator_card(model, x, y, kernel0, on_progress)?;
+        return Ok((Some(card), Some(extremes)));
     }
-    Ok(Some(theorem_card_with_progress(
+    let card = theorem_card_with_progress(
         model,
         x,
         y,
         &s.config.card.settings(s.config.seed),
         on_progress,
-    )?))
+    )?;
+    Ok((Some(card), None))
 }
 
 impl RunRecord {

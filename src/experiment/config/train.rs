@@ -198,6 +198,7 @@ impl TrainSection {
             kernel_stage: None,
             seed,
             kernel_evaluation: crate::train::KernelEvaluation::Dense,
+            operator_extremes0: None,
         }
     }
 

@@ -207,6 +207,17 @@ fn train_on_the_operator_path_gives_the_card_at_w0_and_claims_no_certificate() {
         .unwrap()
         .contains("not searched"));
     assert_eq!(c["proved"]["state"], "not_applicable");
+    // The first kernel evaluation is w₀'s: the same λ₀ and λ_max as the card's (the card's
+    // Lanczos run is handed to it, so they agree to the bit).
+    let metrics = std::fs::read_to_string(dir.join("operator/op/metrics.csv")).unwrap();
+    let mut lines = metrics.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for (column, key) in [("lambda_min", "lambda0"), ("lambda_max", "lambda_max0")] {
+        let at = header.iter().position(|h| *h == column).unwrap();
+        let value: f64 = first[at].parse().unwrap();
+        assert_eq!(value, c[key].as_f64().unwrap(), "{column} at step 0");
+    }
     // Every verdict on a ball rests on a certificate or on λ_min over a ball: none is passed.
     let verdicts = op["verdicts"]["verdicts"].as_array().unwrap();
     for check in [
