@@ -209,9 +209,18 @@ fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Resu
     } else {
         0
     };
-    let choice =
-        args.backend
-            .kernel_path(args.kernel_path, s, args.lanczos_steps as usize, infinite)?;
+    // With --certify, the card's Hessian on the operator path (its sample block and vectors).
+    let card = if args.certify {
+        plstar::theorem::card::operator_card_bytes(&s.model, s.data.len())
+    } else {
+        0
+    };
+    let choice = args.backend.kernel_path(
+        args.kernel_path,
+        s,
+        args.lanczos_steps as usize,
+        infinite + card,
+    )?;
     let path = if choice.operator {
         KernelPath::Operator
     } else {

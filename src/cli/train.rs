@@ -189,9 +189,15 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
 fn kernel_evaluation(args: &TrainArgs, s: &Settings) -> Result<plstar::train::KernelEvaluation> {
     use plstar::train::KernelEvaluation;
     let lanczos_steps = args.lanczos_steps as usize;
+    // The card on the operator path adds its Hessian's sample block and Lanczos vectors.
+    let card = if s.config.card.enabled {
+        plstar::theorem::card::operator_card_bytes(&s.model, s.data.len())
+    } else {
+        0
+    };
     let choice = args
         .backend
-        .kernel_path(args.kernel_path, s, lanczos_steps, 0)?;
+        .kernel_path(args.kernel_path, s, lanczos_steps, card)?;
     if choice.operator && args.kernel_path == PathFlag::Auto {
         eprintln!(
             "kernel evaluations: the matrix-free operator (a dense K needs about {:.1} GiB; \

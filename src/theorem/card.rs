@@ -53,7 +53,7 @@ mod operator;
 mod travelled;
 use crate::theorem::proved::{prove, ProvedCertificate};
 use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
-pub use operator::{operator_card, operator_card_seconds, OperatorKernel0};
+pub use operator::{operator_card, operator_card_bytes, operator_card_seconds, OperatorKernel0};
 pub use travelled::{travelled_ball, TravelledBall};
 
 /// How the card searches.

@@ -30,12 +30,12 @@ use burn::tensor::Tensor;
 
 use super::{output_rho, searched_hessian_settings, CardProgress, InitMeasures, TheoremCard};
 use crate::error::Result;
-use crate::measure::hessian::hessian_operator_norm_from;
+use crate::measure::hessian::{hessian_operator_norm_from, HOST_BLOCK_BYTES};
 use crate::measure::kernel::operator::{
     operator_extremes, operator_tolerance, KernelOperator, OPERATOR_BLOCK,
 };
 use crate::measure::spectrum::KernelExtremes;
-use crate::model::{download, Mlp};
+use crate::model::{download, Mlp, MlpConfig};
 use crate::theorem::bound::smoothness_bound;
 use crate::theorem::certificate::Certificate;
 use crate::theorem::proved::{prove, ProofState, ProvedCertificate};
@@ -80,9 +80,10 @@ impl OperatorKernel0 {
 /// The expected seconds of [`operator_card`] with [`OperatorKernel0::at`] on the 2-core
 /// development machine, for `N` equations, `p` parameters, at most `lanczos_steps` operator
 /// products in `precision_bytes`-byte floats, and at most 120 Hessian-vector products in f64:
-/// `(2.4e-11 s · (bytes / 4) · steps + 1.5e-10 s · 120) · N p`. Measured 2026-12-01 on
-/// `configs/large-n.toml` at n = 32 768 in f32 (N p = 3.5e10): 0.85 s per product, 5.3 s per
-/// Hessian-vector product, 14 min in all. A guide for progress displays, not a promise.
+/// `(2.5e-11 s · (bytes / 4) · steps + 1.0e-10 s · 120) · N p`. Measured 2026-12-01 on
+/// `configs/large-n.toml` at n = 32 768 in f32 (N p = 3.5e10), alone on the machine: 0.87 s
+/// per product, about 7 min for at most 120 Hessian-vector products, 11.5 min in all. A guide for progress
+/// displays, not a promise.
 pub fn operator_card_seconds(
     equations: usize,
     parameters: usize,
@@ -90,8 +91,19 @@ pub fn operator_card_seconds(
     precision_bytes: usize,
 ) -> f64 {
     let np = equations as f64 * parameters as f64;
-    let product = 2.4e-11 * precision_bytes as f64 / 4.0;
-    (product * lanczos_steps as f64 + 1.5e-10 * 120.0) * np
+    let product = 2.5e-11 * precision_bytes as f64 / 4.0;
+    (product * lanczos_steps as f64 + 1.0e-10 * 120.0) * np
+}
+
+/// The bytes [`operator_card`] adds to the operator path's own (its factors and Lanczos
+/// vectors, which the card's `K(w₀)` run shares) for `n` samples of `cfg`: one sample block's
+/// kept f64 forward pass and product intermediates (ten values per sample and unit, at most
+/// [`HOST_BLOCK_BYTES`]) and the 22 f64 vectors of `p` of the Hessian's Lanczos runs (20
+/// steps, the start and a product).
+pub fn operator_card_bytes(cfg: &MlpConfig, n: usize) -> u64 {
+    let units: usize = cfg.layer_sizes().iter().sum();
+    let block = (10 * 8 * units as u64 * n as u64).min(HOST_BLOCK_BYTES);
+    block + 22 * 8 * cfg.parameter_count() as u64
 }
 
 /// The card of `model` (at `w₀`) on inputs `x` `[n, d]`, targets `y`, on the operator path, from
