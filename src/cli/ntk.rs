@@ -229,9 +229,14 @@ fn kernel_path(args: &NtkArgs, s: &plstar::experiment::config::Settings) -> Resu
     if path == KernelPath::Operator {
         let big = s.data.equations();
         if args.certify {
+            // The card reuses this run's Lanczos: its own cost is ‖H_F‖ alone.
+            let seconds =
+                plstar::theorem::card::operator_card_seconds(big, s.model.parameter_count(), 0, 4);
             eprintln!(
                 "--certify on the operator path (N = {big}): the card's constants at the point, \
-                 no ball search and no proof; --kernel-path dense searches where K fits"
+                 no ball search and no proof; its ‖H_F‖ takes about {} on the 2-core \
+                 development machine. --kernel-path dense searches where K fits",
+                super::duration(seconds)
             );
         }
         if matches!(args.method, MethodFlag::Autodiff) {

@@ -20,7 +20,7 @@ use plstar::train::{Control, StepRecord, StopReason};
 use indicatif::ProgressDrawTarget;
 
 use super::ntk::PathFlag;
-use super::{backend_words, load_config, progress_bar, spinner, BackendArgs, Override};
+use super::{backend_words, duration, load_config, progress_bar, spinner, BackendArgs, Override};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -512,16 +512,5 @@ fn print_card(name: &str, card: Option<&TheoremCard>, step: &StepSize) {
                 println!("  {proved}");
             }
         }
-    }
-}
-
-/// `seconds` in words: seconds, minutes or hours.
-fn duration(seconds: f64) -> String {
-    if seconds < 90.0 {
-        format!("{seconds:.0} s")
-    } else if seconds < 5400.0 {
-        format!("{:.0} min", seconds / 60.0)
-    } else {
-        format!("{:.1} h", seconds / 3600.0)
     }
 }

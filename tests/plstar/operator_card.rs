@@ -13,6 +13,23 @@ use plstar::theorem::search::SearchSettings;
 
 use crate::F64;
 
+/// A network of `cfg` at seed `seed` on `n` sphere points (teacher targets, data seed `data`),
+/// as f64 tensors.
+fn problem(
+    cfg: &MlpConfig,
+    n: usize,
+    seed: u64,
+    data: u64,
+) -> (
+    plstar::model::Mlp<F64>,
+    burn::tensor::Tensor<F64, 2>,
+    burn::tensor::Tensor<F64, 1>,
+) {
+    let device = Default::default();
+    let (x, y) = data::sphere(n, cfg.input_dim, SyntheticTarget::Teacher, data).to_tensors(&device);
+    (cfg.init::<F64>(seed, &device), x, y)
+}
+
 /// n = 24 (Lanczos spans the whole space, so the operator's λ₀ and λ_max are exact up to
 /// round-off), erf, one hidden layer of 40, f64. Against the dense card at the same `w₀`:
 /// λ₀ and λ_max to 1e-9 relative, tr K, max K_ii, ‖r₀‖, L(w₀), R(w₀) to 1e-9. ‖H_F(w₀)‖ is at
@@ -23,12 +40,8 @@ use crate::F64;
 /// with λ₀⁻ = 0 and no upper bound on λ_max, and the residuals are recorded.
 #[test]
 fn operator_card_has_the_dense_cards_constants_at_w0_and_claims_no_certificate() {
-    let (n, d) = (24, 5);
-    let data = data::sphere(n, d, SyntheticTarget::Teacher, 3);
-    let cfg = MlpConfig::new(d, vec![40]).with_activation(Activation::Erf);
-    let device = Default::default();
-    let model = cfg.init::<F64>(1, &device);
-    let (x, y) = data.to_tensors::<F64>(&device);
+    let cfg = MlpConfig::new(5, vec![40]).with_activation(Activation::Erf);
+    let (model, x, y) = problem(&cfg, 24, 1, 3);
     let settings = CardSettings {
         search: SearchSettings {
             restarts: 1,
@@ -103,12 +116,8 @@ fn operator_card_has_the_dense_cards_constants_at_w0_and_claims_no_certificate()
 /// "not certifiable" with the rank argument, as the dense card does, not "not searched".
 #[test]
 fn operator_card_of_an_underparameterized_network_is_not_certifiable() {
-    let (n, d) = (30, 3);
-    let data = data::sphere(n, d, SyntheticTarget::Teacher, 4);
-    let cfg = MlpConfig::new(d, vec![4]).with_activation(Activation::Tanh);
-    let device = Default::default();
-    let model = cfg.init::<F64>(0, &device);
-    let (x, y) = data.to_tensors::<F64>(&device);
+    let cfg = MlpConfig::new(3, vec![4]).with_activation(Activation::Tanh);
+    let (model, x, y) = problem(&cfg, 30, 0, 4);
     let kernel0 = OperatorKernel0::at(&model, &x, 100, usize::MAX);
     let card = operator_card(&model, &x, &y, kernel0, &mut |_| {}).unwrap();
     let reason = &card.certificate.reason;
