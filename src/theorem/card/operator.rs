@@ -111,7 +111,8 @@ pub fn operator_card_bytes(cfg: &MlpConfig, n: usize) -> u64 {
 ///
 /// Cost: `‖H_F(w₀)‖`, at most 120 Hessian-vector products over sample blocks (each a forward,
 /// a tangent and a differentiated reverse pass, about seven GEMMs of `n p` multiply-adds in
-/// `f64`: 3.6 s at n = 32 768, p = 1.08e6), and `smoothness_bound`'s pass over the inputs.
+/// `f64`; about 7 min for them all at n = 32 768, p = 1.08e6), and `smoothness_bound`'s pass over
+/// the inputs.
 pub fn operator_card<B: Backend>(
     model: &Mlp<B>,
     x: &Tensor<B, 2>,
