@@ -195,15 +195,10 @@ impl<'a, B: Backend> Derivatives<'a, B> {
         let Some(parts) = parts else {
             return hessian_vector_product(self.model, self.x, objective, v);
         };
-        let mut hv = vec![0.0; v.len()];
-        let mut jv = Vec::with_capacity(self.equations());
-        for (h, j) in parts {
-            hv.iter_mut().zip(&h).for_each(|(a, b)| *a += b);
-            jv.extend(j);
-        }
+        let (hv, jv): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
         HessianVectorProduct {
-            hv,
-            jv: matches!(objective, Objective::Contraction(_)).then_some(jv),
+            hv: sum_vectors(hv),
+            jv: matches!(objective, Objective::Contraction(_)).then(|| jv.concat()),
         }
     }
 

@@ -38,7 +38,7 @@ use crate::measure::spectrum::KernelExtremes;
 use crate::model::{download, Mlp, MlpConfig};
 use crate::theorem::bound::smoothness_bound;
 use crate::theorem::certificate::Certificate;
-use crate::theorem::proved::{prove, ProofState, ProvedCertificate};
+use crate::theorem::proved::{ProofState, ProvedCertificate};
 
 /// `K(w₀)` as the operator path measured it: `λ_min`, `λ_max` by Lanczos with their residuals,
 /// and `diag K`.
@@ -150,15 +150,9 @@ pub fn operator_card<B: Backend>(
          residual {min_residual:.1e}: an upper estimate of λ_min(K(w₀))",
         card.lambda0
     );
-    let proved = prove(
-        smoothness_bound(model, x),
-        card.lambda0,
-        card.lambda_max0,
-        card.positivity_threshold,
-        card.residual_norm0,
-    );
-    // Neither λ₀ − φ (λ₀ is an upper estimate) nor λ_max + φ (a Ritz λ_max is a lower one) is
-    // a bound here: the only lower bound on λ_min of a PSD K is 0, and no upper bound is known.
+    // The proof needs λ₀ − φ > 0 as a lower bound; here λ₀ is an upper estimate, and a Ritz
+    // λ_max a lower one: the only lower bound on λ_min of a PSD K is 0, no upper bound is known.
+    let bound = smoothness_bound(model, x);
     let no_lower_bound = format!(
         "no lower bound on λ₀: {ritz}, and a Krylov space proves no lower bound; the dense \
          path's eigensolver gives one where K fits (--kernel-path dense)"
@@ -172,12 +166,11 @@ pub fn operator_card<B: Backend>(
         lipschitz_bound: None,
         beta_bound: None,
         eta_star: None,
-        reason: if proved.state == ProofState::NotApplicable {
-            format!("{}; besides, {no_lower_bound}", proved.reason)
-        } else {
-            no_lower_bound
+        reason: match &bound.not_applicable {
+            Some(why) => format!("{why}; besides, {no_lower_bound}"),
+            None => no_lower_bound,
         },
-        ..proved
+        bound,
     });
     card.certificate = Certificate::none(card.not_certifiable().unwrap_or_else(|| {
         format!(
