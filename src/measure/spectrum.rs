@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::measure::kernel::TangentKernel;
 
+mod verified;
+pub use verified::{cholesky_proves, cholesky_test_shift, EigenBound};
+
 /// A symmetric linear operator `A: ℝᵈ → ℝᵈ`, known through products `A v`.
 pub trait SymmetricOperator {
     /// The dimension `d`.
@@ -183,7 +186,12 @@ fn extremes(k: &TangentKernel, dense_limit: usize, with_vectors: bool) -> Result
         if with_vectors {
             let mut eig = symmetric_eigen(k)?;
             let max = eig.vectors.pop().expect("non-empty kernel");
-            let min = eig.vectors.swap_remove(0);
+            // N = 1: one eigenvector is both the bottom and the top one.
+            let min = if eig.vectors.is_empty() {
+                max.clone()
+            } else {
+                eig.vectors.swap_remove(0)
+            };
             let last = eig.values.len() - 1;
             return Ok(KernelExtremes {
                 method: "dense",

@@ -39,7 +39,7 @@ pub struct SweepRow {
     pub lambda0: f64,
     /// `λ_max(K(w₀))`.
     pub lambda_max0: f64,
-    /// The eigenvalue floor of the round-off model, `γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`
+    /// The eigenvalue floor of the round-off model, `(2/√3) γ √(max_i K_ii tr K(w₀)) + N u₆₄ λ_max(K(w₀))`
     /// ([`crate::measure::roundoff`]): eigenvalues at or below it are round-off.
     pub positivity_threshold: f64,
     /// `‖K(w₀) − K∞‖_F / ‖K∞‖_F` against the infinite-width kernel (NaN where none exists).
@@ -65,6 +65,12 @@ pub struct SweepRow {
     pub beta_bound_slope: f64,
     /// `μ_lb(r̄)` (NaN when not proved).
     pub mu_lower_bound: f64,
+    /// The proof's `λ₀⁻` and `λ_max⁺`: `λ₀ ∓` its margins (the eigenvalue floor, more on the
+    /// card's Lanczos path; `∓∞` where the margin was not proved). In rows written before the
+    /// columns: `λ₀ ∓ positivity_threshold`, what those proofs used.
+    pub lambda0_lower: f64,
+    /// See [`SweepRow::lambda0_lower`].
+    pub lambda_max_upper: f64,
     /// `‖F(w₀) − y‖` (NaN without a card).
     pub residual_norm0: f64,
     /// `R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀`, the theorem's radius with the constants at `w₀` (infinite
@@ -141,6 +147,8 @@ impl SweepRow {
             e(self.beta_bound),
             e(self.beta_bound_slope),
             e(self.mu_lower_bound),
+            e(self.lambda0_lower),
+            e(self.lambda_max_upper),
             e(self.residual_norm0),
             e(self.radius0),
             e(self.r_travelled),
@@ -200,6 +208,12 @@ impl SweepRow {
             beta_bound: f("beta_bound").unwrap_or(f64::NAN),
             beta_bound_slope: f("beta_bound_slope").unwrap_or(f64::NAN),
             mu_lower_bound: f("mu_lower_bound").unwrap_or(f64::NAN),
+            lambda0_lower: f("lambda0_lower").unwrap_or_else(|| {
+                f("lambda0").unwrap_or(f64::NAN) - f("positivity_threshold").unwrap_or(f64::NAN)
+            }),
+            lambda_max_upper: f("lambda_max_upper").unwrap_or_else(|| {
+                f("lambda_max0").unwrap_or(f64::NAN) + f("positivity_threshold").unwrap_or(f64::NAN)
+            }),
             residual_norm0: f("residual_norm0").unwrap_or(f64::NAN),
             radius0: f("radius0").unwrap_or(f64::NAN),
             r_travelled: f("r_travelled")?,
@@ -250,7 +264,7 @@ const HEAD: [&str; 14] = [
 ];
 
 /// The columns after the `mu_r{r}` ones.
-const TAIL: [&str; 22] = [
+const TAIL: [&str; 24] = [
     "certified",
     "certified_radius",
     "eta_star",
@@ -259,6 +273,8 @@ const TAIL: [&str; 22] = [
     "beta_bound",
     "beta_bound_slope",
     "mu_lower_bound",
+    "lambda0_lower",
+    "lambda_max_upper",
     "residual_norm0",
     "radius0",
     "r_travelled",

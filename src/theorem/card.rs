@@ -19,7 +19,7 @@
 //! measured, not suprema over the ball: the certificate is as good as the search.
 //!
 //! Positivity is judged against the eigenvalue floor of the round-off model
-//! ([`crate::measure::roundoff`]): `μ̂ > γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`, with `γ` from the
+//! ([`crate::measure::roundoff`]): `μ̂ > (2/√3) γ √(max_i K_ii tr K(w₀)) + N u₆₄ λ_max(K(w₀))`, with `γ` from the
 //! working precision, the depth and the longest sum; an under-parameterized model (`p < N`, so
 //! `rank K ≤ p < N = n·k`) is not certifiable and is not searched.
 //!
@@ -51,18 +51,20 @@ pub use crate::theorem::certificate::{Certificate, CertificateState};
 
 mod operator;
 mod travelled;
-use crate::theorem::proved::{prove, ProvedCertificate};
+mod verified;
+use crate::theorem::proved::{prove, ProofState, ProvedCertificate};
 use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
 pub use operator::{operator_card, operator_card_bytes, operator_card_seconds, OperatorKernel0};
 pub use travelled::{travelled_ball, TravelledBall};
+pub use verified::LanczosMargins;
 
 /// How the card searches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CardSettings {
     /// The search of each ball.
     pub search: SearchSettings,
-    /// Grid radii per doubling. The grid is geometric from a quarter of the linearized GD
-    /// distance `√(r₀ᵀK₀⁻¹r₀)` to eight times `R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀`.
+    /// Grid radii per doubling. The grid is geometric from a quarter of the smaller of the
+    /// linearized GD distance `√(r₀ᵀK₀⁻¹r₀)` and `R(w₀)` to eight times `R(w₀) = 2 L_F(w₀) ‖r₀‖ / λ₀`.
     pub radii_per_octave: usize,
     /// The most grid radii (the spacing widens to fit).
     pub max_radii: usize,
@@ -197,6 +199,12 @@ pub struct TheoremCard {
     /// `None` on the dense path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_residuals0: Option<EigenResiduals>,
+    /// On the dense path above [`EXTREMES_DENSE_LIMIT`] equations, where `λ₀` and `λ_max` come
+    /// from Lanczos: their residuals, and the margins that two Cholesky factorizations proved
+    /// ([`LanczosMargins`]), which the proof takes. `None` below the limit (a dense
+    /// eigendecomposition, whose error the eigenvalue floor bounds) and on the operator path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lanczos_margins0: Option<LanczosMargins>,
 }
 
 fn one_output() -> usize {
@@ -306,13 +314,7 @@ pub fn theorem_card_with_progress<B: Backend>(
 ) -> Result<TheoremCard> {
     let init = InitMeasures::at(model, x, y, settings.per_output_hessian, progress)?;
     let mut card = TheoremCard::at_init(model, x, init);
-    card.proved = Some(prove(
-        smoothness_bound(model, x),
-        card.lambda0,
-        card.lambda_max0,
-        card.positivity_threshold,
-        card.residual_norm0,
-    ));
+    card.proved = Some(card.prove(smoothness_bound(model, x)));
     if let Some(why) = card.not_certifiable() {
         card.certificate = Certificate::none(why);
     } else {
@@ -375,11 +377,56 @@ impl TheoremCard {
             diagnosis: String::new(),
             bottom_points: vec![],
             operator_residuals0: init.operator_residuals,
+            lanczos_margins0: init.lanczos,
         };
         if card.is_positive(card.lambda0) {
             card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
         }
         card
+    }
+
+    /// The proved certificate on `bound` ([`prove`]), with the margins of `λ₀` and `λ_max`: the
+    /// eigenvalue floor, plus on the Lanczos path the residuals and the Cholesky tests'
+    /// shifts ([`LanczosMargins`]; a bound a factorization could not prove is not proved).
+    fn prove(&self, bound: crate::theorem::bound::SmoothnessBound) -> ProvedCertificate {
+        let floor = self.positivity_threshold;
+        let Some(lanczos) = &self.lanczos_margins0 else {
+            return prove(
+                bound,
+                self.lambda0,
+                self.lambda_max0,
+                [floor; 2],
+                self.residual_norm0,
+            );
+        };
+        let margins = lanczos.margins(floor, self.n, self.lambda_max0);
+        let mut proof = prove(
+            bound,
+            self.lambda0,
+            self.lambda_max0,
+            margins,
+            self.residual_norm0,
+        );
+        let failed: Vec<&str> = [
+            (lanczos.below.is_none(), "λ_min(K(w₀)) > λ₀ − margin"),
+            (lanczos.above.is_none(), "λ_max(K(w₀)) < λ_max + margin"),
+        ]
+        .into_iter()
+        .filter_map(|(failed, what)| failed.then_some(what))
+        .collect();
+        if !failed.is_empty() && proof.state != ProofState::NotApplicable {
+            proof.state = ProofState::None;
+            proof.reason = format!(
+                "λ₀ = {:.3e} and λ_max = {:.3e} are Lanczos estimates (residuals {:.1e}, \
+                 {:.1e}), and the Cholesky test could not prove {}: not proved",
+                self.lambda0,
+                self.lambda_max0,
+                lanczos.residuals.min,
+                lanczos.residuals.max,
+                failed.join(" nor ")
+            );
+        }
+        proof
     }
 
     /// Why no ball can be certified whatever the search finds, if so: an under-parameterized
@@ -408,7 +455,7 @@ impl TheoremCard {
     }
 }
 
-/// The grid of radii: geometric from `d_lin / 4` to `8 R(w₀)`, with the extra radii.
+/// The grid of radii: geometric from `min(d_lin, R(w₀)) / 4` to `8 R(w₀)`, with the extra radii.
 fn radius_grid(card: &TheoremCard, settings: &CardSettings) -> Vec<f64> {
     let lo = (card.linearized_distance / 4.0).min(card.radius0 / 4.0);
     let hi = 8.0 * card.radius0;
@@ -574,6 +621,8 @@ struct InitMeasures {
     rho: f64,
     /// The Lanczos residuals of `λ₀` and `λ_max` on the operator path.
     operator_residuals: Option<EigenResiduals>,
+    /// On the dense path's Lanczos branch: the residuals and the proved margins.
+    lanczos: Option<LanczosMargins>,
 }
 
 impl InitMeasures {
@@ -593,6 +642,7 @@ impl InitMeasures {
         // r₀ as training computes it (F − y in the working precision), so that L(w₀) is one
         // number in the card and in the run's records.
         let r0 = download(model.forward(x.clone()) - y.clone());
+        let mut lanczos = None;
         let (lambda0, lambda_max0, linearized_distance) = if n <= EXTREMES_DENSE_LIMIT {
             progress(&CardProgress::Init {
                 stage: "the dense eigendecomposition of K(w₀)",
@@ -615,6 +665,13 @@ impl InitMeasures {
             });
             let e = kernel_extremes(&k0, EXTREMES_DENSE_LIMIT)?;
             let d = inverse_quadratic_form(&k0, &r0).map_or(f64::INFINITY, |q| q.max(0.0).sqrt());
+            if let Some(res) = e.residuals.clone() {
+                progress(&CardProgress::Init {
+                    stage: "the proof's bounds on λ_min, λ_max of K(w₀) (two Cholesky tests)",
+                    estimate_seconds: None,
+                });
+                lanczos = Some(LanczosMargins::prove(&k0, &e, res));
+            }
             (e.lambda_min, e.lambda_max, d)
         };
         progress(&CardProgress::Init {
@@ -639,6 +696,7 @@ impl InitMeasures {
             },
             rho: output_rho(model, x),
             operator_residuals: None,
+            lanczos,
         })
     }
 }

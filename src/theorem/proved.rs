@@ -12,11 +12,13 @@
 //!
 //! where `λ₀⁻ = λ₀ − φ` and `λ_max⁺ = λ_max + φ`, with `φ` the round-off model's eigenvalue floor
 //! at `w₀` ([`crate::measure::roundoff::RoundOff::eigenvalue_floor`]: the kernel's own round-off
-//! and the eigensolver's backward error `N u₆₄ λ_max`). The proved radius is the smallest `r`
+//! and the eigensolver's backward error `N u₆₄ λ_max`). Where the card's `λ₀` and `λ_max` are
+//! Lanczos estimates (above 1 024 equations) the margins add their residuals and are proved by
+//! Cholesky factorizations ([`crate::theorem::card::LanczosMargins`]). The proved radius is the smallest `r`
 //! with `μ_lb(r) > 0` and `r ≥ R̄(r) = 2 L̄_F(r) ‖r₀‖ / μ_lb(r)` (Liu, Zhu & Belkin 2020,
 //! Theorem 4.2 — THEORY.md's "Theorem"), with `η̄* = 1 / (L̄_F(r)² + β̄_F(r) ‖r₀‖)`: gradient
 //! descent with `η ≤ η̄*` stays in `B(w₀, r)` and `L(w_t) ≤ (1 − η μ_lb(r))ᵗ L(w₀)`. It is proved
-//! up to the floating-point margin `φ` and the bound's own (module docs of [`super::bound`]).
+//! up to the floating-point margins of `λ₀` and `λ_max` and the bound's own (module docs of [`super::bound`]).
 //!
 //! Search: `r μ_lb(r) − 2 L̄_F(r) ‖r₀‖` is evaluated on a geometric grid of 64 radii per octave
 //! from `10⁻¹²·r_z` to `r_z`, where `μ_lb(r_z) = 0`, and its first sign change is bisected to
@@ -58,9 +60,10 @@ pub struct ProvedCertificate {
     pub state: ProofState,
     /// The bound `β̄_F(r)` it rests on.
     pub bound: SmoothnessBound,
-    /// `λ₀⁻ = λ₀ − φ`.
+    /// `λ₀⁻ = λ₀ − margin`: `φ`, plus on the card's Lanczos path the residual and the Cholesky
+    /// test's shift ([`crate::theorem::card::LanczosMargins`]).
     pub lambda0_lower: f64,
-    /// `λ_max⁺ = λ_max + φ`.
+    /// `λ_max⁺ = λ_max + margin` (the same margins for `λ_max`).
     pub lambda_max_upper: f64,
     /// The proved radius `r` (`r ≥ R̄(r)`).
     pub radius: Option<f64>,
@@ -89,17 +92,20 @@ impl ProvedCertificate {
     }
 }
 
-/// The proved certificate from `β̄_F`, `λ₀`, `λ_max(K(w₀))`, the round-off floor `φ` and
+/// The proved certificate from `β̄_F`, `λ₀`, `λ_max(K(w₀))`, their `margins` (`λ₀⁻ = λ₀ −
+/// margins[0]`, `λ_max⁺ = λ_max + margins[1]`: the round-off floor `φ` for a dense
+/// eigendecomposition, more on the card's Lanczos path; `∞` where nothing is proved) and
 /// `‖r₀‖ = ‖F(w₀) − y‖` (module docs). `‖r₀‖ = 0` proves the ball of radius 0 (`w₀` solves).
 pub fn prove(
     bound: SmoothnessBound,
     lambda0: f64,
     lambda_max: f64,
-    floor: f64,
+    margins: [f64; 2],
     residual_norm: f64,
 ) -> ProvedCertificate {
+    let [floor, above] = margins;
     let lambda0_lower = lambda0 - floor;
-    let lambda_max_upper = lambda_max + floor;
+    let lambda_max_upper = lambda_max + above;
     let mut cert = ProvedCertificate {
         state: ProofState::None,
         bound,
@@ -119,8 +125,8 @@ pub fn prove(
     }
     if lambda0_lower.is_nan() || lambda0_lower <= 0.0 {
         cert.reason = format!(
-            "λ₀ = {lambda0:.3e} is not above its round-off floor {floor:.3e}: μ_lb(r) = 0 for \
-             every r"
+            "λ₀ = {lambda0:.3e} is not above its margin {floor:.3e} (the round-off floor): \
+             μ_lb(r) = 0 for every r"
         );
         return cert;
     }

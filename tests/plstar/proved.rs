@@ -103,7 +103,7 @@ fn linear_model_bound_is_zero_and_the_proved_radius_is_the_closed_form() {
     let bound = smoothness_bound(&model, &x);
     assert_eq!((bound.intercept, bound.slope), (Some(0.0), Some(0.0)));
     let (l0, lmax, floor, r0) = (0.3, 2.0, 1e-14, 1.7);
-    let cert = prove(bound, l0, lmax, floor, r0);
+    let cert = prove(bound, l0, lmax, [floor; 2], r0);
     assert_eq!(cert.state, ProofState::Proved, "{}", cert.reason);
     let closed = 2.0 * (lmax + floor).sqrt() * r0 / (l0 - floor);
     assert!((cert.radius.unwrap() - closed).abs() <= 1e-15 * closed);
@@ -399,7 +399,7 @@ fn relu_and_nonlinear_output_networks_are_not_applicable_with_the_reason() {
         let model = cfg.init::<F64>(0, &Default::default());
         let bound = smoothness_bound(&model, &x);
         assert_eq!(bound.at(1.0), None);
-        let cert = prove(bound, 0.5, 1.0, 1e-15, 1.0);
+        let cert = prove(bound, 0.5, 1.0, [1e-15; 2], 1.0);
         assert_eq!(cert.state, ProofState::NotApplicable);
         assert!(cert.reason.contains(why), "{}", cert.reason);
     }

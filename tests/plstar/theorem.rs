@@ -698,6 +698,31 @@ fn card_above_the_dense_limit_matches_the_dense_eigensolver() {
         "{} vs {d_lin}",
         card.linearized_distance
     );
+    // The proof's λ₀⁻ and λ_max⁺ (Lanczos estimates, then two Cholesky tests) bracket the
+    // dense solver's extremes of the same stored kernel, and are close to them: the margins are
+    // the residual, the floor φ and at most twice the tests' shifts c (Rump's, from tr K for
+    // λ_min and from 2 N λ_max for λ_max: about 1e-11 and 1e-7 relative here).
+    let margins = card.lanczos_margins0.as_ref().expect("the Lanczos path");
+    assert!(
+        margins.below.is_some() && margins.above.is_some(),
+        "{margins:?}"
+    );
+    let proved = card.proved.as_ref().unwrap();
+    let phi = card.positivity_threshold;
+    assert!(proved.lambda0_lower < spec.lambda_min, "{proved:?}");
+    assert!(proved.lambda_max_upper > spec.lambda_max, "{proved:?}");
+    let shift = |trace: f64| plstar::measure::spectrum::cholesky_test_shift(card.n, trace);
+    let slack = |rho: f64, trace: f64| 2.0 * (rho + phi) + 3.0 * shift(trace);
+    let two_n_max = 2.0 * card.n as f64 * spec.lambda_max;
+    let (below, above) = (
+        spec.lambda_min - proved.lambda0_lower,
+        proved.lambda_max_upper - spec.lambda_max,
+    );
+    assert!(
+        below < slack(margins.residuals.min, k0.trace()),
+        "{below:e}"
+    );
+    assert!(above < slack(margins.residuals.max, two_n_max), "{above:e}");
     assert!(!card.bottom_points.is_empty(), "a ball was searched");
     for (r, w) in &card.bottom_points {
         let m = Mlp::<F64>::from_vector(&cfg, w, &device).unwrap();
@@ -716,4 +741,81 @@ fn card_above_the_dense_limit_matches_the_dense_eigensolver() {
             dense.lambda_min
         );
     }
+}
+
+/// One sample (N = 1): the card runs to the end (it used to panic taking the bottom and the top
+/// eigenvector out of a one-element list). Oracle: K is 1 × 1, so λ₀ = λ_max = ‖∇_w F‖², here
+/// from Burn's autodiff of the loss, ‖∇L‖² / (F − y)², to 1e-12 relative.
+#[test]
+fn card_of_a_single_sample_runs_and_its_eigenvalue_is_the_squared_gradient() {
+    let data = data::sphere(1, 4, SyntheticTarget::Sign, 3);
+    let cfg = MlpConfig::new(4, vec![16]).with_activation(Activation::Tanh);
+    let device = Default::default();
+    let model = cfg.init::<F64>(2, &device);
+    let (x, y) = data.to_tensors::<F64>(&device);
+    let card = theorem_card(&model, &x, &y, &CardSettings::default()).unwrap();
+    let g = plstar::measure::loss::loss_gradient(&model, &x, &y).to_vector();
+    let r = download(model.forward(x.clone()) - y.clone())[0];
+    let squared = g.iter().map(|v| v * v).sum::<f64>() / (r * r);
+    assert_eq!(card.n, 1);
+    for lambda in [card.lambda0, card.lambda_max0] {
+        assert!(
+            (lambda - squared).abs() <= 1e-12 * squared,
+            "{lambda} vs {squared}"
+        );
+    }
+    assert!(
+        card.proved.is_some() && !card.profile.is_empty(),
+        "{}",
+        card.diagnosis
+    );
+}
+
+/// A run that diverges before any record after w₀ (the loss at step 1 non-finite, so only the
+/// step-0 record exists) took a step: the certified rate bound FAILS at that step (an infinite
+/// loss is above every bound), the ball check is not applicable (the distance was never
+/// recorded) with the divergence as its reason, never "the run took no step"; and a run that
+/// follows the bound for its recorded steps, then diverges unrecorded, fails too.
+#[test]
+fn a_divergence_before_any_record_fails_the_rate_bound_and_is_not_called_no_step() {
+    let (card, records, _, eta) = certified_run();
+    let stop = StopReason::Diverged {
+        step: 1,
+        loss: "inf".into(),
+    };
+    let v = judge(Some(&card), None, &gd_run(&records[..1], eta, &stop, 1e-6));
+    assert_eq!(
+        state(&v, "certified rate bound"),
+        VerdictState::Fail,
+        "{v:#?}"
+    );
+    let ball = v
+        .verdicts
+        .iter()
+        .find(|v| v.check.starts_with("stayed in the certified ball"))
+        .unwrap();
+    assert_eq!(ball.state, VerdictState::NotApplicable);
+    assert!(
+        ball.reason.contains("diverged at step 1"),
+        "{}",
+        ball.reason
+    );
+    assert!(
+        v.verdicts
+            .iter()
+            .all(|v| !v.reason.contains("took no step")),
+        "{v:#?}"
+    );
+    // The recorded steps hold the bound (the passing run's own); the divergence after them fails.
+    let last = records.last().unwrap().step;
+    let later = StopReason::Diverged {
+        step: last + 1,
+        loss: "NaN".into(),
+    };
+    let v = judge(Some(&card), None, &gd_run(&records, eta, &later, 1e-6));
+    assert_eq!(
+        state(&v, "certified rate bound"),
+        VerdictState::Fail,
+        "{v:#?}"
+    );
 }

@@ -59,6 +59,8 @@ pub(super) fn reduce(
         beta_bound: proved.and_then(|p| p.bound.intercept).unwrap_or(nan),
         beta_bound_slope: proved.and_then(|p| p.bound.slope).unwrap_or(nan),
         mu_lower_bound: proved.and_then(|p| p.mu_lower_bound).unwrap_or(nan),
+        lambda0_lower: proved.map_or(nan, |p| p.lambda0_lower),
+        lambda_max_upper: proved.map_or(nan, |p| p.lambda_max_upper),
         residual_norm0: card.map_or(nan, |c| c.residual_norm0),
         radius0: card.map_or(nan, |c| c.radius0),
         r_travelled: v.max_distance,

@@ -141,6 +141,7 @@ pub fn operator_card<B: Backend>(
         linearized_distance: f64::NAN,
         rho: output_rho(model, x),
         operator_residuals: residuals.clone(),
+        lanczos: None,
         r0,
     };
     let mut card = TheoremCard::at_init(model, x, init);

@@ -347,8 +347,8 @@ fn width_text(m: f64) -> String {
 }
 
 /// The smallest width `m = widest · 2^j` (`j ≤ EXTRAPOLATION_OCTAVES`) at which [`prove`]
-/// succeeds with `β̄_F` scaled by `√(widest / m)` and `λ₀`, `λ_max`, `φ`, `‖r₀‖` kept at the
-/// row's values.
+/// succeeds with `β̄_F` scaled by `√(widest / m)` and `λ₀`, `λ_max`, their margins and `‖r₀‖`
+/// kept at the row's values.
 fn extrapolate(r: &SweepRow) -> Option<f64> {
     for j in 0..=EXTRAPOLATION_OCTAVES {
         let scale = (0.5f64).powf(j as f64 / 2.0);
@@ -365,13 +365,11 @@ fn extrapolate(r: &SweepRow) -> Option<f64> {
         if !(r.beta_bound.is_finite() && r.beta_bound_slope.is_finite()) {
             return None;
         }
-        let cert = prove(
-            bound,
-            r.lambda0,
-            r.lambda_max0,
-            r.positivity_threshold,
-            r.residual_norm0,
-        );
+        let margins = [
+            r.lambda0 - r.lambda0_lower,
+            r.lambda_max_upper - r.lambda_max0,
+        ];
+        let cert = prove(bound, r.lambda0, r.lambda_max0, margins, r.residual_norm0);
         if cert.state == ProofState::Proved {
             return Some(r.width as f64 * 2f64.powi(j));
         }

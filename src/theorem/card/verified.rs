@@ -1,0 +1,72 @@
+//! The proof's margins where the card's `λ₀` and `λ_max(K(w₀))` come from Lanczos (above
+//! [`crate::measure::spectrum::EXTREMES_DENSE_LIMIT`] equations, on the dense path).
+//!
+//! THEORY.md proves the certificate "up to the floating-point margin of `λ₀` (its
+//! eigen-residual plus the round-off floor)". A Ritz value's residual `ρ` places *an*
+//! eigenvalue within `ρ`, not the smallest one, so the card does not take it on trust: a
+//! Cholesky factorization of the stored `K̂(w₀)` shifted below `λ₀ − ρ` proves
+//! `λ_min(K̂) > s` ([`cholesky_proves`]), and one of `sI − K̂` proves `λ_max(K̂) < s` above
+//! `λ_max + ρ`. With `φ = φ_K + φ_E` the eigenvalue floor (`φ_K` the kernel's own round-off,
+//! `φ_E = N u₆₄ λ_max` the eigensolver's) and `c` Rump's shift ([`cholesky_test_shift`]):
+//!
+//! ```text
+//! s₋ = λ₀ − ρ_min − φ_E − 2c₋      proved: λ_min(K(w₀)) > s₋ − φ_K = λ₀ − (ρ_min + φ + 2c₋)
+//! s₊ = λ_max + ρ_max + φ_E + 2c₊   proved: λ_max(K(w₀)) < s₊ + φ_K = λ_max + (ρ_max + φ + 2c₊)
+//! ```
+//!
+//! `φ_E` and one `c` leave the factorization room to succeed (it must clear its own rounding,
+//! about `c`). The margins are then the THEORY's plus `2c`, about `4 N u₆₄ tr K`. Where a
+//! factorization fails the bound is not proved, and neither is the certificate.
+//!
+//! Cost: two `N × N` f64 copies, one at a time, and `2 N³/3` flops.
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::kernel::TangentKernel;
+use crate::measure::roundoff::UNIT_ROUNDOFF_F64;
+use crate::measure::spectrum::{
+    cholesky_proves, cholesky_test_shift, EigenBound, EigenResiduals, KernelExtremes,
+};
+
+/// What the card proved of its Lanczos extremes (module docs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LanczosMargins {
+    /// The Ritz residuals `‖K v − λ v‖` of `λ₀` and `λ_max`, and the iterations.
+    pub residuals: EigenResiduals,
+    /// `ρ_min + φ_E + 2c₋` when the factorization proved `λ_min(K̂) > λ₀ −` it; `None` when it
+    /// failed.
+    pub below: Option<f64>,
+    /// `ρ_max + φ_E + 2c₊` when the factorization proved `λ_max(K̂) < λ_max +` it; `None` when
+    /// it failed.
+    pub above: Option<f64>,
+}
+
+impl LanczosMargins {
+    /// Runs the two factorizations on the stored kernel `k` for the Lanczos extremes `e`.
+    pub fn prove(k: &TangentKernel, e: &KernelExtremes, residuals: EigenResiduals) -> Self {
+        let n = k.n as f64;
+        let trace = k.trace();
+        let eigensolver = n * UNIT_ROUNDOFF_F64 * e.lambda_max.abs();
+        // c from an upper bound on tr A (module docs): tr(K − sI) ≤ tr K for s ≥ 0, and
+        // tr(sI − K) ≤ N s.
+        let below = residuals.min + eigensolver + 2.0 * cholesky_test_shift(k.n, trace);
+        let top = e.lambda_max + residuals.max + eigensolver;
+        let above = residuals.max + eigensolver + 2.0 * cholesky_test_shift(k.n, 2.0 * n * top);
+        let proves = |s: f64, bound| s.is_finite() && cholesky_proves(k, s, bound);
+        Self {
+            below: proves(e.lambda_min - below, EigenBound::MinAbove).then_some(below),
+            above: proves(e.lambda_max + above, EigenBound::MaxBelow).then_some(above),
+            residuals,
+        }
+    }
+
+    /// The proof's margins `[λ₀ − λ₀⁻, λ_max⁺ − λ_max]` given the eigenvalue floor `floor = φ`
+    /// of `K(w₀)` with its `φ_E = N u₆₄ λ_max` (module docs); `∞` where not proved.
+    pub fn margins(&self, floor: f64, n: usize, lambda_max: f64) -> [f64; 2] {
+        let kernel = floor - n as f64 * UNIT_ROUNDOFF_F64 * lambda_max.abs();
+        [
+            self.below.map_or(f64::INFINITY, |m| m + kernel),
+            self.above.map_or(f64::INFINITY, |m| m + kernel),
+        ]
+    }
+}
