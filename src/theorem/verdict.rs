@@ -167,6 +167,29 @@ impl RunRecords<'_> {
         self.records.last().map_or(0, |r| r.step)
     }
 
+    /// Where the run diverged after its last record (the loss there non-finite, or past the
+    /// divergence factor, so never recorded): that step and its loss as text.
+    fn diverged_unrecorded(&self) -> Option<(usize, &str)> {
+        match self.stop {
+            StopReason::Diverged { step, loss } if *step > self.steps_taken() => {
+                Some((*step, loss.as_str()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why a run with no record after `w₀` has nothing to judge: no step, or a divergence at
+    /// the first steps, whose distance and kernel were never recorded.
+    fn no_step(&self) -> String {
+        match self.diverged_unrecorded() {
+            Some((step, loss)) => format!(
+                "the run diverged at step {step} (L = {loss}) before any record after w₀: no \
+                 distance or kernel was measured on its way"
+            ),
+            None => NO_STEP.into(),
+        }
+    }
+
     /// `L(w₀)`: the step-0 record's loss, the one number the records' bound column uses too.
     fn loss0(&self) -> f64 {
         self.records.first().map_or(f64::NAN, |r| r.loss)
@@ -368,13 +391,20 @@ fn ball_checks(
             words.covers
         ));
     }
-    if run.steps_taken() == 0 {
-        return not_applicable(NO_STEP.into());
-    }
     let reason = format!(
         "{}, GD, η = {eta:.4e} ≤ {limit} = {eta_star:.4e}",
         ball.named
     );
+    if run.steps_taken() == 0 {
+        if run.diverged_unrecorded().is_none() {
+            return not_applicable(NO_STEP.into());
+        }
+        // A divergence breaks the rate bound, recorded or not; the distance is unknown.
+        return vec![
+            Verdict::not_applicable(words.ball.into(), run.no_step()),
+            rate_bound(words.rate.into(), card, run, (ball.mu, words.mu), reason),
+        ];
+    }
     vec![
         Verdict::applies(
             words.ball.into(),
@@ -407,7 +437,7 @@ fn travelled_checks(
         return both_not_applicable("no theorem card (card.enabled = false)");
     };
     if run.steps_taken() == 0 {
-        return both_not_applicable(NO_STEP);
+        return both_not_applicable(&run.no_step());
     }
     if card.operator_residuals0.is_some() {
         return both_not_applicable(
@@ -493,6 +523,20 @@ fn rate_bound(
             bound(r.step) + card.loss_floor(r.loss, r.distance_from_init),
         )
     });
+    let diverged = run.diverged_unrecorded().filter(|_| first_fail.is_none());
+    if let Some((step, loss)) = diverged {
+        // Divergence: L(w_step) was non-finite or above divergence_factor · L(w₀) ≥ L(w₀),
+        // above the bound, which never exceeds L(w₀).
+        return Verdict::applies(
+            check,
+            false,
+            reason,
+            format!(
+                "failed at step {step}: the loss diverged (L = {loss}) against the bound {:.6e}",
+                bound(step)
+            ),
+        );
+    }
     let detail = match first_fail {
         None => format!(
             "held at all {} steps with η = {eta:.4e}, {symbol} = {mu:.4e} (1 − η{symbol} = {:.6})",
@@ -529,7 +573,7 @@ fn pl_ratio(run: &RunRecords<'_>) -> Verdict {
     }
     if run.steps_taken() == 0 {
         // One point, no trajectory: `plstar ntk` checks the identity at a point.
-        return Verdict::not_applicable(check, NO_STEP.into());
+        return Verdict::not_applicable(check, run.no_step());
     }
     let defined: Vec<&StepRecord> = evaluated
         .iter()
