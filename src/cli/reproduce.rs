@@ -59,6 +59,9 @@ pub fn run(args: ReproduceArgs) -> Result<ExitCode> {
     };
     let sweeps = reproduction.sweeps()?;
     let landscape = reproduction.landscape()?;
+    if args.check {
+        reproduction.check_committed(&sweeps, &landscape)?;
+    }
     args.backend.check_device()?;
     for (_, sweep) in &sweeps {
         let settings = super::sweep::sweep_settings(sweep)?;

@@ -588,3 +588,29 @@ fn a_sweep_file_given_to_train_and_a_run_config_given_to_sweep_name_the_right_co
     );
     assert!(!out.exists(), "a refused command writes nothing");
 }
+
+/// `reproduce --check` refuses before any work when there is nothing to compare with (an empty
+/// `--out`: it used to recompute all 48 runs first, then fail), and when the committed rows were
+/// computed in another precision (f64 in `results/`, an f32 check would fail every kernel column
+/// on round-off); both name the fix, and neither leaves a staging folder.
+#[test]
+fn reproduce_check_without_committed_rows_or_in_another_precision_is_refused_up_front() {
+    let dir = crate::scratch("bad", "check-empty");
+    let out = dir.to_str().unwrap();
+    let empty = plstar(&["reproduce", "--check", "--out", out, "--quiet"]);
+    assert_eq!(empty.status.code(), Some(1), "{}", stderr(&empty));
+    let text = stderr(&empty);
+    assert!(
+        text.contains("holds no sweep rows") && text.contains("without --check"),
+        "{text}"
+    );
+    assert!(!dir.join(".reproduce-check").exists());
+    let f32_check = plstar(&["reproduce", "--check", "--precision", "f32", "--quiet"]);
+    assert_eq!(f32_check.status.code(), Some(1), "{}", stderr(&f32_check));
+    let text = stderr(&f32_check);
+    assert!(
+        text.contains("ndarray f64") && text.contains("--precision f64"),
+        "{text}"
+    );
+    assert!(!Path::new("results/.reproduce-check").exists());
+}

@@ -127,6 +127,58 @@ impl Reproduction {
             .collect()
     }
 
+    /// A check's precondition, before any work: every sweep's folder in `out` holds committed
+    /// rows, written on this backend and precision (its `sweep.json`), and the landscape's
+    /// `landscape.json` exists. Otherwise the check would recompute the whole grid only to
+    /// fail, or compare f32 rows with f64 ones.
+    pub fn check_committed(
+        &self,
+        sweeps: &[(&'static str, SweepConfig)],
+        landscape: &LandscapeConfig,
+    ) -> Result<()> {
+        let refuse = |what: String| {
+            Err(Error::config(
+                "reproduce --check",
+                format!(
+                    "{what}: nothing to compare with. Point --out at committed results (the \
+                     default, results/), or run plstar reproduce without --check first"
+                ),
+            ))
+        };
+        for (_, sweep) in sweeps {
+            let dir = self.out.join(&sweep.name);
+            if crate::report::rows::read_folder_rows(&dir).map_or(true, |r| r.is_empty()) {
+                return refuse(format!("{} holds no sweep rows", dir.display()));
+            }
+            let record = dir.join("sweep.json");
+            let text = std::fs::read_to_string(&record)
+                .map_err(|e| Error::io("cannot read", &record, e))?;
+            let old: crate::experiment::sweep::SweepRecord = serde_json::from_str(&text)
+                .map_err(|e| Error::io("cannot parse", &record, std::io::Error::other(e)))?;
+            if (old.backend.backend, old.backend.precision) != (self.backend, self.precision) {
+                return Err(Error::config(
+                    "reproduce --check",
+                    format!(
+                        "{} was computed on {} {}, this check would run on {} {}: pass \
+                         --backend {} --precision {}",
+                        dir.display(),
+                        old.backend.backend.name(),
+                        old.backend.precision.name(),
+                        self.backend.name(),
+                        self.precision.name(),
+                        old.backend.backend.name(),
+                        old.backend.precision.name()
+                    ),
+                ));
+            }
+        }
+        let path = self.out.join(&landscape.name).join("landscape.json");
+        if !path.exists() {
+            return refuse(format!("{} does not exist", path.display()));
+        }
+        Ok(())
+    }
+
     /// Empties the staging folder, unless resuming.
     pub fn clear_staging(&self) -> Result<()> {
         let staging = self.staging();
