@@ -89,6 +89,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A closed stdout (`plstar ntk … | head`) ends the process as it ends other Unix tools,
+    // instead of a panic in println!: Rust's runtime sets SIGPIPE to "ignore", which turns the
+    // write into an error. Files are written atomically, so nothing is left half-written.
+    #[cfg(unix)]
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid action for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let result = match Cli::parse().command {
         Command::Train(args) => cli::train::run(args),
         Command::Ntk(args) => cli::ntk::run(args),
