@@ -439,6 +439,19 @@ fn infinite_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
 /// `λ_min(K)`: on the operator path the bottom Ritz value is an upper estimate of `λ_min`, and
 /// its residual bounds the distance to the nearest eigenvalue (Bauer–Fike), not to `λ_min`.
 fn lambda_min_row(r: &NtkReport, row: &dyn Fn(&str, String)) {
+    if r.p < r.equations {
+        let n = match r.equations / r.n.max(1) {
+            1 => format!("n = {}", r.equations),
+            k => format!("N = n·k = {}", r.n * k),
+        };
+        return row(
+            "λ_min(K)",
+            format!(
+                "0 (exact: rank K ≤ p = {} < {n}; the eigensolver gave {:.3e})",
+                r.p, r.lambda_min
+            ),
+        );
+    }
     match (&r.operator, &r.eigen_residuals) {
         (Some(_), Some(e)) => row(
             "λ_min(K)",

@@ -180,6 +180,10 @@ pub struct NtkReport {
     pub input_dim: usize,
     /// `p`.
     pub p: usize,
+    /// `N = n·k`, the equations (the size of `K`). With `p < N`, `rank K ≤ p < N`: `λ_min(K) = 0`
+    /// exactly and `κ` is infinite, whatever the eigensolver's last digits (the operator's
+    /// bottom Ritz value of a singular `K` can stay far above round-off after hundreds of steps).
+    pub equations: usize,
     /// Hidden widths.
     pub widths: Vec<usize>,
     /// Dense or matrix-free.
@@ -200,7 +204,7 @@ pub struct NtkReport {
     /// `λ_max(K)`.
     pub lambda_max: f64,
     /// `κ = λ_max / λ_min`; infinite (JSON: `"inf (singular at round-off)"`) when `λ_min` is
-    /// at or below [`NtkReport::round_off_floor`].
+    /// at or below [`NtkReport::round_off_floor`], or when `p < N` ([`NtkReport::equations`]).
     #[serde(with = "crate::measure::roundoff::kappa")]
     pub condition_number: f64,
     /// The eigenvalue floor of the round-off model ([`RoundOff::eigenvalue_floor`]): an
@@ -318,6 +322,7 @@ impl BackendJob for NtkJob<'_> {
             n: s.data.len(),
             input_dim: s.data.dim,
             p: s.model.parameter_count(),
+            equations: big,
             widths: s.model.widths.clone(),
             kernel_path: opts.path,
             operator,
@@ -326,7 +331,11 @@ impl BackendJob for NtkJob<'_> {
             eigen_residuals,
             lambda_min,
             lambda_max,
-            condition_number: condition_number(lambda_min, lambda_max, round_off_floor),
+            condition_number: if s.model.parameter_count() < big {
+                f64::INFINITY
+            } else {
+                condition_number(lambda_min, lambda_max, round_off_floor)
+            },
             round_off_floor,
             pl_identity_tolerance,
             trace,

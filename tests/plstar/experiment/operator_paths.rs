@@ -236,3 +236,37 @@ fn train_on_the_operator_path_gives_the_card_at_w0_and_claims_no_certificate() {
         assert_eq!(v["state"], "not_applicable", "{v}");
     }
 }
+
+/// An under-parameterized network (p = 6·32 + 32 = 224 < n = 300) on the operator path:
+/// `rank K ≤ p < n`, so `plstar ntk` prints `λ_min(K)` as 0 by rank and `κ` as infinite, in the
+/// terminal and in ntk.json. It used to print the operator's bottom Ritz value as "≤ …" and a
+/// finite κ, though the Ritz value of a singular kernel need not fall to round-off.
+#[test]
+fn ntk_on_the_operator_path_reports_an_under_parameterized_kernel_as_singular_by_rank() {
+    let dir = crate::scratch("operator_paths", "rank");
+    let cfg = dir.join("op.toml");
+    std::fs::write(&cfg, config(300, 6)).unwrap();
+    let out = dir.join("out");
+    let o = crate::plstar(&[
+        "ntk",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--no-hessian",
+        "--kernel-path",
+        "operator",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", crate::stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("0 (exact: rank K ≤ p = 224 < n = 300"),
+        "{text}"
+    );
+    let report = json(&out.join("op/ntk/ntk.json"));
+    assert_eq!(report["equations"], 300);
+    assert_eq!(
+        report["condition_number"], "inf (singular at round-off)",
+        "{report}"
+    );
+}
