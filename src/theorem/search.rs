@@ -6,9 +6,10 @@
 //! `λ = vᵀKv = ‖DFᵀv‖²`, `∇_w λ = 2 H(v) DFᵀv`, one Hessian-vector product of `vᵀF`
 //! ([`eigenvalue_gradient`]). Each start takes normalized steps `w ← P(w ∓ α ∇λ/‖∇λ‖)`, `P` the
 //! projection onto the ball; a step that does not improve the value is rejected and halves `α`
-//! (first `α = r/2`), an accepted one grows it by half. Starts: the warm start (the best point of
-//! the previous, smaller radius, pushed out to the sphere of radius `r`), `w₀ ∓ r g` with `g` the
-//! unit gradient of the loss at `w₀` (gradient descent moves along `−g`), then random directions.
+//! (first `α = r/2`), an accepted one grows it by half. Starts, in this order (a run with fewer
+//! `restarts` keeps the first ones): `w₀ − r g`, then `w₀ + r g`, with `g` the unit gradient of the
+//! loss at `w₀` (gradient descent moves along `−g`); the warm start (the best point of the
+//! previous, smaller radius, pushed out to the sphere of radius `r`); then random directions.
 //!
 //! A search finds a local extreme: `μ̂(r)` is an upper estimate of `inf_B λ_min` (and `L̂_F(r)`
 //! a lower estimate of `sup_B √λ_max`); every point it measured is returned, with its distance,

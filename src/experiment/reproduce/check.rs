@@ -9,7 +9,7 @@
 //! | step counts | `steps_to_target`, `kernel_stage_step` | ±1 step |
 //!
 //! ¹ Smallest eigenvalues of `K`: two values that are both at or below the row's round-off floor
-//! (`|λ| ≤ positivity_threshold = γ tr K(w₀) + n u₆₄ λ_max(K(w₀))`, the eigenvalue floor of
+//! (`|λ| ≤ positivity_threshold = (2/√3) γ √(max_i K_ii tr K(w₀)) + N u₆₄ λ_max(K(w₀))`, the eigenvalue floor of
 //! [`crate::measure::roundoff`]) agree, whatever their ratio: both say "not positive", and their
 //! digits are round-off.
 //!

@@ -42,7 +42,7 @@
 //! rounded up by `(k + 2) u₆₄`. The bound is proved up to that margin.
 //!
 //! Cost: one `f64` Gram product of the inputs (`n d min(n, d)`), one eigensolve of size
-//! `min(n, d) + 1`, and a pass over `V₀` (`k m`).
+//! `min(n, d + 1)` (the smaller of `X̃ᵀX̃` and `X̃X̃ᵀ`), and a pass over `V₀` (`k m`).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
