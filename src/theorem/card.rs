@@ -52,7 +52,7 @@ pub use crate::theorem::certificate::{Certificate, CertificateState};
 mod operator;
 mod travelled;
 mod verified;
-use crate::theorem::proved::{prove, ProofState, ProvedCertificate};
+use crate::theorem::proved::ProvedCertificate;
 use crate::theorem::search::{norm, BallSearch, Extreme, PointKind, PointMeasure, SearchSettings};
 pub use operator::{operator_card, operator_card_bytes, operator_card_seconds, OperatorKernel0};
 pub use travelled::{travelled_ball, TravelledBall};
@@ -383,50 +383,6 @@ impl TheoremCard {
             card.radius0 = 2.0 * card.lipschitz_f0 * card.residual_norm0 / card.lambda0;
         }
         card
-    }
-
-    /// The proved certificate on `bound` ([`prove`]), with the margins of `λ₀` and `λ_max`: the
-    /// eigenvalue floor, plus on the Lanczos path the residuals and the Cholesky tests'
-    /// shifts ([`LanczosMargins`]; a bound a factorization could not prove is not proved).
-    fn prove(&self, bound: crate::theorem::bound::SmoothnessBound) -> ProvedCertificate {
-        let floor = self.positivity_threshold;
-        let Some(lanczos) = &self.lanczos_margins0 else {
-            return prove(
-                bound,
-                self.lambda0,
-                self.lambda_max0,
-                [floor; 2],
-                self.residual_norm0,
-            );
-        };
-        let margins = lanczos.margins(floor, self.n, self.lambda_max0);
-        let mut proof = prove(
-            bound,
-            self.lambda0,
-            self.lambda_max0,
-            margins,
-            self.residual_norm0,
-        );
-        let failed: Vec<&str> = [
-            (lanczos.below.is_none(), "λ_min(K(w₀)) > λ₀ − margin"),
-            (lanczos.above.is_none(), "λ_max(K(w₀)) < λ_max + margin"),
-        ]
-        .into_iter()
-        .filter_map(|(failed, what)| failed.then_some(what))
-        .collect();
-        if !failed.is_empty() && proof.state != ProofState::NotApplicable {
-            proof.state = ProofState::None;
-            proof.reason = format!(
-                "λ₀ = {:.3e} and λ_max = {:.3e} are Lanczos estimates (residuals {:.1e}, \
-                 {:.1e}), and the Cholesky test could not prove {}: not proved",
-                self.lambda0,
-                self.lambda_max0,
-                lanczos.residuals.min,
-                lanczos.residuals.max,
-                failed.join(" nor ")
-            );
-        }
-        proof
     }
 
     /// Why no ball can be certified whatever the search finds, if so: an under-parameterized

@@ -40,6 +40,8 @@ use crate::measure::roundoff::{RoundOff, UNIT_ROUNDOFF_F64};
 use crate::theorem::card::{TheoremCard, TravelledBall};
 use crate::train::{Optimizer, StepRecord, StopReason};
 
+mod target;
+
 /// The outcome of a check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -239,12 +241,13 @@ pub fn judge(
     verdicts.extend(travelled_checks(card, travelled, run));
     verdicts.push(pl_ratio(run));
     verdicts.push(search_conservative(card, run));
-    verdicts.push(target(
+    let card_only = matches!(run.stop, StopReason::StepBudget) && run.steps_taken() == 0;
+    verdicts.push(target::target(
         run.target_loss,
         steps_to_target,
-        final_loss,
-        epsilon_reached,
+        (final_loss, epsilon_reached),
         run.stop,
+        card_only,
     ));
     RunVerdicts {
         verdicts,
@@ -662,34 +665,6 @@ fn search_conservative(card: Option<&TheoremCard>, run: &RunRecords<'_>) -> Verd
              r_s = {r_s:.4e}",
             card.positivity_threshold
         ),
-    )
-}
-
-/// Check 7: the target loss was reached (or why not, with the smallest loss reached).
-fn target(
-    target_loss: f64,
-    steps_to_target: Option<usize>,
-    final_loss: f64,
-    epsilon_reached: f64,
-    stop: &StopReason,
-) -> Verdict {
-    let detail = match steps_to_target {
-        Some(s) => format!("at step {s} (L = {final_loss:.4e})"),
-        None => format!(
-            "not reached: {}, final L = {final_loss:.4e}, smallest L = {epsilon_reached:.4e} (the ε of PL*_ε)",
-            match stop {
-                StopReason::StepBudget => "step budget used".to_string(),
-                StopReason::Diverged { step, .. } => format!("diverged at step {step}"),
-                StopReason::Interrupted { step } => format!("interrupted after step {step}"),
-                StopReason::TargetReached { .. } => unreachable!(),
-            }
-        ),
-    };
-    Verdict::applies(
-        format!("reached the target loss {target_loss:.1e}"),
-        steps_to_target.is_some(),
-        "always applies".into(),
-        detail,
     )
 }
 

@@ -113,7 +113,22 @@ fn a_csv_with_a_byte_order_mark_is_read_and_steps_zero_is_a_card_only_run() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // A card-only run asked for no step: "reached the target loss" is not applicable (it
+    // failed, and --strict exited 3, on a run that never tried).
+    let strict = plstar(&[
+        "train",
+        "--config",
+        &file,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--overwrite",
+        "--strict",
+    ]);
+    assert!(strict.status.success(), "{}", stderr(&strict));
     let run = out.join("r");
+    let report = std::fs::read_to_string(run.join("summary.json")).unwrap();
+    assert!(report.contains("a step budget of 0 (a card-only run)"), "{report}");
     for file in ["metrics.csv", "summary.json", "report.md", "run.json"] {
         assert!(run.join(file).exists(), "{file} missing");
     }

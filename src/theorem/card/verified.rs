@@ -22,11 +22,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::TheoremCard;
 use crate::measure::kernel::TangentKernel;
 use crate::measure::roundoff::UNIT_ROUNDOFF_F64;
 use crate::measure::spectrum::{
     cholesky_proves, cholesky_test_shift, EigenBound, EigenResiduals, KernelExtremes,
 };
+use crate::theorem::bound::SmoothnessBound;
+use crate::theorem::proved::{prove, ProofState, ProvedCertificate};
 
 /// What the card proved of its Lanczos extremes (module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,5 +71,51 @@ impl LanczosMargins {
             self.below.map_or(f64::INFINITY, |m| m + kernel),
             self.above.map_or(f64::INFINITY, |m| m + kernel),
         ]
+    }
+}
+
+impl TheoremCard {
+    /// The proved certificate on `bound` ([`prove`]), with the margins of `λ₀` and `λ_max`: the
+    /// eigenvalue floor, plus on the Lanczos path the residuals and the Cholesky tests'
+    /// shifts ([`LanczosMargins`]; a bound a factorization could not prove is not proved).
+    pub(super) fn prove(&self, bound: SmoothnessBound) -> ProvedCertificate {
+        let floor = self.positivity_threshold;
+        let Some(lanczos) = &self.lanczos_margins0 else {
+            return prove(
+                bound,
+                self.lambda0,
+                self.lambda_max0,
+                [floor; 2],
+                self.residual_norm0,
+            );
+        };
+        let margins = lanczos.margins(floor, self.n, self.lambda_max0);
+        let mut proof = prove(
+            bound,
+            self.lambda0,
+            self.lambda_max0,
+            margins,
+            self.residual_norm0,
+        );
+        let failed: Vec<&str> = [
+            (lanczos.below.is_none(), "λ_min(K(w₀)) > λ₀ − margin"),
+            (lanczos.above.is_none(), "λ_max(K(w₀)) < λ_max + margin"),
+        ]
+        .into_iter()
+        .filter_map(|(failed, what)| failed.then_some(what))
+        .collect();
+        if !failed.is_empty() && proof.state != ProofState::NotApplicable {
+            proof.state = ProofState::None;
+            proof.reason = format!(
+                "λ₀ = {:.3e} and λ_max = {:.3e} are Lanczos estimates (residuals {:.1e}, \
+                 {:.1e}), and the Cholesky test could not prove {}: not proved",
+                self.lambda0,
+                self.lambda_max0,
+                lanczos.residuals.min,
+                lanczos.residuals.max,
+                failed.join(" nor ")
+            );
+        }
+        proof
     }
 }
