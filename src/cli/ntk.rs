@@ -350,7 +350,7 @@ fn residual_text(e: &plstar::measure::spectrum::EigenResiduals) -> String {
 /// The Lanczos residuals and the operator's products, where the report has them.
 fn eigen_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
     if let Some(e) = &r.eigen_residuals {
-        row("Lanczos residuals (min, max)", residual_text(e));
+        row("Lanczos residuals at λ_min, λ_max", residual_text(e));
     }
     if let (Some(o), Some(at)) = (
         &r.operator,
@@ -408,7 +408,7 @@ fn infinite_rows(r: &NtkReport, row: &dyn Fn(&str, String)) {
             row("λ_min(K∞)", min);
             row("λ_max(K∞)", format!("{lambda_max:.6e}"));
             if let Some(e) = residuals {
-                row("K∞ Lanczos residuals (min, max)", residual_text(e));
+                row("K∞ Lanczos residuals at λ_min, λ_max", residual_text(e));
             }
             if let Some(o) = operator {
                 row(
@@ -464,6 +464,26 @@ fn lambda_min_row(r: &NtkReport, row: &dyn Fn(&str, String)) {
     }
 }
 
+/// `λ_max(K)`: on the operator path the top Ritz value, a lower estimate until it meets the
+/// tolerance (and the κ and L_F derived from it with it).
+fn lambda_max_row(r: &NtkReport, row: &dyn Fn(&str, String)) {
+    let unconverged = r.operator.is_some()
+        && r.eigen_residuals
+            .as_ref()
+            .is_some_and(|e| !e.converged && e.max_converged_at.is_none());
+    row(
+        "λ_max(K)",
+        if unconverged {
+            format!(
+                "≥ {:.6e} (top Ritz value, not converged: a lower estimate, and so are κ and L_F)",
+                r.lambda_max
+            )
+        } else {
+            format!("{:.6e}", r.lambda_max)
+        },
+    );
+}
+
 fn print_ntk(r: &NtkReport) {
     println!(
         "plstar ntk {}: at {}; backend {}; K by {}; eigenvalues by {}",
@@ -483,7 +503,7 @@ fn print_ntk(r: &NtkReport) {
     row("p (parameters)", r.p.to_string());
     row("widths", format!("{:?}", r.widths));
     lambda_min_row(r, &row);
-    row("λ_max(K)", format!("{:.6e}", r.lambda_max));
+    lambda_max_row(r, &row);
     eigen_rows(r, &row);
     row(
         "seconds: K, eigensolver",
@@ -516,9 +536,26 @@ fn print_ntk(r: &NtkReport) {
                 }
             ),
         );
+        // r indexes the N = n·k equations F_r (sample-major: sample r / k, output r % k).
+        let outputs = (r.equations / r.n.max(1)).max(1);
+        let at = h.per_output.argmax;
         row(
-            "max_k ‖H_F_k‖₂",
-            format!("{:.6e} (k = {})", h.per_output.max, h.per_output.argmax),
+            "max_r ‖H_{F_r}‖₂ (each equation)",
+            format!(
+                "{:.6e} (r = {at}: sample {}{}){}",
+                h.per_output.max,
+                at / outputs,
+                if outputs > 1 {
+                    format!(", output {}", at % outputs)
+                } else {
+                    String::new()
+                },
+                if h.per_output.converged {
+                    ""
+                } else {
+                    "  (some Lanczos runs not converged: a lower bound)"
+                }
+            ),
         );
     }
     row("‖F(w) − y‖", format!("{:.6e}", r.residual_norm));

@@ -296,10 +296,8 @@ impl BackendJob for NtkJob<'_> {
         let (residual_norm, loss, grad_norm_sq) = fit_at(&model, &x, &y);
         let pl_ratio = grad_norm_sq / (2.0 * loss);
         let trace: f64 = diagonal.iter().sum();
-        let round_off = RoundOff::for_backend::<B>(&s.model);
-        let max_diagonal = diagonal.iter().copied().fold(0.0, f64::max);
-        let round_off_floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
-        let pl_identity_tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
+        let (round_off_floor, pl_identity_tolerance, condition_number) =
+            round_off_bounds::<B>(s, big, &diagonal, (lambda_min, lambda_max));
 
         let (infinite_width, kernel_infinite) =
             limit::infinite_width(s, &opts, kernel.as_ref(), &probes, progress)?;
@@ -331,11 +329,7 @@ impl BackendJob for NtkJob<'_> {
             eigen_residuals,
             lambda_min,
             lambda_max,
-            condition_number: if s.model.parameter_count() < big {
-                f64::INFINITY
-            } else {
-                condition_number(lambda_min, lambda_max, round_off_floor)
-            },
+            condition_number,
             round_off_floor,
             pl_identity_tolerance,
             trace,
@@ -565,6 +559,29 @@ fn hessian_summary<B: Backend>(
         per_output: per,
         seconds: t.elapsed().as_secs_f64(),
     }
+}
+
+/// The round-off model's eigenvalue floor and PL-identity tolerance for the `N × N` kernel with
+/// `diagonal` and extremes `(λ_min, λ_max)`, and `κ = λ_max/λ_min` ([`condition_number`]):
+/// infinite at round-off, and when `p < N` (`rank K ≤ p < N`, so `λ_min = 0` exactly, whatever
+/// the eigensolver's last digits).
+fn round_off_bounds<B: Backend>(
+    s: &Settings,
+    big: usize,
+    diagonal: &[f64],
+    (lambda_min, lambda_max): (f64, f64),
+) -> (f64, f64, f64) {
+    let round_off = RoundOff::for_backend::<B>(&s.model);
+    let trace: f64 = diagonal.iter().sum();
+    let max_diagonal = diagonal.iter().copied().fold(0.0, f64::max);
+    let floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
+    let tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
+    let kappa = if s.model.parameter_count() < big {
+        f64::INFINITY
+    } else {
+        condition_number(lambda_min, lambda_max, floor)
+    };
+    (floor, tolerance, kappa)
 }
 
 /// The manifest's description of `kernel_infinite.npy`.

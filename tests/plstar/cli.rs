@@ -360,7 +360,7 @@ fn ntk_reports_the_kernel_and_exports_a_bundle_that_rebuilds_the_function() {
         "tr K",
         "L_F(w)",
         "‖H_F‖",
-        "max_k",
+        "max_r ‖H_{F_r}‖₂",
         "‖F(w) − y‖",
         "PL ratio",
     ] {
@@ -1428,6 +1428,14 @@ fn sweep_shards_name_their_runs_refuse_empty_shards_and_merge_names_what_differs
     let o = plstar(&["plot", shard0.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains(&hint), "{}", stderr(&o));
+    // One shard's folder draws its own rows, and says that they are part of the grid.
+    let o = plstar(&["plot", shard0.join("mini").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let note = stderr(&o);
+    assert!(
+        note.contains("of the grid's") && note.contains("plstar merge"),
+        "{note}"
+    );
 
     // Shards of two sweep files: the field that differs is named.
     let o = plstar(&[
