@@ -22,6 +22,14 @@ pub fn run(args: PlotArgs) -> Result<ExitCode> {
     // folder inside it when there is one.
     plstar::experiment::merge::check_sweep_folder(&args.dir)?;
     let figures = plstar::experiment::sweep::plot(&args.dir)?;
+    let (have, grid) = plstar::experiment::sweep::coverage(&args.dir)?;
+    if have < grid {
+        eprintln!(
+            "note: {} holds {have} of the grid's {grid} runs; the figures draw those only. A \
+             sweep still running, or one shard's folder: merge the shards first (plstar merge)",
+            args.dir.display()
+        );
+    }
     let md = figures_markdown(&figures);
     plstar::report::files::write_atomic(&args.dir.join("figures.md"), md.as_bytes())?;
     for f in &figures {

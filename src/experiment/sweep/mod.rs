@@ -24,6 +24,6 @@ mod shard;
 pub use config::SweepConfig;
 pub use grid::{Grid, SweepPoint};
 pub use job::{claim_dir, SweepEvent, SweepJob, SweepRecord};
-pub use plot::plot;
+pub use plot::{coverage, plot};
 pub use run::CURVE_POINTS;
 pub use shard::{point_cost, shard_assignment, Shard};

@@ -45,6 +45,23 @@ pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
     sweep_figures(dir, &rows, &record.sweep.mu_radii, &panels, &limits)
 }
 
+/// How much of its grid the sweep in `dir` holds: `(runs with a row, runs in the grid)`
+/// (points × seeds of its `sweep.json`). `plstar plot` draws whatever rows there are, and says
+/// so when they are fewer: an unfinished sweep, or one shard's folder before `plstar merge`.
+pub fn coverage(dir: &Path) -> Result<(usize, usize)> {
+    let record_path = dir.join("sweep.json");
+    let record: SweepRecord = serde_json::from_str(
+        &std::fs::read_to_string(&record_path)
+            .map_err(|e| Error::io("cannot read", &record_path, e))?,
+    )
+    .map_err(|e| Error::io("cannot parse", &record_path, std::io::Error::other(e)))?;
+    let mut rows = read_folder_rows(dir)?;
+    rows.sort_by_key(|r| (r.point, r.seed));
+    rows.dedup_by_key(|r| (r.point, r.seed));
+    let grid = record.sweep.points().len() * record.sweep.seeds.len();
+    Ok((rows.len(), grid))
+}
+
 /// `λ_min(K∞)` for series `k` of `sweep` (any depth, with or without bias; none for a
 /// non-identity output or the standard parameterization).
 fn infinite_width_lambda_min(sweep: &SweepConfig, k: &SeriesKey) -> Option<f64> {
