@@ -53,8 +53,9 @@ pub(super) fn theorem_ball_vs_width(dir: &Path, sweep: &SweepSeries<'_>) -> Resu
         for (q, (name, rows, get)) in series.iter().enumerate() {
             let agg = aggregate(rows, |r| r.width as f64, get);
             let mut c = measured(format!("{name}: {}", label(k)), &agg, PALETTE[q]);
+            // The line style by output activation, as the caption says (Styles::caption).
             let shape = Shape::ALL[si % Shape::ALL.len()];
-            (c.line, c.marker) = if si < Shape::ALL.len() {
+            (c.line, c.marker) = if styles.solid(k) {
                 (Line::Solid, Marker::Filled(shape))
             } else {
                 (Line::Dotted, Marker::Open(shape))
