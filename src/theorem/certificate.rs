@@ -55,9 +55,9 @@ pub struct Certificate {
     pub beta_f: Option<f64>,
     /// `η* = 1 / (L̂_F(r_s)² + β̂_F(r_s) ‖r₀‖)`.
     pub eta_star: Option<f64>,
-    /// Every grid radius.
+    /// The grid radii a search ran on (ascending; the profile lists every grid radius).
     pub searched_radii: Vec<f64>,
-    /// `μ̂(r)` at every grid radius.
+    /// `μ̂(r)` at each of `searched_radii`.
     pub mu_profile: Vec<f64>,
     /// Why it is (or is not) certified, in plain words.
     pub reason: String,
@@ -85,8 +85,11 @@ impl Certificate {
     /// `μ̂(r) > 0` and `r ≥ R(r)`.
     pub(crate) fn from_profile(card: &TheoremCard) -> Self {
         let mut c = Self::none(String::new());
-        c.searched_radii = card.profile.iter().map(|e| e.radius).collect();
-        c.mu_profile = card.profile.iter().map(|e| e.mu).collect();
+        // Only the radii a search ran on: a grid radius past the certifying one is not searched
+        // and carries a smaller ball's μ̂ in the profile (`profile[i].searched` says which).
+        let searched = || card.profile.iter().filter(|e| e.searched);
+        c.searched_radii = searched().map(|e| e.radius).collect();
+        c.mu_profile = searched().map(|e| e.mu).collect();
         let found = card
             .profile
             .iter()

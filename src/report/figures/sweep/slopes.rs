@@ -36,7 +36,7 @@ fn fitted(
     let ys: Vec<f64> = s.iter().map(|r| column(r)).collect();
     let fit = power_law(&xs, &ys).map(|f| (f.slope, f.slope_stderr));
     let text = fit.map_or("no fit".to_string(), |(a, e)| {
-        format!("fitted slope {a:.3} ± {e:.3}")
+        format!("fitted slope {}", slope_text(a, e))
     });
     (
         styles.curve(format!("{name} ({text})"), &agg, k, 0, 1),
@@ -130,7 +130,7 @@ pub(super) fn slope_figure(
             let theory = (spec.theory)(k).unwrap_or("(no prediction)");
             numbers.push((
                 format!("fitted slope ({})", label(k)),
-                format!("{a:.3} ± {e:.3} {theory}"),
+                format!("{} {theory}", slope_text(a, e)),
             ));
         }
         if (spec.reference_on)(k) && references.is_empty() {
@@ -163,4 +163,14 @@ pub(super) fn slope_figure(
         caption: d.caption(format!("{}{}", spec.caption, styles.caption())),
         numbers,
     }))
+}
+
+/// A fitted slope and its standard error, or why it has none (fewer than 3 points: the fit
+/// has no residual degree of freedom).
+fn slope_text(slope: f64, stderr: f64) -> String {
+    if stderr.is_finite() {
+        format!("{slope:.3} ± {stderr:.3}")
+    } else {
+        format!("{slope:.3} (no standard error: fewer than 3 points)")
+    }
 }
