@@ -52,6 +52,9 @@ pub struct LandscapeConfig {
 pub struct LandscapeResult {
     /// plstar's version.
     pub plstar_version: String,
+    /// The git revision of the build (absent from results written before the field).
+    #[serde(default)]
+    pub git_revision: Option<String>,
     /// Backend.
     pub backend: BackendInfo,
     /// The config.
@@ -112,6 +115,7 @@ impl BackendJob for LandscapeJob<'_> {
 
         let result = LandscapeResult {
             plstar_version: VERSION.into(),
+            git_revision: crate::report::files::git_revision().map(str::to_string),
             backend: info,
             config: c.clone(),
             measures: LandscapeMeasures {

@@ -439,9 +439,13 @@ fn report_markdown(s: &Summary, figures: &[PathBuf]) -> String {
         text.replace('|', "\\|").replace(['\n', '\r'], " ")
     }
     let mut md = format!(
-        "# plstar run `{}`\n\nplstar {} · backend {} · seed {} · loss convention: {}\n\n",
+        "# plstar run `{}`\n\nplstar {}{} · backend {} · seed {} · loss convention: {} · the \
+         config as resolved: `run.json`\n\n",
         s.config.name.as_deref().unwrap_or(""),
         s.plstar_version,
+        s.git_revision
+            .as_deref()
+            .map_or(String::new(), |g| format!(" (git {g})")),
         s.backend,
         s.seed,
         s.loss_convention

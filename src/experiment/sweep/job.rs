@@ -47,6 +47,10 @@ pub struct SweepJob<'a> {
 pub struct SweepRecord {
     /// plstar's version.
     pub plstar_version: String,
+    /// The git revision of the build that first wrote the folder (absent from records written
+    /// before the field, and from builds outside a git checkout).
+    #[serde(default)]
+    pub git_revision: Option<String>,
     /// The sweep.
     pub sweep: SweepConfig,
     /// Backend and precision.
@@ -121,6 +125,7 @@ impl BackendJob for SweepJob<'_> {
             dir,
             &SweepRecord {
                 plstar_version: VERSION.into(),
+                git_revision: crate::report::files::git_revision().map(str::to_string),
                 sweep: self.sweep.clone(),
                 backend: info.clone(),
             },
