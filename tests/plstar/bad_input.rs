@@ -128,7 +128,10 @@ fn a_csv_with_a_byte_order_mark_is_read_and_steps_zero_is_a_card_only_run() {
     assert!(strict.status.success(), "{}", stderr(&strict));
     let run = out.join("r");
     let report = std::fs::read_to_string(run.join("summary.json")).unwrap();
-    assert!(report.contains("a step budget of 0 (a card-only run)"), "{report}");
+    assert!(
+        report.contains("a step budget of 0 (a card-only run)"),
+        "{report}"
+    );
     for file in ["metrics.csv", "summary.json", "report.md", "run.json"] {
         assert!(run.join(file).exists(), "{file} missing");
     }

@@ -9,20 +9,12 @@ use crate::measure::spectrum::dense_spectrum;
 use crate::model::Activation;
 use crate::report::figures::sweep::{sweep_figures, Panel, SeriesKey, SweepSeries};
 use crate::report::figures::Figure;
-use crate::report::rows::read_folder_rows;
+use crate::report::rows::{read_folder_rows, SweepRow};
 
 /// Draws the figures of the sweep in `dir` from its saved `sweep.json` and rows, with the
 /// closed-form infinite-width `λ_min(K∞)` of every series that has one (figure a).
 pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
-    let record_path = dir.join("sweep.json");
-    let record: SweepRecord = serde_json::from_str(
-        &std::fs::read_to_string(&record_path)
-            .map_err(|e| Error::io("cannot read", &record_path, e))?,
-    )
-    .map_err(|e| Error::io("cannot parse", &record_path, std::io::Error::other(e)))?;
-    let mut rows = read_folder_rows(dir)?;
-    rows.sort_by_key(|r| (r.point, r.seed));
-    rows.dedup_by_key(|r| (r.point, r.seed));
+    let (record, rows) = saved(dir)?;
     if rows.is_empty() {
         return Err(Error::config(
             "plot",
@@ -49,6 +41,13 @@ pub fn plot(dir: &Path) -> Result<Vec<Figure>> {
 /// (points × seeds of its `sweep.json`). `plstar plot` draws whatever rows there are, and says
 /// so when they are fewer: an unfinished sweep, or one shard's folder before `plstar merge`.
 pub fn coverage(dir: &Path) -> Result<(usize, usize)> {
+    let (record, rows) = saved(dir)?;
+    let grid = record.sweep.points().len() * record.sweep.seeds.len();
+    Ok((rows.len(), grid))
+}
+
+/// The sweep in `dir`: its `sweep.json`, and its rows, one per `(point, seed)`, in that order.
+fn saved(dir: &Path) -> Result<(SweepRecord, Vec<SweepRow>)> {
     let record_path = dir.join("sweep.json");
     let record: SweepRecord = serde_json::from_str(
         &std::fs::read_to_string(&record_path)
@@ -58,8 +57,7 @@ pub fn coverage(dir: &Path) -> Result<(usize, usize)> {
     let mut rows = read_folder_rows(dir)?;
     rows.sort_by_key(|r| (r.point, r.seed));
     rows.dedup_by_key(|r| (r.point, r.seed));
-    let grid = record.sweep.points().len() * record.sweep.seeds.len();
-    Ok((rows.len(), grid))
+    Ok((record, rows))
 }
 
 /// `λ_min(K∞)` for series `k` of `sweep` (any depth, with or without bias; none for a
