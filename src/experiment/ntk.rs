@@ -40,7 +40,6 @@ use crate::measure::kernel::operator::{
 pub use crate::measure::kernel::operator::{OPERATOR_BLOCK, OPERATOR_LANCZOS_TOL};
 use crate::measure::kernel::{tangent_kernel, KernelMethod, TangentKernel};
 use crate::measure::loss::loss_gradient;
-use crate::measure::roundoff::{condition_number, RoundOff};
 use crate::measure::spectrum::{
     kernel_extremes, EigenResiduals, KernelExtremes, EXTREMES_DENSE_LIMIT,
 };
@@ -53,7 +52,9 @@ use crate::theorem::card::{
     operator_card, theorem_card, Certificate, OperatorKernel0, TheoremCard,
 };
 
+mod bounds;
 mod limit;
+use bounds::round_off_bounds;
 pub use limit::{InfiniteWidth, LimitOperatorSummary};
 
 /// Above this `n`, the kernel's extreme eigenvalues come from Lanczos instead of the dense
@@ -199,7 +200,8 @@ pub struct NtkReport {
     /// both met the tolerance (dense eigenvalues are exact to round-off: `None`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eigen_residuals: Option<EigenResiduals>,
-    /// `λ_min(K)` (reported as computed, never clipped).
+    /// `λ_min(K)` (reported as computed, never clipped; with `p < N` the exact value is 0 by rank,
+    /// [`NtkReport::equations`], and this is the eigensolver's round-off or Ritz value).
     pub lambda_min: f64,
     /// `λ_max(K)`.
     pub lambda_max: f64,
@@ -225,7 +227,8 @@ pub struct NtkReport {
     /// `‖∇L‖² / (2L)`, the local PL* constant realized at `w`.
     pub pl_ratio: f64,
     /// `pl_ratio ≥ λ_min(K)` up to [`NtkReport::pl_identity_tolerance`], as the theory requires
-    /// (true when `L = 0`: the ratio is undefined, nothing to check).
+    /// (true when `L = 0`: the ratio is undefined, nothing to check). With `p < N` against the
+    /// exact `λ_min = 0` of rank, not [`NtkReport::lambda_min`].
     pub pl_ratio_at_least_lambda_min: bool,
     /// Hessian norms, unless skipped.
     pub hessian: Option<HessianSummary>,
@@ -296,8 +299,7 @@ impl BackendJob for NtkJob<'_> {
         let (residual_norm, loss, grad_norm_sq) = fit_at(&model, &x, &y);
         let pl_ratio = grad_norm_sq / (2.0 * loss);
         let trace: f64 = diagonal.iter().sum();
-        let (round_off_floor, pl_identity_tolerance, condition_number) =
-            round_off_bounds::<B>(s, big, &diagonal, (lambda_min, lambda_max));
+        let bounds = round_off_bounds::<B>(s, big, &diagonal, (lambda_min, lambda_max), pl_ratio);
 
         let (infinite_width, kernel_infinite) =
             limit::infinite_width(s, &opts, kernel.as_ref(), &probes, progress)?;
@@ -329,17 +331,16 @@ impl BackendJob for NtkJob<'_> {
             eigen_residuals,
             lambda_min,
             lambda_max,
-            condition_number,
-            round_off_floor,
-            pl_identity_tolerance,
+            condition_number: bounds.condition_number,
+            round_off_floor: bounds.floor,
+            pl_identity_tolerance: bounds.pl_tolerance,
             trace,
             lipschitz_f: lambda_max.sqrt(),
             residual_norm,
             loss,
             grad_norm_sq,
             pl_ratio,
-            pl_ratio_at_least_lambda_min: pl_ratio.is_nan()
-                || pl_ratio >= lambda_min - pl_identity_tolerance,
+            pl_ratio_at_least_lambda_min: bounds.pl_holds,
             hessian,
             kernel_seconds,
             kernel_form_seconds,
@@ -559,29 +560,6 @@ fn hessian_summary<B: Backend>(
         per_output: per,
         seconds: t.elapsed().as_secs_f64(),
     }
-}
-
-/// The round-off model's eigenvalue floor and PL-identity tolerance for the `N × N` kernel with
-/// `diagonal` and extremes `(λ_min, λ_max)`, and `κ = λ_max/λ_min` ([`condition_number`]):
-/// infinite at round-off, and when `p < N` (`rank K ≤ p < N`, so `λ_min = 0` exactly, whatever
-/// the eigensolver's last digits).
-fn round_off_bounds<B: Backend>(
-    s: &Settings,
-    big: usize,
-    diagonal: &[f64],
-    (lambda_min, lambda_max): (f64, f64),
-) -> (f64, f64, f64) {
-    let round_off = RoundOff::for_backend::<B>(&s.model);
-    let trace: f64 = diagonal.iter().sum();
-    let max_diagonal = diagonal.iter().copied().fold(0.0, f64::max);
-    let floor = round_off.eigenvalue_floor(big, max_diagonal, trace, lambda_max);
-    let tolerance = round_off.pl_identity(big, max_diagonal, trace, lambda_max);
-    let kappa = if s.model.parameter_count() < big {
-        f64::INFINITY
-    } else {
-        condition_number(lambda_min, lambda_max, floor)
-    };
-    (floor, tolerance, kappa)
 }
 
 /// The manifest's description of `kernel_infinite.npy`.

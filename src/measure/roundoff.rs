@@ -151,6 +151,13 @@ impl RoundOff {
         self.gamma() * (k_ii.max(0.0) * k_jj.max(0.0)).sqrt()
     }
 
+    /// The kernel's own part of [`RoundOff::eigenvalue_floor`], `φ_K = (2/√3) γ √(max_i K_ii tr K)`:
+    /// a bound on the spectral norm of the computed kernel's error (every eigenvalue of the
+    /// stored `K̂` is within it of the exact one), without the eigensolver's `n u₆₄ λ_max`.
+    pub fn kernel_spectral_error(&self, max_diagonal: f64, trace: f64) -> f64 {
+        2.0 / 3f64.sqrt() * self.gamma() * (max_diagonal.abs() * trace.abs()).sqrt()
+    }
+
     /// The eigenvalue floor of an `n × n` kernel with largest diagonal entry `max_i K_ii`, trace
     /// `tr K` and largest eigenvalue `λ_max`: `(2/√3) γ √(max_i K_ii tr K) + n u₆₄ λ_max`. An
     /// eigenvalue at or below it is at round-off.
@@ -161,7 +168,7 @@ impl RoundOff {
         trace: f64,
         lambda_max: f64,
     ) -> f64 {
-        2.0 / 3f64.sqrt() * self.gamma() * (max_diagonal.abs() * trace.abs()).sqrt()
+        self.kernel_spectral_error(max_diagonal, trace)
             + n as f64 * UNIT_ROUNDOFF_F64 * lambda_max.abs()
     }
 

@@ -408,16 +408,29 @@ fn ball_checks(
             rate_bound(words.rate.into(), card, run, (ball.mu, words.mu), reason),
         ];
     }
-    vec![
-        Verdict::applies(
+    let inside = run.within(max_distance, ball.radius);
+    let ball_verdict = match run.diverged_unrecorded() {
+        // The diverged iterate's distance was never measured: only a recorded exit decides.
+        Some((step, _)) if inside => Verdict::not_applicable(
             words.ball.into(),
-            run.within(max_distance, ball.radius),
+            format!(
+                "the run diverged at step {step}, whose distance was not recorded (the recorded \
+                 steps stayed within {max_distance:.4e} ≤ {} = {:.4e})",
+                words.radius, ball.radius
+            ),
+        ),
+        _ => Verdict::applies(
+            words.ball.into(),
+            inside,
             reason.clone(),
             format!(
                 "max_t ‖w_t − w₀‖ = {max_distance:.4e} vs {} = {:.4e}",
                 words.radius, ball.radius
             ),
         ),
+    };
+    vec![
+        ball_verdict,
         rate_bound(words.rate.into(), card, run, (ball.mu, words.mu), reason),
     ]
 }

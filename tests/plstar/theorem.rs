@@ -813,9 +813,18 @@ fn a_divergence_before_any_record_fails_the_rate_bound_and_is_not_called_no_step
         loss: "NaN".into(),
     };
     let v = judge(Some(&card), None, &gd_run(&records, eta, &later, 1e-6));
-    assert_eq!(
-        state(&v, "certified rate bound"),
-        VerdictState::Fail,
-        "{v:#?}"
-    );
+    let find = |prefix: &str| {
+        v.verdicts
+            .iter()
+            .find(|v| v.check.starts_with(prefix))
+            .unwrap()
+            .clone()
+    };
+    let rate = find("certified rate bound");
+    assert_eq!(rate.state, VerdictState::Fail, "{v:#?}");
+    assert!(rate.detail.contains("the loss diverged"), "{}", rate.detail);
+    // The recorded steps stayed inside; the diverged one was never measured.
+    let ball = find("stayed in the certified ball");
+    assert_eq!(ball.state, VerdictState::NotApplicable, "{ball:?}");
+    assert!(ball.reason.contains("not recorded"), "{}", ball.reason);
 }

@@ -136,12 +136,13 @@ impl Reproduction {
         sweeps: &[(&'static str, SweepConfig)],
         landscape: &LandscapeConfig,
     ) -> Result<()> {
+        let quick = if self.quick { " --quick" } else { "" };
         let refuse = |what: String| {
             Err(Error::config(
                 "reproduce --check",
                 format!(
                     "{what}: nothing to compare with. Point --out at committed results (the \
-                     default, results/), or run plstar reproduce without --check first"
+                     default, results/), or run plstar reproduce{quick} without --check first"
                 ),
             ))
         };
@@ -155,28 +156,37 @@ impl Reproduction {
                 .map_err(|e| Error::io("cannot read", &record, e))?;
             let old: crate::experiment::sweep::SweepRecord = serde_json::from_str(&text)
                 .map_err(|e| Error::io("cannot parse", &record, std::io::Error::other(e)))?;
-            if (old.backend.backend, old.backend.precision) != (self.backend, self.precision) {
-                return Err(Error::config(
-                    "reproduce --check",
-                    format!(
-                        "{} was computed on {} {}, this check would run on {} {}: pass \
-                         --backend {} --precision {}",
-                        dir.display(),
-                        old.backend.backend.name(),
-                        old.backend.precision.name(),
-                        self.backend.name(),
-                        self.precision.name(),
-                        old.backend.backend.name(),
-                        old.backend.precision.name()
-                    ),
-                ));
-            }
+            self.same_backend(&dir, old.backend.backend, old.backend.precision)?;
         }
         let path = self.out.join(&landscape.name).join("landscape.json");
-        if !path.exists() {
+        let Ok(text) = std::fs::read_to_string(&path) else {
             return refuse(format!("{} does not exist", path.display()));
+        };
+        let old: LandscapeResult = serde_json::from_str(&text)
+            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
+        self.same_backend(&path, old.backend.backend, old.backend.precision)
+    }
+
+    /// Refuses a check on another backend or precision than the committed `path` was
+    /// computed on, naming the flags that match it.
+    fn same_backend(&self, path: &Path, backend: BackendKind, precision: Precision) -> Result<()> {
+        if (backend, precision) == (self.backend, self.precision) {
+            return Ok(());
         }
-        Ok(())
+        Err(Error::config(
+            "reproduce --check",
+            format!(
+                "{} was computed on {} {}, this check would run on {} {}: pass --backend {} \
+                 --precision {}",
+                path.display(),
+                backend.name(),
+                precision.name(),
+                self.backend.name(),
+                self.precision.name(),
+                backend.name(),
+                precision.name()
+            ),
+        ))
     }
 
     /// Empties the staging folder, unless resuming.

@@ -13,8 +13,11 @@
 //!
 //! (S. M. Rump, "Verification of positive definiteness", BIT Numer. Math. 46 (2006) 433–452,
 //! Corollary 2.4, for any order of the sums, FMA included; its underflow term, about
-//! `10⁻³⁰⁰` here, is left out). `c` is taken twice over, to cover the rounding of the shifted
-//! diagonal and of `tr A`. The same with `A = sI − K` shows `λ_max(K) < s`.
+//! `10⁻³⁰⁰` here, is left out). faer's factorization divides by a pivot as a multiplication by
+//! its rounded reciprocal (also in its small triangular solves), a few more roundings per
+//! entry than the corollary's algorithm: `γ_{N+4}` replaces `γ_{N+1}` to cover them, and `c` is
+//! taken twice over, to cover the rounding of the shifted diagonal and of `tr A`. The same with
+//! `A = sI − K` shows `λ_max(K) < s`.
 //!
 //! The bound is on the stored matrix `K̂`; the kernel's own round-off (its distance to the exact
 //! `K(w)`) is the caller's to add ([`crate::measure::roundoff`]).
@@ -31,9 +34,10 @@ pub enum EigenBound {
     MaxBelow,
 }
 
-/// The shift `c` of Rump's test for an `N × N` matrix of trace `trace` (module docs), doubled.
+/// The shift `c` of Rump's test for an `N × N` matrix of trace `trace` (module docs), with
+/// `γ_{N+4}` for `γ_{N+1}`, doubled.
 pub fn cholesky_test_shift(n: usize, trace: f64) -> f64 {
-    let j = (n + 1) as f64 * UNIT_ROUNDOFF_F64;
+    let j = (n + 4) as f64 * UNIT_ROUNDOFF_F64;
     let gamma = j / (1.0 - j);
     2.0 * gamma / (1.0 - gamma) * trace
 }

@@ -63,10 +63,10 @@ impl LanczosMargins {
         }
     }
 
-    /// The proof's margins `[λ₀ − λ₀⁻, λ_max⁺ − λ_max]` given the eigenvalue floor `floor = φ`
-    /// of `K(w₀)` with its `φ_E = N u₆₄ λ_max` (module docs); `∞` where not proved.
-    pub fn margins(&self, floor: f64, n: usize, lambda_max: f64) -> [f64; 2] {
-        let kernel = floor - n as f64 * UNIT_ROUNDOFF_F64 * lambda_max.abs();
+    /// The proof's margins `[λ₀ − λ₀⁻, λ_max⁺ − λ_max]` given the kernel's own round-off
+    /// `kernel = φ_K` ([`crate::measure::roundoff::RoundOff::kernel_spectral_error`], the floor
+    /// without the eigensolver's part); `∞` where not proved.
+    pub fn margins(&self, kernel: f64) -> [f64; 2] {
         [
             self.below.map_or(f64::INFINITY, |m| m + kernel),
             self.above.map_or(f64::INFINITY, |m| m + kernel),
@@ -89,7 +89,10 @@ impl TheoremCard {
                 self.residual_norm0,
             );
         };
-        let margins = lanczos.margins(floor, self.n, self.lambda_max0);
+        let kernel = self
+            .round_off
+            .kernel_spectral_error(self.max_kernel_diagonal0, self.trace0);
+        let margins = lanczos.margins(kernel);
         let mut proof = prove(
             bound,
             self.lambda0,
@@ -106,6 +109,13 @@ impl TheoremCard {
         .collect();
         if !failed.is_empty() && proof.state != ProofState::NotApplicable {
             proof.state = ProofState::None;
+            // Nothing of a proof that does not hold is kept (prove() may have found a radius,
+            // e.g. 0 when ‖r₀‖ = 0).
+            proof.radius = None;
+            proof.mu_lower_bound = None;
+            proof.lipschitz_bound = None;
+            proof.beta_bound = None;
+            proof.eta_star = None;
             proof.reason = format!(
                 "λ₀ = {:.3e} and λ_max = {:.3e} are Lanczos estimates (residuals {:.1e}, \
                  {:.1e}), and the Cholesky test could not prove {}: not proved",

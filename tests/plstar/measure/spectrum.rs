@@ -249,3 +249,57 @@ fn cholesky_test_proves_the_known_extremes_and_refuses_false_bounds() {
     let singular = known_spectrum(&lambda);
     assert!(!cholesky_proves(&singular, 0.0, EigenBound::MinAbove));
 }
+
+/// A Lanczos "λ_min" that is not the smallest eigenvalue (the second one, 2e-3, with a tiny
+/// residual: a Krylov space that missed the bottom) is caught: the Cholesky test cannot prove
+/// λ_min > λ₀ − margin (the true λ_min is 1e-3), so the margin is infinite and prove() leaves
+/// the certificate not proved, with no radius. The right λ_min is proved, and so is the radius.
+#[test]
+fn a_lanczos_lambda_min_that_missed_the_bottom_is_not_proved() {
+    use plstar::measure::spectrum::{EigenResiduals, KernelExtremes};
+    use plstar::theorem::bound::SmoothnessBound;
+    use plstar::theorem::card::LanczosMargins;
+    use plstar::theorem::proved::{prove, ProofState};
+    let n = 40;
+    let mut lambda: Vec<f64> = (0..n).map(|i| 2e-3 + 1e-2 * i as f64).collect();
+    lambda[0] = 1e-3;
+    let k = known_spectrum(&lambda);
+    let residuals = EigenResiduals {
+        min: 1e-14,
+        max: 1e-14,
+        converged: true,
+        iterations: 10,
+        max_converged_at: None,
+    };
+    let extremes = |lambda_min: f64| KernelExtremes {
+        method: "lanczos",
+        lambda_min,
+        lambda_max: lambda[n - 1],
+        eigenvalues: None,
+        residuals: Some(residuals.clone()),
+        vectors: None,
+    };
+    let missed = LanczosMargins::prove(&k, &extremes(2e-3), residuals.clone());
+    assert_eq!(missed.below, None, "{missed:?}");
+    assert!(missed.above.is_some(), "{missed:?}");
+    let right = LanczosMargins::prove(&k, &extremes(1e-3), residuals.clone());
+    assert!(right.below.is_some(), "{right:?}");
+    // The linear model's bound (β̄_F = 0): with finite margins the radius is proved.
+    let bound = SmoothnessBound {
+        intercept: Some(0.0),
+        slope: Some(0.0),
+        input_norm: 1.0,
+        output_column_norm0: 1.0,
+        sup_slope: 1.0,
+        sup_curvature: 0.0,
+        not_applicable: None,
+        deep: None,
+    };
+    let margins = missed.margins(1e-15);
+    assert_eq!(margins[0], f64::INFINITY);
+    let cert = prove(bound.clone(), 2e-3, lambda[n - 1], margins, 1.0);
+    assert_eq!(cert.state, ProofState::None, "{}", cert.reason);
+    assert_eq!(cert.radius, None);
+    let proved = prove(bound, 1e-3, lambda[n - 1], right.margins(1e-15), 1.0);
+    assert_eq!(proved.state, ProofState::Proved, "{}", proved.reason);
+}
