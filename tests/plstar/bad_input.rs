@@ -104,27 +104,22 @@ fn a_csv_with_a_byte_order_mark_is_read_and_steps_zero_is_a_card_only_run() {
     .unwrap();
     let file = run_file(&dir, "source = \"csv\"\npath = \"d.csv\"\nheader = true", 0);
     let out = dir.join("out");
-    let o = plstar(&[
-        "train",
-        "--config",
-        &file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let train = |extra: &[&str]| {
+        let base = [
+            "train",
+            "--config",
+            &file,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        plstar(&[&base[..], extra].concat())
+    };
+    let o = train(&[]);
     assert!(o.status.success(), "{}", stderr(&o));
     // A card-only run asked for no step: "reached the target loss" is not applicable (it
     // failed, and --strict exited 3, on a run that never tried).
-    let strict = plstar(&[
-        "train",
-        "--config",
-        &file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--overwrite",
-        "--strict",
-    ]);
+    let strict = train(&["--overwrite", "--strict"]);
     assert!(strict.status.success(), "{}", stderr(&strict));
     let run = out.join("r");
     let report = std::fs::read_to_string(run.join("summary.json")).unwrap();
