@@ -564,7 +564,8 @@ fn read_before(path: &std::path::Path) -> Result<Vec<(CaseKey, f64)>> {
     let need = |name: &str| {
         column(name).with_context(|| {
             format!(
-                "bench --before {}: no `{name}` column in its header (give a bench.csv written                  by `plstar bench`)",
+                "bench --before {}: no `{name}` column in its header (give a bench.csv written \
+                 by `plstar bench`)",
                 path.display()
             )
         })

@@ -38,7 +38,12 @@ pub fn card_sources(c: &TheoremCard) -> Vec<(String, String)> {
         ),
         (
             "proved".into(),
-            "bounds, not a search: β̄_F(r) ≥ sup over B(w0, r) of ‖H_F‖ from w0's weights and the              inputs' spectral norm (theorem::bound; every depth, identity output),              μ_lb(r) = (√λ0⁻ − β̄_F(r) r)₊², L̄_F(r) = √λ_max⁺ + β̄_F(r) r with λ0⁻ = λ0 − margin, λ_max⁺ = λ_max + margin: the eigenvalue round-off floor φ, plus above 1 024 equations the Lanczos residual and a Cholesky test's shift; proved radius: the smallest r with μ_lb(r) > 0 and              r ≥ 2 L̄_F(r) ‖r0‖ / μ_lb(r), η̄* = 1/(L̄_F(r)² + β̄_F(r) ‖r0‖)"
+            "bounds, not a search: β̄_F(r) ≥ sup over B(w0, r) of ‖H_F‖ from w0's weights and the \
+             inputs' spectral norm (theorem::bound; every depth, identity output), μ_lb(r) = \
+             (√λ0⁻ − β̄_F(r) r)₊², L̄_F(r) = √λ_max⁺ + β̄_F(r) r with λ0⁻ = λ0 − margin, λ_max⁺ = \
+             λ_max + margin: the eigenvalue round-off floor φ, plus above 1 024 equations the \
+             Lanczos residual and a Cholesky test's shift; proved radius: the smallest r with \
+             μ_lb(r) > 0 and r ≥ 2 L̄_F(r) ‖r0‖ / μ_lb(r), η̄* = 1/(L̄_F(r)² + β̄_F(r) ‖r0‖)"
                 .into(),
         ),
         (

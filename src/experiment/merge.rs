@@ -165,11 +165,7 @@ fn read_shards(shards: &[PathBuf]) -> Result<(SweepRecord, Vec<SweepRow>)> {
     let mut rows = vec![];
     for dir in shards {
         check_sweep_folder(dir)?;
-        let path = dir.join("sweep.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-        let r: SweepRecord = serde_json::from_str(&text)
-            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))?;
+        let r = SweepRecord::read(dir)?;
         match &record {
             Some(first)
                 if !first.sweep.same_rows(&r.sweep)

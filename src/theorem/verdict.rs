@@ -398,15 +398,10 @@ fn ball_checks(
         "{}, GD, η = {eta:.4e} ≤ {limit} = {eta_star:.4e}",
         ball.named
     );
-    if run.steps_taken() == 0 {
-        if run.diverged_unrecorded().is_none() {
-            return not_applicable(NO_STEP.into());
-        }
-        // A divergence breaks the rate bound, recorded or not; the distance is unknown.
-        return vec![
-            Verdict::not_applicable(words.ball.into(), run.no_step()),
-            rate_bound(words.rate.into(), card, run, (ball.mu, words.mu), reason),
-        ];
+    // A divergence breaks the rate bound even before any record; the ball check below is then
+    // not applicable (the diverged distance was never measured).
+    if run.steps_taken() == 0 && run.diverged_unrecorded().is_none() {
+        return not_applicable(NO_STEP.into());
     }
     let inside = run.within(max_distance, ball.radius);
     let ball_verdict = match run.diverged_unrecorded() {

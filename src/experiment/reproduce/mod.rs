@@ -151,11 +151,7 @@ impl Reproduction {
             if crate::report::rows::read_folder_rows(&dir).map_or(true, |r| r.is_empty()) {
                 return refuse(format!("{} holds no sweep rows", dir.display()));
             }
-            let record = dir.join("sweep.json");
-            let text = std::fs::read_to_string(&record)
-                .map_err(|e| Error::io("cannot read", &record, e))?;
-            let old: crate::experiment::sweep::SweepRecord = serde_json::from_str(&text)
-                .map_err(|e| Error::io("cannot parse", &record, std::io::Error::other(e)))?;
+            let old = crate::experiment::sweep::SweepRecord::read(&dir)?;
             self.same_backend(&dir, old.backend.backend, old.backend.precision)?;
         }
         let path = self.out.join(&landscape.name).join("landscape.json");

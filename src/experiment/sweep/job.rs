@@ -57,6 +57,17 @@ pub struct SweepRecord {
     pub backend: BackendInfo,
 }
 
+impl SweepRecord {
+    /// Reads `dir/sweep.json`; a missing or malformed file is refused with its path.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join("sweep.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::io("cannot parse", &path, std::io::Error::other(e)))
+    }
+}
+
 /// Checks `dir/sweep.json` against `record` (or writes it when absent): rows of a different
 /// sweep, backend or precision are refused; a new choice of panels is recorded.
 pub fn claim_dir(dir: &Path, record: &SweepRecord) -> Result<()> {

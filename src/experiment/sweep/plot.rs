@@ -48,12 +48,7 @@ pub fn coverage(dir: &Path) -> Result<(usize, usize)> {
 
 /// The sweep in `dir`: its `sweep.json`, and its rows, one per `(point, seed)`, in that order.
 fn saved(dir: &Path) -> Result<(SweepRecord, Vec<SweepRow>)> {
-    let record_path = dir.join("sweep.json");
-    let record: SweepRecord = serde_json::from_str(
-        &std::fs::read_to_string(&record_path)
-            .map_err(|e| Error::io("cannot read", &record_path, e))?,
-    )
-    .map_err(|e| Error::io("cannot parse", &record_path, std::io::Error::other(e)))?;
+    let record = SweepRecord::read(dir)?;
     let mut rows = read_folder_rows(dir)?;
     rows.sort_by_key(|r| (r.point, r.seed));
     rows.dedup_by_key(|r| (r.point, r.seed));

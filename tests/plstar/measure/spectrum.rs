@@ -222,10 +222,10 @@ fn householder_q(n: usize) -> Vec<f64> {
 }
 
 /// Oracle: a matrix of known spectrum (`Q Λ Qᵀ`, λ from 1e-3 to 50, one cluster at the bottom).
-/// The Cholesky test proves `λ_min > s` for `s` a hair (its own shift, ~1e-11 here) below the
-/// true `λ_min`, and `λ_max < s` just above the true `λ_max`; it refuses both bounds past the
-/// true extremes by 1e-9 (the shifted matrix is then indefinite, and no factorization runs to
-/// completion). And a singular matrix (a zero eigenvalue) is never proved positive.
+/// The Cholesky test proves `λ_min > s` for `s` a hair below the true `λ_min` (4 times its own
+/// shift `c = 2 γ_{N+4} tr K`, about 8e-13 here), and `λ_max < s` just above the true
+/// `λ_max`; it refuses both bounds past the true extremes by 1e-9 (the shifted matrix is then
+/// indefinite, and no factorization runs to completion). And a singular matrix (a zero eigenvalue) is never proved positive.
 #[test]
 fn cholesky_test_proves_the_known_extremes_and_refuses_false_bounds() {
     use plstar::measure::spectrum::{cholesky_proves, cholesky_test_shift, EigenBound};
@@ -236,7 +236,7 @@ fn cholesky_test_proves_the_known_extremes_and_refuses_false_bounds() {
     let k = known_spectrum(&lambda);
     let (lo, hi) = (lambda[0], lambda[n - 1]);
     let c = cholesky_test_shift(n, k.trace());
-    assert!(c < 1e-10, "the test's shift {c}");
+    assert!(c < 1e-12, "the test's shift {c}");
     assert!(cholesky_proves(&k, lo - 4.0 * c, EigenBound::MinAbove));
     assert!(!cholesky_proves(&k, lo + 1e-9, EigenBound::MinAbove));
     assert!(cholesky_proves(
